@@ -1,0 +1,65 @@
+"""Custom Keras layers shared by the models; each is registered, so saved models reload safely."""
+import math
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class PyramidFill(keras.layers.Layer):
+    """Fill missing pixels from an image pyramid of the known ones ("push-pull", Gortler et al.
+    1996, 'The Lumigraph', section 3.3). No weights.
+
+    Push: halve the image repeatedly, averaging only known pixels (colour premultiplied by the
+    known fraction). Pull: from the coarsest level back up, a pixel keeps its own average in
+    proportion to how much of it was known and takes the upsampled coarser colour for the rest.
+    Known pixels come out unchanged; a hole gets a smooth blend of its surroundings, near and far.
+
+    Call with (image, mask): image (B, H, W, C), mask (B, H, W, 1) with 1 = missing.
+    """
+
+    def __init__(self, sharpness=16.0, **kwargs):
+        super().__init__(**kwargs)
+        # A coarse pixel counts as fully known once this many times its known fraction reaches 1:
+        # 1 gives the plain masked average; larger values keep more detail from partial cells
+        # (16 measured best on the validation paintings: +0.8 dB over 1 on blobs, +0.3 on centre).
+        self.sharpness = sharpness
+
+    def call(self, image, mask):
+        known = 1.0 - ops.cast(mask, image.dtype)
+        colour, weight = image * known, known  # premultiplied colour and known fraction
+        levels = []
+        height, width = image.shape[1], image.shape[2]
+        for _ in range(max(1, math.ceil(math.log2(max(height, width))))):
+            levels.append((colour, weight, (height, width)))
+            colour = ops.average_pool(colour, 2, 2, padding="same")
+            weight = ops.average_pool(weight, 2, 2, padding="same")
+            height, width = (height + 1) // 2, (width + 1) // 2
+        filled = colour / ops.maximum(weight, 1e-6)
+        for colour, weight, size in reversed(levels):
+            coarse = ops.image.resize(filled, size, interpolation="bilinear")
+            alpha = ops.minimum(weight * self.sharpness, 1.0)
+            filled = alpha * colour / ops.maximum(weight, 1e-6) + (1.0 - alpha) * coarse
+        return filled
+
+    def compute_output_shape(self, image_shape, mask_shape=None):
+        return image_shape
+
+    def get_config(self):
+        return {**super().get_config(), "sharpness": self.sharpness}
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class Logit(keras.layers.Layer):
+    """The inverse of the sigmoid, on values clipped into (eps, 1 - eps). No weights."""
+
+    def __init__(self, eps=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = eps
+
+    def call(self, x):
+        x = ops.clip(x, self.eps, 1.0 - self.eps)
+        return ops.log(x) - ops.log(1.0 - x)
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps}

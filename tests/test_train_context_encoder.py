@@ -1,0 +1,100 @@
+"""train_context_encoder.py end to end on tiny images, as a user runs it."""
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pytest
+
+import models.layers  # noqa: F401  (registers the custom layers the saved models use)
+from conftest import ROOT, run_script, write_paintings
+
+TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    write_paintings(tmp_path / "data" / "train", 6, seed=1)
+    write_paintings(tmp_path / "data" / "val", 2, seed=2)
+    return tmp_path / "data"
+
+
+def _epochs(log):
+    with open(log, newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_help_explains_every_option():
+    result = run_script("train_context_encoder.py", "--help")
+    assert result.returncode == 0
+    for option in ["--data", "--epochs", "--steps-per-epoch", "--batch-size", "--mask", "--lr",
+                   "--image-size", "--name", "--resume", "--seed", "--no-augment"]:
+        assert option in result.stdout
+
+
+def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    result = run_script("train_context_encoder.py", "--data", data_dir, "--epochs", "2",
+                        "--name", "tiny", "--runs-dir", runs, *TINY)
+    assert result.returncode == 0, result.stderr
+    run = runs / "tiny"
+    config = json.loads((run / "config.json").read_text())
+    assert config["image_size"] == [64, 96] and config["seed"] == 0 and config["epochs"] == 2
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png",
+                                                                   "epoch_0002.png"]
+    assert (run / "loss.png").stat().st_size > 0
+    assert _epochs(run / "log.csv") == [0, 1]
+    model = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [(64, 96, 3), (64, 96, 1)]
+
+    result = run_script("train_context_encoder.py", "--name", "tiny", "--runs-dir", runs,
+                        "--resume", "--epochs", "3")
+    assert result.returncode == 0, result.stderr
+    assert "Epoch 3/3" in result.stdout and "Epoch 1/" not in result.stdout
+    assert _epochs(run / "log.csv") == [0, 1, 2]
+    checkpoint = keras.models.load_model(run / "checkpoints" / "last.keras")
+    assert int(checkpoint.optimizer.iterations.numpy()) == 3 * 2  # optimizer state carried over
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    command = [sys.executable, str(ROOT / "train_context_encoder.py"), "--data", str(data_dir),
+               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = runs / "stopped" / "checkpoints" / "state.json"
+    deadline = time.time() + 240
+    while not state.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    done = json.loads(state.read_text())["epochs"]
+    assert 1 <= done < 500
+    result = run_script("train_context_encoder.py", "--name", "stopped", "--runs-dir", runs,
+                        "--resume", "--epochs", str(done + 1))
+    assert result.returncode == 0, result.stderr
+    assert f"Epoch {done + 1}/{done + 1}" in result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "/no/such/folder"], "does not exist"),
+    (["--image-size", "100x100"], "multiples of 32"),
+    (["--resume"], "--resume needs --name"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
+    result = run_script("train_context_encoder.py", "--runs-dir", tmp_path, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 or result.stderr.strip().splitlines()[-1]\
+        .startswith("error:")
+
+
+def test_an_existing_run_is_not_overwritten(data_dir, tmp_path):
+    (tmp_path / "runs" / "taken").mkdir(parents=True)
+    result = run_script("train_context_encoder.py", "--data", data_dir, "--name", "taken",
+                        "--runs-dir", tmp_path / "runs", *TINY)
+    assert result.returncode == 2 and "already exists" in result.stderr

@@ -1,0 +1,133 @@
+"""Datasets for training: which paintings, their split, augmentation and damage, as tf.data.
+
+A training element is ((damaged, mask), original, weight): the damaged image has its missing
+pixels painted white, mask is (H, W, 1) with 1 = missing, and weight is the per-pixel loss weight
+(`hole_weight` inside holes, 1 elsewhere).
+"""
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from utils.images import IMAGE_SIZE, UserError, find_images, load_folder, read_image, resize
+from utils.masks import damage, fixed_masks, mask_generator
+
+log = logging.getLogger("paintings")
+
+REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+# scikit-image's bundled colour and grayscale photographs (no download needed): the embedded
+# default when the user has given no paintings of their own.
+SAMPLE_NAMES = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png",
+                "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png",
+                "moon.png", "motorcycle_left.png", "motorcycle_right.png", "retina.jpg",
+                "rocket.jpg"]
+
+
+def sample_images(size=IMAGE_SIZE):
+    """scikit-image's sample photographs, resized: (array N x H x W x 3, names)."""
+    import skimage.data
+    folder = Path(skimage.data.__file__).parent
+    paths = [folder / name for name in SAMPLE_NAMES if (folder / name).exists()]
+    return np.stack([resize(read_image(p), size) for p in paths]), [p.name for p in paths]
+
+
+def split(images, names, seed, val_fraction=0.15):
+    """A seeded split into (train, val), each a (images, names) pair, at least one image in each."""
+    if len(images) < 2:
+        raise UserError(f"need at least 2 images to split into training and validation, "
+                        f"found {len(images)}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_val = max(1, int(round(val_fraction * len(images))))
+    val, train = order[:n_val], order[n_val:]
+    return ((images[train], [names[i] for i in train]),
+            (images[val], [names[i] for i in val]))
+
+
+def load_paintings(data_dir=None, size=IMAGE_SIZE, seed=0):
+    """The training and validation paintings, and a sentence saying where they came from.
+
+    data_dir/train and data_dir/val are used when both exist; otherwise every image under data_dir
+    is split by seed. With no data_dir: the repository's data/ folder if it holds images, else
+    scikit-image's sample photographs.
+    """
+    if data_dir is None:
+        if REPO_DATA.is_dir() and find_images(REPO_DATA):
+            data_dir = REPO_DATA
+        else:
+            images, names = sample_images(size)
+            train, val = split(images, names, seed)
+            return train, val, (f"no --data given and no images in {REPO_DATA}: using the "
+                                f"{len(images)} sample photographs that scikit-image ships")
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"data folder {data_dir} does not exist")
+    if (data_dir / "train").is_dir() and (data_dir / "val").is_dir():
+        train_images, train_paths = load_folder(data_dir / "train", size, progress=True)
+        val_images, val_paths = load_folder(data_dir / "val", size, progress=True)
+        train = (train_images, [p.name for p in train_paths])
+        val = (val_images, [p.name for p in val_paths])
+        where = f"{data_dir}/train and {data_dir}/val"
+    else:
+        images, paths = load_folder(data_dir, size, progress=True)
+        train, val = split(images, [p.name for p in paths], seed)
+        where = f"{data_dir}, split by seed {seed}"
+    return train, val, f"{len(train[0])} training and {len(val[0])} validation images from {where}"
+
+
+def augmenter(seed):
+    """Random shift, shear, zoom and horizontal flip, the original ImageDataGenerator's settings
+    (0.2 each, fill mode nearest) as Keras 3 preprocessing layers.
+
+    ImageDataGenerator read shear_range in degrees; RandomShear reads 0.2 as a shear factor (about
+    11 degrees at most), which is what augmenting paintings needs.
+    """
+    import keras
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomTranslation(0.2, 0.2, fill_mode="nearest", seed=seed),
+        layers.RandomShear(0.2, 0.2, fill_mode="nearest", seed=seed + 1),
+        layers.RandomZoom(0.2, 0.2, fill_mode="nearest", seed=seed + 2),
+        layers.RandomFlip("horizontal", seed=seed + 3),
+    ], name="augment")
+
+
+def _with_mask(images, masks, hole_weight):
+    """((damaged, mask), image, weight) from images (B, H, W, 3) and masks (B, H, W)."""
+    weight = 1.0 + (hole_weight - 1.0) * masks
+    masks = masks[..., None]
+    return (damage(images, masks), masks), images, weight
+
+
+def training_dataset(images, batch_size, mask_kind="mixed", seed=0, augment=True,
+                     hole_weight=1.0, start_batch=0):
+    """An endless tf.data.Dataset of damaged training batches, reproducible for a seed.
+
+    start_batch offsets the mask stream, so a resumed run does not replay the first masks.
+    """
+    import tensorflow as tf
+    shape = images.shape[1:3]
+    generate = mask_generator(mask_kind)
+
+    def make_masks(index):
+        rng = np.random.default_rng([seed, 1, int(index)])
+        return np.stack([generate(shape, rng) for _ in range(batch_size)]).astype(np.float32)
+
+    def add_masks(index, batch):
+        masks = tf.numpy_function(make_masks, [index + start_batch], tf.float32)
+        masks.set_shape((batch_size, *shape))
+        return _with_mask(batch, masks, hole_weight)
+
+    ds = tf.data.Dataset.from_tensor_slices(images)
+    ds = ds.shuffle(len(images), seed=seed + start_batch, reshuffle_each_iteration=True)
+    ds = ds.repeat().batch(batch_size, drop_remainder=True)
+    if augment:
+        layers = augmenter(seed + start_batch)
+        ds = ds.map(lambda batch: layers(batch, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.enumerate().map(add_masks, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def validation_data(images, mask_kind="mixed", seed=0, hole_weight=1.0):
+    """The validation set with its fixed masks, as NumPy arrays: ((damaged, mask), image, weight)."""
+    masks = fixed_masks(mask_kind, len(images), images.shape[1:3], seed)
+    return _with_mask(images, masks, hole_weight)

@@ -1,0 +1,76 @@
+"""Inpainting methods behind one call: classical (OpenCV, scikit-image), the pyramid fill, and
+saved Keras models. Every method takes float RGB images in [0, 1] and masks with 1 = missing, and
+returns the composite: known pixels exactly as they were."""
+from pathlib import Path
+
+import numpy as np
+
+from utils.images import UserError
+from utils.masks import composite, damage
+
+CLASSICAL = ("telea", "ns", "biharmonic", "pyramid")
+
+
+def _opencv(method):
+    def fill(image, mask, radius=3):
+        import cv2
+        flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+        image8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        out = cv2.inpaint(image8, (mask > 0.5).astype(np.uint8), radius, flag)
+        return out.astype(np.float32) / 255.0
+    return fill
+
+
+def _biharmonic(image, mask):
+    from skimage.restoration import inpaint_biharmonic
+    return inpaint_biharmonic(image, mask > 0.5, channel_axis=-1).astype(np.float32)
+
+
+def _pyramid(image, mask):
+    from models.layers import PyramidFill
+    filled = PyramidFill()(image[None], mask[None, ..., None].astype(np.float32))
+    return np.asarray(filled)[0]
+
+
+_METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _biharmonic,
+            "pyramid": _pyramid}
+
+
+def classical(image, mask, method):
+    """Fill one image's holes with a classical method; known pixels are kept exactly."""
+    return composite(_METHODS[method](image, mask), image, mask).astype(np.float32)
+
+
+def load_inpainting_model(path):
+    """Load a saved model (safe mode) and check that it maps damaged paintings to paintings."""
+    import keras
+    import models.layers  # noqa: F401  (registers the custom layers before loading)
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a wrong or damaged file
+        raise UserError(f"{path} is not a loadable Keras model ({type(error).__name__}: {error})")
+    shapes = [tuple(t.shape) for t in model.inputs]
+    out = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
+    image_ok = len(shapes[0]) == 4 and shapes[0][-1] == 3
+    mask_ok = len(shapes) == 1 or (len(shapes) == 2 and shapes[1][-1] == 1)
+    if not (image_ok and mask_ok and out is not None and out[1:] == shapes[0][1:]):
+        raise UserError(f"{path} is not an inpainting model: it must take an RGB image (and "
+                        f"optionally a 1-channel mask) and return an image of the same shape; "
+                        f"it takes {shapes} and returns {[tuple(t.shape) for t in model.outputs]}")
+    return model
+
+
+def model_size(model):
+    """The (height, width) a loaded inpainting model works at."""
+    return tuple(model.inputs[0].shape[1:3])
+
+
+def predict(model, images, masks, batch_size=8):
+    """A model's composite for images (N, H, W, 3) and masks (N, H, W) at the model's size."""
+    damaged = damage(images, masks)
+    inputs = [damaged, masks[..., None]] if len(model.inputs) == 2 else damaged
+    output = model.predict(inputs, batch_size=batch_size, verbose=0)
+    return composite(output, images, masks).astype(np.float32)

@@ -1,0 +1,83 @@
+"""Pictures a person would rather look at than read: sample grids, loss curves, bar charts."""
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _to_uint8(image):
+    return np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def image_grid(rows, titles, path, max_width=1600):
+    """Save a grid: one row per example, one column per titled panel (each float RGB [0, 1])."""
+    panels = [[_to_uint8(p) for p in row] for row in rows]
+    height, width = panels[0][0].shape[:2]
+    scale = min(1.0, max_width / (width * len(titles)))
+    height, width = max(1, int(height * scale)), max(1, int(width * scale))
+    header, gap = 22, 4
+    grid = Image.new("RGB", (len(titles) * (width + gap) - gap,
+                             header + len(rows) * (height + gap) - gap), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=15)
+    for col, title in enumerate(titles):
+        draw.text((col * (width + gap) + 4, 3), title, fill="black", font=font)
+    for row_index, row in enumerate(panels):
+        for col, panel in enumerate(row):
+            tile = Image.fromarray(panel).resize((width, height), Image.BILINEAR)
+            grid.paste(tile, (col * (width + gap), header + row_index * (height + gap)))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+
+
+def loss_plot(log_csv, path, title="training"):
+    """Plot every loss-like column of a Keras CSV log (training solid, validation dashed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    names = [k for k in rows[0] if k != "epoch" and "loss" in k and not k.startswith("val_")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for index, name in enumerate(names):
+        colour = f"C{index}"
+        ax.plot(epochs, [float(r[name]) for r in rows], color=colour, label=name)
+        if f"val_{name}" in rows[0]:
+            ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], "--", color=colour,
+                    label=f"val_{name}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def grouped_bars(values, groups, series, path, ylabel, title):
+    """Bar chart: values[series][group], one cluster of bars per group."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(groups) * max(1, len(series)) / 3, 4))
+    width = 0.8 / len(series)
+    x = np.arange(len(groups))
+    for index, name in enumerate(series):
+        bars = ax.bar(x + (index - (len(series) - 1) / 2) * width,
+                      [values[name][g] for g in groups], width, label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
