@@ -131,7 +131,9 @@ def main(args):
         if model_size(model) != tuple(args.image_size):
             raise UserError(f"{path} works at {model_size(model)}, not at --image-size "
                             f"{args.image_size}")
-        models[Path(path).stem if Path(path).stem not in models else str(path)] = model
+        # runs/<name>/model.keras is named by its run; other files by their own name
+        name = Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
+        models[name if name not in models else str(path)] = model
     if args.data:
         images, _ = load_folder(args.data, args.image_size, progress=True)
         where = args.data

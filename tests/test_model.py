@@ -77,3 +77,18 @@ np.save({str(tmp_path / 'got.npy')!r}, model.predict([damage(image, mask), mask]
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     assert np.array_equal(np.load(tmp_path / "got.npy"), expected)
     assert keras.saving.get_registered_object("paintings>PyramidFill") is PyramidFill
+
+
+def test_the_runs_inference_copy_predicts_like_the_trained_model(tmp_path):
+    from models.context_encoder import compile_context_encoder
+    from utils.training import save_inference_model
+    model = compile_context_encoder(build_context_encoder((64, 96, 3)), jit_compile=False)
+    rng = np.random.default_rng(3)
+    image = rng.random((4, 64, 96, 3)).astype(np.float32)
+    mask = np.stack([Blobs()((64, 96), rng) for _ in range(4)])[..., None]
+    model.fit([damage(image, mask), mask], image, epochs=2, batch_size=2, verbose=0)
+    save_inference_model(model, tmp_path / "model.keras")
+    copy = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert not copy.compiled  # inference only: no optimizer state, a third of the size
+    np.testing.assert_array_equal(copy.predict([damage(image, mask), mask], verbose=0),
+                                  model.predict([damage(image, mask), mask], verbose=0))

@@ -96,7 +96,7 @@ class Run:
 
 def save_inference_model(model, path):
     """Save a weights-only copy of model, uncompiled: small, and loadable without the loss."""
-    copy = keras.models.clone_model(model)
+    copy = model.__class__.from_config(model.get_config())  # clone_model would recompile it
     copy.set_weights(model.get_weights())
     partial = Path(path).with_name(Path(path).stem + ".partial.keras")
     copy.save(partial)
@@ -114,6 +114,9 @@ class RunCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if not np.isfinite(logs.get("loss", 0.0)):
+            raise UserError(f"the training loss became {logs.get('loss')} in epoch {epoch + 1}; "
+                            f"try a lower --lr (the last good checkpoint is kept)")
         self.epochs_done = epoch + 1
         (damaged, mask), original, _ = self.samples
         output = self.model.predict([damaged, mask], verbose=0)
@@ -121,9 +124,6 @@ class RunCallback(keras.callbacks.Callback):
         image_grid(rows, ["damaged", "output", "composite", "original"],
                    self.run.folder / "samples" / f"epoch_{epoch + 1:04d}.png")
         val = logs.get("val_loss", logs.get("loss", math.inf))
-        if not np.isfinite(logs.get("loss", 0.0)):
-            raise UserError(f"the training loss became {logs.get('loss')} at epoch {epoch + 1}; "
-                            f"try a lower --lr (the last good checkpoint is kept)")
         # The datasets are small enough to overfit, so the model a user gets is the epoch that
         # did best on validation, not simply the last one.
         if val < self.best:
@@ -145,6 +145,13 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size):
     if start >= run.config["epochs"]:
         print(f"{run.folder} has already trained {start} epochs; pass a larger --epochs")
         return
+    if start == 0:
+        # Score the untrained model first: the saved model is then never worse than the one
+        # training started from (for the Context Encoder, the pyramid fill).
+        callback.best = float(model.evaluate(*val_data[:2], sample_weight=weight,
+                                             batch_size=batch_size, verbose=0))
+        save_inference_model(model, run.folder / "model.keras")
+        print(f"before training: val_loss {callback.best:.6g}")
     callbacks = [keras.callbacks.CSVLogger(run.folder / "log.csv", append=start > 0), callback]
     # Ctrl-C arrives as SIGINT; turn it into KeyboardInterrupt even where a library replaced the
     # default handler, so the checkpoint below is always written.
