@@ -56,8 +56,15 @@ def build_context_encoder(input_shape=(*IMAGE_SIZE, 3), width=32, depth=5, max_c
     return keras.Model([damaged, mask], output, name=name)
 
 
-def compile_context_encoder(model, lr=3e-4, jit_compile=True):
-    """Adam and mean squared error, as in the original; per-pixel sample weights weight the holes."""
-    model.compile(optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
+def compile_context_encoder(model, lr=1e-3, decay_steps=None, jit_compile=True):
+    """Adam and mean squared error, as in the original; per-pixel sample weights weight the holes.
+
+    The learning rate falls along a cosine to 5% over decay_steps (then stays there), and the
+    gradient norm is clipped at 1: at 1e-3 without clipping, one bad batch once drove the sigmoid
+    into saturation, where it never recovered.
+    """
+    if decay_steps:
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(lr, global_clipnorm=1.0),
                   loss="mean_squared_error", jit_compile=jit_compile)
     return model

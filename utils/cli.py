@@ -29,7 +29,8 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
                    help="artificial damage: tiny flakes, the centre block, irregular paint "
                         "loss, or one of them per image")
-    p.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=lr, help="Adam's initial learning rate; it falls "
+                   "along a cosine to 5%% of this by the last epoch")
     p.add_argument("--hole-weight", type=float, default=1.0,
                    help="loss weight of missing pixels relative to known ones (1 = plain MSE)")
     p.add_argument("--image-size", type=parse_size, default="256x384", metavar="HxW",

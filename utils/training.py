@@ -129,6 +129,10 @@ class RunCallback(keras.callbacks.Callback):
         if val < self.best:
             self.best = float(val)
             save_inference_model(self.model, self.run.folder / "model.keras")
+        elif val > 10 * self.best:
+            print(f"\nwarning: validation loss {val:.4g} is over 10x the best {self.best:.4g}: "
+                  f"training has probably diverged (try a lower --lr); model.keras keeps the "
+                  f"best epoch", file=sys.stderr)
         self.run.save_checkpoint(self.model, epoch + 1, self.best)
         loss_plot(self.run.folder / "log.csv", self.run.folder / "loss.png",
                   title=self.run.config["name"])
