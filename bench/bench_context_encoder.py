@@ -1,12 +1,13 @@
-"""Benchmark the Context Encoder on this machine, every figure measured side by side in one run.
+"""Benchmark the Context Encoders on this machine, every figure measured side by side in one run.
 
 Each part runs in a child process of its own (so its peak memory is its own, and TensorFlow's
 settings can differ): float32 matrix-multiply rate (the limit), training throughput at 256 x 384
 batch 8 with its achieved GFLOP/s, the same with TensorFlow's defaults (no oneDNN, no XLA), the
-data pipeline alone (load, augment, mask), and inference latency per image.
+data pipeline alone (load, augment, mask), inference latency per image, and Context Encoder 2's
+training throughput and memory.
 
-Targets (issue 2): training >= 55% of the matmul rate, data pipeline >= 10x the training rate,
-training peak memory <= 3 GB.
+Targets: training >= 55% of the matmul rate, data pipeline >= 10x the training rate, training
+peak memory <= 3 GB (Context Encoder 2: <= 4 GB).
 
 examples:
   python bench/bench_context_encoder.py
@@ -21,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SIZE, BATCH = (256, 384), 8
@@ -31,12 +34,16 @@ def _peak_rss_gb():
 
 
 def forward_flops(model):
-    """Counted multiply-add FLOPs (x2) of the model's convolutions per image: they are >99% of
-    its arithmetic; elementwise work and the pyramid fill are left out."""
+    """Counted multiply-add FLOPs (x2) per image of the model's convolutions and channel-wise
+    fully-connected layers: over 99% of its arithmetic; elementwise work and the pyramid fill are
+    left out."""
     import keras
+    from models.layers import ChannelwiseDense
     total = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2DTranspose):
+        if isinstance(layer, ChannelwiseDense):
+            total += 2 * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
             _, height, width, channels = layer.input.shape
             total += 2 * height * width * channels * layer.filters * layer.kernel_size[0] ** 2
         elif isinstance(layer, keras.layers.Conv2D):
@@ -60,20 +67,19 @@ def part_matmul(n=2048, repeats=20):
     return {"gflops": best}
 
 
-def _model_and_batch():
-    import numpy as np
-    from models.context_encoder import build_context_encoder
+def _model_and_batch(model="context_encoder"):
+    from models import context_encoder
     from utils.masks import damage, fixed_masks
     rng = np.random.default_rng(0)
     images = rng.random((BATCH, *SIZE, 3)).astype(np.float32)
     masks = fixed_masks("mixed", BATCH, SIZE, 0)[..., None]
-    return build_context_encoder((*SIZE, 3)), [damage(images, masks), masks], images
+    build = getattr(context_encoder, f"build_{model}")
+    return build((*SIZE, 3)), [damage(images, masks), masks], images
 
 
-def part_train(jit=True, steps=12):
-    import numpy as np
+def part_train(jit=True, steps=12, model="context_encoder"):
     from models.context_encoder import compile_context_encoder
-    model, inputs, target = _model_and_batch()
+    model, inputs, target = _model_and_batch(model)
     compile_context_encoder(model, jit_compile=jit)
     weight = np.ones((BATCH, *SIZE), np.float32)
     for _ in range(2):  # compile and warm up
@@ -96,7 +102,6 @@ def part_pipeline(data, batches=40):
     if data:
         images, _ = load_folder(data, SIZE)
     else:
-        import numpy as np
         images = np.random.default_rng(0).random((64, *SIZE, 3)).astype(np.float32)
     load_per_s = len(images) / (time.perf_counter() - start)
     iterator = iter(training_dataset(images, BATCH, "mixed", seed=0, augment=True))
@@ -110,7 +115,6 @@ def part_pipeline(data, batches=40):
 
 
 def part_inference(repeats=10):
-    import numpy as np
     model, inputs, _ = _model_and_batch()
     single = [x[:1] for x in inputs]
     for _ in range(2):
@@ -145,6 +149,7 @@ def main():
         import utils  # noqa: F401  (TensorFlow's environment, as the scripts set it)
         result = {"matmul": part_matmul, "train": part_train, "inference": part_inference,
                   "train_defaults": lambda: part_train(jit=False),
+                  "train_ce2": lambda: part_train(model="context_encoder2"),
                   "pipeline": lambda: part_pipeline(args.data if Path(args.data).is_dir()
                                                     else None)}[args.part]()
         print(json.dumps(result))
@@ -159,6 +164,7 @@ def main():
     plain_matmul = None if args.quick else child("matmul", env=defaults)
     pipeline = child("pipeline", args=["--data", args.data])
     inference = child("inference")
+    ce2 = child("train_ce2")
 
     rows = [
         ("float32 matmul 2048^3, oneDNN (the limit)", f"{matmul['gflops']:.1f} GFLOP/s", "", ""),
@@ -180,6 +186,11 @@ def main():
          "", ""),
         ("inference, one image", f"{inference['ms_per_image']:.0f} ms", "", ""),
         ("training peak memory (whole process)", f"{train['peak_gb']:.2f} GB", "", "<= 3 GB"),
+        (f"Context Encoder 2 training ({ce2['params'] / 1e6:.1f} M parameters)",
+         f"{ce2['images_per_s']:.2f} img/s = {ce2['gflops']:.1f} GFLOP/s",
+         f"{ce2['gflops'] / matmul['gflops']:.0%} of matmul; "
+         f"{ce2['images_per_s'] / train['images_per_s']:.2f}x Context Encoder", ""),
+        ("Context Encoder 2 training peak memory", f"{ce2['peak_gb']:.2f} GB", "", "<= 4 GB"),
     ]
     print(f"model: {train['params']:,} parameters, {train['forward_gflop']:.2f} GFLOP per image "
           f"forward (counted convolutions), training step = 3x forward\n")

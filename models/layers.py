@@ -63,3 +63,26 @@ class Logit(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class ChannelwiseDense(keras.layers.Layer):
+    """Pathak et al. 2016, section 3.1: a channel-wise fully-connected layer. Each channel's
+    H x W feature map is fully connected to itself, with weights of its own (C x HW x HW in all);
+    channels are not mixed (a 1 x 1 convolution after it does that). Every output position sees
+    every input position, at HW / C of the cost of a plain fully-connected layer.
+    """
+
+    def build(self, input_shape):
+        _, height, width, channels = input_shape
+        positions = height * width
+        self.kernel = self.add_weight(
+            name="kernel", shape=(channels, positions, positions),
+            initializer=keras.initializers.RandomNormal(stddev=positions ** -0.5))
+        self.bias = self.add_weight(name="bias", shape=(positions, channels), initializer="zeros")
+
+    def call(self, x):
+        _, height, width, channels = x.shape
+        flat = ops.reshape(x, (-1, height * width, channels))
+        mixed = ops.einsum("bpc,cpq->bqc", flat, self.kernel) + self.bias
+        return ops.reshape(mixed, (-1, height, width, channels))

@@ -1,0 +1,24 @@
+"""Train Context Encoder 2: the Context Encoder with a channel-wise fully-connected bottleneck
+that joins distant regions. Same options, run folder and behaviour as train_context_encoder.py.
+
+examples:
+  python train_context_encoder2.py                                  # scikit-image's samples
+  python train_context_encoder2.py --data ~/paintings --name mine2  # your own paintings
+  python train_context_encoder2.py --name mine2 --resume --epochs 60
+"""
+import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+import train_context_encoder
+from models.context_encoder import build_context_encoder2
+from utils import cli
+
+
+def parse_args(argv=None):
+    return train_context_encoder.parse_args(argv, doc=__doc__)
+
+
+def main(args):
+    train_context_encoder.main(args, build=build_context_encoder2)
+
+
+if __name__ == "__main__":
+    cli.run(main, parse_args)
