@@ -122,7 +122,9 @@ def training_dataset(images, batch_size, mask_kind="mixed", seed=0, augment=True
     ds = ds.repeat().batch(batch_size, drop_remainder=True)
     if augment:
         layers = augmenter(seed + start_batch)
-        ds = ds.map(lambda batch: layers(batch, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        # One call at a time: the layers' seed state advances with each call, and parallel calls
+        # would advance it in a different order on every run.
+        ds = ds.map(lambda batch: layers(batch, training=True))
     ds = ds.enumerate().map(add_masks, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
