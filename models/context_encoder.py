@@ -20,8 +20,8 @@ from utils.images import IMAGE_SIZE
 
 
 def _encoder_decoder(input_shape, width, depth, max_channels, bottleneck, name):
-    """The shared body: pyramid fill -> strided encoder -> bottleneck(x) -> decoder with skips ->
-    a zero-initialised correction of the fill's logits -> sigmoid."""
+    """The shared body: pyramid fill -> strided encoder -> bottleneck(x) -> upsampling decoder
+    with skips -> a zero-initialised correction of the fill's logits -> sigmoid."""
     height, image_width, channels = input_shape
     if height % 2**depth or image_width % 2**depth:
         raise ValueError(f"input height and width must be divisible by {2**depth}, got {input_shape}")
@@ -38,8 +38,12 @@ def _encoder_decoder(input_shape, width, depth, max_channels, bottleneck, name):
         skips.append(x)
     x = bottleneck(x)
     for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(skips[level - 1].shape[-1] if level else width // 2, 4,
-                                   strides=2, padding="same", name=f"decode_{level}")(x)
+        # Nearest upsampling then a 3 x 3 convolution, not a transposed convolution: no
+        # checkerboard artifacts (Odena et al. 2016), and on this CPU 2.25x the arithmetic of a
+        # 4 x 4 transposed convolution runs in about 1.1x its time (oneDNN's fast path).
+        x = layers.UpSampling2D(2, interpolation="nearest")(x)
+        x = layers.Conv2D(skips[level - 1].shape[-1] if level else width, 3, padding="same",
+                          name=f"decode_{level}")(x)
         if level:
             x = layers.Add()([x, skips[level - 1]])
         x = layers.LeakyReLU(0.2)(x)
@@ -61,7 +65,7 @@ def build_context_encoder(input_shape=(*IMAGE_SIZE, 3), width=32, depth=5, max_c
     """A Context Encoder for images of input_shape (height and width divisible by 2**depth).
 
     width: channels of the first encoder layer, doubling at each of the depth halvings up to
-    max_channels. Defaults: 4.1 M parameters, 3.5 GFLOP per 256 x 384 image forward.
+    max_channels. Defaults: 3.3 M parameters, 6.8 GFLOP per 256 x 384 image forward.
     """
     return _encoder_decoder(input_shape, width, depth, max_channels, _conv_bottleneck, name)
 
@@ -74,7 +78,7 @@ def build_context_encoder2(input_shape=(*IMAGE_SIZE, 3), width=32, depth=5, max_
     convolution), connects every position of each channel's 8 x 12 map to every other with
     Pathak et al.'s channel-wise fully-connected layer (section 3.1; `ChannelwiseDense`), and mixes
     the channels back with a 1 x 1 convolution. At 256 x 384 the branch adds 1.25 M parameters
-    (128 x 96 x 96 in the channel-wise layer) to the encoder's 4.1 M: 5.3 M in all, where a
+    (128 x 96 x 96 in the channel-wise layer) to the encoder's 3.3 M: 4.6 M in all, where a
     naive Dense layer across the flattened 8 x 12 x 256 map would need 604 M (and across the
     original's 49,152-wide map, 2.4 billion).
     """

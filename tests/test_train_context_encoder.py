@@ -55,6 +55,9 @@ def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Epoch 3/3" in result.stdout and "Epoch 1/" not in result.stdout
     assert _epochs(run / "log.csv") == [0, 1, 2]
+    result = run_script("train_context_encoder.py", "--name", "tiny", "--runs-dir", runs,
+                        "--resume")  # without --epochs: the run's own 3, all done
+    assert result.returncode == 0 and "already trained 3 epochs" in result.stdout
     checkpoint = keras.models.load_model(run / "checkpoints" / "last.keras")
     assert int(checkpoint.optimizer.iterations.numpy()) == 3 * 2  # optimizer state carried over
 

@@ -21,8 +21,9 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--data", metavar="DIR",
                    help="folder of paintings (uses DIR/train and DIR/val when both exist, else a "
                         "seeded split); default: images in data/, else scikit-image's samples")
-    p.add_argument("--epochs", type=int, default=epochs, help="epochs to train (in total, "
-                   "counting those of a resumed run)")
+    p.add_argument("--epochs", type=int, help=f"epochs to train in total, counting those of a "
+                   f"resumed run (default: {epochs}; a resumed run keeps its own)")
+    p.set_defaults(default_epochs=epochs)
     p.add_argument("--steps-per-epoch", type=int, default=steps_per_epoch,
                    help="batches per epoch (the data is repeated and re-augmented endlessly)")
     p.add_argument("--batch-size", type=int, default=batch_size, help="images per batch")

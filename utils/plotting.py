@@ -73,7 +73,7 @@ def grouped_bars(values, groups, series, path, ylabel, title):
     for index, name in enumerate(series):
         bars = ax.bar(x + (index - (len(series) - 1) / 2) * width,
                       [values[name][g] for g in groups], width, label=name)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+        ax.bar_label(bars, fmt="%.2f", fontsize=6)
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -37,7 +37,8 @@ class Run:
     @classmethod
     def start(cls, args, model_name):
         """Create runs/<name>/ for new options, or reopen it for --resume."""
-        options = {k: v for k, v in vars(args).items() if k not in ("resume", "runs_dir")}
+        options = {k: v for k, v in vars(args).items()
+                   if k not in ("resume", "runs_dir", "default_epochs")}
         if args.resume:
             if not args.name:
                 raise UserError("--resume needs --name of the run to continue")
@@ -45,14 +46,15 @@ class Run:
             if not (folder / "checkpoints" / "state.json").exists():
                 raise UserError(f"no checkpoint to resume in {folder}")
             config = json.loads((folder / "config.json").read_text())
-            config["epochs"] = args.epochs
+            config["epochs"] = args.epochs or config["epochs"]
         else:
             name = args.name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
             folder = Path(args.runs_dir) / name
             if folder.exists():
                 raise UserError(f"run folder {folder} already exists: pass --resume to continue "
                                 f"it, or another --name")
-            config = {**options, "name": name, "model": model_name,
+            config = {**options, "epochs": args.epochs or args.default_epochs,
+                      "name": name, "model": model_name,
                       "image_size": list(args.image_size)}
         run = cls(folder, config)
         (folder / "samples").mkdir(parents=True, exist_ok=True)
