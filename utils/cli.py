@@ -44,7 +44,8 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--runs-dir", default="runs", help="folder that holds the run folders")
     p.add_argument("--resume", action="store_true",
                    help="continue the run --name from its last checkpoint, with its saved options "
-                        "(only --epochs may change)")
+                        "(only --epochs may change; epochs beyond the original ones train at "
+                        "the learning rate's 5%% floor)")
     p.add_argument("--no-jit", action="store_true",
                    help="do not compile the training step with XLA (slower; for debugging)")
 
