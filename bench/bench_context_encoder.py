@@ -43,9 +43,6 @@ def forward_flops(model):
     for layer in model.layers:
         if isinstance(layer, ChannelwiseDense):
             total += 2 * int(np.prod(layer.kernel.shape))
-        elif isinstance(layer, keras.layers.Conv2DTranspose):
-            _, height, width, channels = layer.input.shape
-            total += 2 * height * width * channels * layer.filters * layer.kernel_size[0] ** 2
         elif isinstance(layer, keras.layers.Conv2D):
             _, height, width, filters = layer.output.shape
             total += 2 * height * width * layer.input.shape[-1] * filters * layer.kernel_size[0] ** 2
