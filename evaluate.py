@@ -3,8 +3,9 @@ kind and seed, fill the holes with each method, and measure the holes only.
 
 Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), pyramid (the weightless fill
 the learned models start from), and any saved model.keras. Known pixels are always kept, so every
-figure is about the filled pixels: hole PSNR (dB), hole SSIM, hole L1 and milliseconds per image
-(models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
+figure is about the filled pixels: hole PSNR (dB), hole SSIM, hole L1, hole sharpness (the variance
+of the Laplacian in the hole as a ratio to the original's: 1 = as much fine detail as the
+original, the median over images) and milliseconds per image (models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
 to --out and prints markdown tables.
 
 examples:
@@ -24,10 +25,10 @@ from utils.data import sample_images
 from utils.images import IMAGE_SIZE, UserError, load_folder, parse_size
 from utils.inpaint import CLASSICAL, classical, load_inpainting_model, model_size, predict
 from utils.masks import damage, fixed_masks
-from utils.metrics import hole_l1, hole_psnr, hole_ssim
+from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 from utils.plotting import grouped_bars, image_grid
 
-METRICS = ("psnr", "ssim", "l1", "ms")
+METRICS = ("psnr", "ssim", "l1", "sharpness", "ms")
 
 
 def parse_args(argv=None):
@@ -80,7 +81,9 @@ def evaluate(images, methods, models, mask_kinds, seeds):
                         rows.append({"method": name, "mask": kind, "seed": seed, "image": index,
                                      "psnr": hole_psnr(out, image, mask),
                                      "ssim": hole_ssim(out, image, mask),
-                                     "l1": hole_l1(out, image, mask), "ms": 1000 * times[index]})
+                                     "l1": hole_l1(out, image, mask),
+                                     "sharpness": hole_sharpness(out, image, mask),
+                                     "ms": 1000 * times[index]})
                 if kind not in examples:
                     examples[kind] = [damage(images[0], masks[0])] + \
                         [outputs[0] for outputs, _ in results.values()] + [images[0]]
@@ -88,31 +91,41 @@ def evaluate(images, methods, models, mask_kinds, seeds):
 
 
 def summarise(rows):
-    """{(method, mask): {metric: mean}} in the order methods and masks first appear."""
+    """{(method, mask): {metric: mean}} in the order methods and masks first appear; sharpness is
+    the median, as a ratio is thrown far by a hole the original has almost flat."""
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["mask"]), []).append(row)
-    return {key: {m: float(np.mean([r[m] for r in group])) for m in METRICS}
+    return {key: {m: float((np.median if m == "sharpness" else np.mean)([r[m] for r in group]))
+                  for m in METRICS}
             for key, group in groups.items()}
 
 
-def markdown(summary):
-    """The full table, then hole PSNR as methods x mask kinds with the best of each kind bold."""
+def _pivot(summary, metric, title, best):
+    """methods x mask kinds for one metric; the best of each kind (by best(values)) in bold."""
     methods = list(dict.fromkeys(k[0] for k in summary))
     kinds = list(dict.fromkeys(k[1] for k in summary))
-    lines = ["| method | mask | hole PSNR (dB) | hole SSIM | hole L1 | ms/img |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"| {title} | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+    winner = {k: best([summary[(m, k)][metric] for m in methods]) for k in kinds}
+    for method in methods:
+        cells = []
+        for kind in kinds:
+            value = summary[(method, kind)][metric]
+            cells.append(f"**{value:.2f}**" if value == winner[kind] else f"{value:.2f}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(summary):
+    """The full table, then hole PSNR and hole sharpness as methods x mask kinds."""
+    lines = ["| method | mask | hole PSNR (dB) | hole SSIM | hole L1 | sharpness | ms/img |",
+             "|---|---|---|---|---|---|---|"]
     for (method, kind), s in summary.items():
         lines.append(f"| {method} | {kind} | {s['psnr']:.2f} | {s['ssim']:.3f} | {s['l1']:.4f} "
-                     f"| {s['ms']:.1f} |")
-    lines += ["", "| hole PSNR (dB) | " + " | ".join(kinds) + " |",
-              "|---" * (len(kinds) + 1) + "|"]
-    best = {k: max(summary[(m, k)]["psnr"] for m in methods) for k in kinds}
-    for method in methods:
-        cells = [f"{summary[(method, k)]['psnr']:.2f}" for k in kinds]
-        cells = [f"**{c}**" if summary[(method, k)]["psnr"] == best[k] else c
-                 for c, k in zip(cells, kinds)]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+                     f"| {s['sharpness']:.2f} | {s['ms']:.1f} |")
+    lines += ["", *_pivot(summary, "psnr", "hole PSNR (dB)", max), "",
+              *_pivot(summary, "sharpness", "sharpness (1 = original)",
+                      lambda values: min(values, key=lambda v: abs(np.log(max(v, 1e-8)))))]
     return "\n".join(lines)
 
 

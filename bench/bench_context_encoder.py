@@ -3,8 +3,8 @@
 Each part runs in a child process of its own (so its peak memory is its own, and TensorFlow's
 settings can differ): float32 matrix-multiply rate (the limit), training throughput at 256 x 384
 batch 8 with its achieved GFLOP/s, the same with TensorFlow's defaults (no oneDNN, no XLA), the
-data pipeline alone (load, augment, mask), inference latency per image, and Context Encoder 2's
-training throughput and memory.
+data pipeline alone (load, augment, mask), inference latency per image, Context Encoder 2's
+training throughput and memory, and the GAN's and conditional GAN's (for equal time budgets).
 
 Targets: training >= 55% of the matmul rate, data pipeline >= 10x the training rate, training
 peak memory <= 3 GB (Context Encoder 2: <= 4 GB).
@@ -92,6 +92,24 @@ def part_train(jit=True, steps=12, model="context_encoder"):
             "peak_gb": _peak_rss_gb()}
 
 
+def part_train_gan(conditional, steps=8):
+    """Adversarial training: the Context Encoder as generator plus the patch discriminator."""
+    from models.gan import build_discriminator, build_gan, compile_gan
+    generator, inputs, target = _model_and_batch()
+    model = compile_gan(build_gan((*SIZE, 3), conditional, generator=generator))
+    data = (tuple(inputs), target, np.ones((BATCH, *SIZE), np.float32))
+    for _ in range(2):
+        model.train_on_batch(*data)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(*data)
+    images_per_s = steps * BATCH / (time.perf_counter() - start)
+    # generator forward and backward, discriminator on real and fake, forward and backward
+    flops = 3 * forward_flops(generator) + 2 * 3 * forward_flops(build_discriminator((*SIZE, 3)))
+    return {"images_per_s": images_per_s, "gflops": flops * images_per_s / 1e9,
+            "peak_gb": _peak_rss_gb()}
+
+
 def part_pipeline(data, batches=40):
     from utils.data import training_dataset
     from utils.images import load_folder
@@ -147,6 +165,8 @@ def main():
         result = {"matmul": part_matmul, "train": part_train, "inference": part_inference,
                   "train_defaults": lambda: part_train(jit=False),
                   "train_ce2": lambda: part_train(model="context_encoder2"),
+                  "train_gan": lambda: part_train_gan(False),
+                  "train_cgan": lambda: part_train_gan(True),
                   "pipeline": lambda: part_pipeline(args.data if Path(args.data).is_dir()
                                                     else None)}[args.part]()
         print(json.dumps(result))
@@ -162,6 +182,7 @@ def main():
     pipeline = child("pipeline", args=["--data", args.data])
     inference = child("inference")
     ce2 = child("train_ce2")
+    gans = {name: child(f"train_{name}") for name in ("gan", "cgan")}
 
     rows = [
         ("float32 matmul 2048^3, oneDNN (the limit)", f"{matmul['gflops']:.1f} GFLOP/s", "", ""),
@@ -189,6 +210,12 @@ def main():
          f"{ce2['images_per_s'] / train['images_per_s']:.2f}x Context Encoder", ""),
         ("Context Encoder 2 training peak memory", f"{ce2['peak_gb']:.2f} GB", "", "<= 4 GB"),
     ]
+    for name, gan in gans.items():
+        rows.append((f"{name.upper()} training (generator + discriminator)",
+                     f"{gan['images_per_s']:.2f} img/s = {gan['gflops']:.1f} GFLOP/s, "
+                     f"{gan['peak_gb']:.2f} GB peak",
+                     f"{gan['gflops'] / matmul['gflops']:.0%} of matmul; "
+                     f"{gan['images_per_s'] / train['images_per_s']:.2f}x Context Encoder", ""))
     print(f"model: {train['params']:,} parameters, {train['forward_gflop']:.2f} GFLOP per image "
           f"forward (counted convolutions), training step = 3x forward\n")
     print("| measure | value | ratio | target |\n|---|---|---|---|")

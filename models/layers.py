@@ -4,6 +4,8 @@ import math
 import keras
 from keras import ops
 
+from utils.masks import composite
+
 
 @keras.saving.register_keras_serializable(package="paintings")
 class PyramidFill(keras.layers.Layer):
@@ -86,3 +88,18 @@ class ChannelwiseDense(keras.layers.Layer):
         flat = ops.reshape(x, (-1, height * width, channels))
         mixed = ops.einsum("bpc,cpq->bqc", flat, self.kernel) + self.bias
         return ops.reshape(mixed, (-1, height, width, channels))
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class Composite(keras.layers.Layer):
+    """The generated pixels inside the holes, the input's everywhere else. No weights.
+
+    Call with (generated, image, mask): mask (B, H, W, 1), 1 = missing. The rule is
+    utils.masks.composite, so a known pixel (mask exactly 0) comes out bit-identical.
+    """
+
+    def call(self, generated, image, mask):
+        return composite(generated, image, ops.cast(mask, generated.dtype))
+
+    def compute_output_shape(self, generated_shape, image_shape=None, mask_shape=None):
+        return generated_shape

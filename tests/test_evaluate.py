@@ -10,7 +10,7 @@ from models.context_encoder import build_context_encoder
 from utils.images import UserError
 from utils.inpaint import CLASSICAL, classical, load_inpainting_model, predict
 from utils.masks import Blobs
-from utils.metrics import hole_l1, hole_psnr, hole_ssim
+from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 
 
 def test_metrics_look_only_at_the_holes():
@@ -25,6 +25,19 @@ def test_metrics_look_only_at_the_holes():
     assert hole_psnr(original, original, mask) == 100.0
     assert hole_ssim(original, original, mask) == pytest.approx(1.0)
     assert hole_ssim(result, original, mask) < 1.0
+
+
+def test_sharpness_is_one_for_the_original_and_low_for_a_blur():
+    rng = np.random.default_rng(0)
+    original = rng.random((32, 32, 3)).astype(np.float32)
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:24, 8:24] = 1
+    assert hole_sharpness(original, original, mask) == pytest.approx(1.0)
+    flat = original.copy()
+    flat[mask > 0] = original[mask > 0].mean(axis=0)
+    assert hole_sharpness(flat, original, mask) < 0.2
+    noisier = np.clip(original + rng.normal(0, 0.3, original.shape), 0, 1).astype(np.float32)
+    assert hole_sharpness(noisier, original, mask) > 1.0
 
 
 @pytest.mark.parametrize("method", CLASSICAL)
@@ -65,6 +78,7 @@ def test_evaluate_compares_every_method_deterministically(tmp_path):
     assert set(first) == {(m, k) for m in methods for k in ["holes", "centre", "blobs"]}
     for key, values in first.items():
         assert np.isfinite(values["psnr"]) and 0 < values["ssim"] <= 1 and values["ms"] > 0
+        assert 0 <= values["sharpness"] < 10
         assert values["psnr"] == second[key]["psnr"] and values["l1"] == second[key]["l1"]
     # the untrained encoder starts from the pyramid fill, so it scores like it
     for kind in ["centre", "blobs"]:

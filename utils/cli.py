@@ -50,6 +50,18 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
                    help="do not compile the training step with XLA (slower; for debugging)")
 
 
+def add_adversarial_args(p):
+    """The options of the adversarial train scripts (train_gan.py, train_cgan.py)."""
+    g = p.add_argument_group("adversarial training (--lr is the generator's learning rate)")
+    g.add_argument("--d-lr", type=float, default=2e-4,
+                   help="the discriminator's Adam learning rate (beta_1 0.5, same cosine decay)")
+    g.add_argument("--rec-weight", type=float, default=0.999,
+                   help="weight of the reconstruction (MSE) loss in the generator's loss")
+    g.add_argument("--adv-weight", type=float, default=0.001,
+                   help="weight of the adversarial loss in the generator's loss (Pathak et al. "
+                        "2016 used 0.999 / 0.001)")
+
+
 def run(main, parse_args, argv=None):
     """Call main(parse_args(argv)); a UserError becomes one line on stderr and exit status 2."""
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO)

@@ -26,3 +26,20 @@ def hole_ssim(result, original, mask):
     _, ssim_map = structural_similarity(original, result, channel_axis=-1, data_range=1.0,
                                         full=True)
     return float(ssim_map[mask > 0.5].mean())
+
+
+def _laplacian(image):
+    import cv2
+    gray = np.asarray(image, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return cv2.Laplacian(gray, cv2.CV_32F, ksize=1)
+
+
+def hole_sharpness(result, original, mask):
+    """How much fine detail the filled hole has, relative to the original's in the same place:
+    the variance of the Laplacian over the hole pixels, result / original. 1 = as detailed as the
+    original; an MSE-trained fill, which averages the possibilities, gives well under 1."""
+    hole = mask > 0.5
+    if not hole.any():
+        raise ValueError("the mask has no hole pixels")
+    original_detail = float(_laplacian(original)[hole].var())
+    return float(_laplacian(result)[hole].var()) / max(original_detail, 1e-8)

@@ -31,8 +31,18 @@ def image_grid(rows, titles, path, max_width=1600):
     grid.save(path)
 
 
+# Panels of the loss plot: (title, columns, log scale). A panel is drawn when its columns are in
+# the log; validation columns (val_<name>) are drawn dashed beside their training column.
+LOSS_PANELS = (
+    ("reconstruction (MSE)", ("loss",), True),
+    ("adversarial (cross-entropy)", ("d_loss", "g_adv"), False),
+    ("discriminator", ("d_acc", "d_perfect"), False),
+)
+
+
 def loss_plot(log_csv, path, title="training"):
-    """Plot every loss-like column of a Keras CSV log (training solid, validation dashed)."""
+    """Plot a Keras CSV log: the losses, and for a GAN its adversarial losses and its
+    discriminator's accuracy, one panel each (training solid, validation dashed)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -42,20 +52,22 @@ def loss_plot(log_csv, path, title="training"):
     if not rows:
         return
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    names = [k for k in rows[0] if k != "epoch" and "loss" in k and not k.startswith("val_")]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for index, name in enumerate(names):
-        colour = f"C{index}"
-        ax.plot(epochs, [float(r[name]) for r in rows], color=colour, label=name)
-        if f"val_{name}" in rows[0]:
-            ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], "--", color=colour,
-                    label=f"val_{name}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_yscale("log")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    panels = [(name, [c for c in columns if c in rows[0]], log)
+              for name, columns, log in LOSS_PANELS if any(c in rows[0] for c in columns)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (name, columns, log) in zip(axes[0], panels):
+        for index, column in enumerate(columns):
+            colour = f"C{index}"
+            ax.plot(epochs, [float(r[column]) for r in rows], color=colour, label=column)
+            if f"val_{column}" in rows[0]:
+                ax.plot(epochs, [float(r[f"val_{column}"]) for r in rows], "--", color=colour,
+                        label=f"val_{column}")
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log" if log else "linear")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -105,6 +105,14 @@ def save_inference_model(model, path):
     partial.replace(path)
 
 
+def save_exports(model, folder):
+    """The run's files for users: model.keras (what restore.py and evaluate.py load) and, for a
+    model made of parts, the others beside it (a GAN's discriminator.keras)."""
+    exports = model.exports() if hasattr(model, "exports") else {"model.keras": model}
+    for name, part in exports.items():
+        save_inference_model(part, Path(folder) / name)
+
+
 class RunCallback(keras.callbacks.Callback):
     """After every epoch: samples, checkpoint, best model, loss plot."""
 
@@ -114,12 +122,26 @@ class RunCallback(keras.callbacks.Callback):
         self.best = run.best_val_loss()
         self.epochs_done = run.epochs_done
 
+    def _stop_if_not_finite(self, logs, where):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(float(v))}
+        if bad:
+            raise UserError(f"training became unstable in epoch {self.epochs_done + 1}, {where} "
+                            f"({', '.join(f'{k} = {v}' for k, v in bad.items())}); try a lower "
+                            f"--lr (the last good checkpoint is kept)")
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Checked every step, so nothing computed from a NaN is ever saved.
+        self._stop_if_not_finite(logs, f"step {batch + 1}")
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not np.isfinite(logs.get("loss", 0.0)):
-            raise UserError(f"the training loss became {logs.get('loss')} in epoch {epoch + 1}; "
-                            f"try a lower --lr (the last good checkpoint is kept)")
+        self._stop_if_not_finite(logs, "validation")
         self.epochs_done = epoch + 1
+        if logs.get("d_perfect", 0.0) > 0.5:
+            print(f"\nwarning: the discriminator classified every patch right in "
+                  f"{logs['d_perfect']:.0%} of this epoch's steps: it has won, and the generator "
+                  f"learns little from it (try a lower --d-lr or a higher --adv-weight)",
+                  file=sys.stderr)
         (damaged, mask), original, _ = self.samples
         output = self.model.predict([damaged, mask], verbose=0)
         rows = list(zip(damaged, output, composite(output, original, mask), original))
@@ -130,7 +152,7 @@ class RunCallback(keras.callbacks.Callback):
         # did best on validation, not simply the last one.
         if val < self.best:
             self.best = float(val)
-            save_inference_model(self.model, self.run.folder / "model.keras")
+            save_exports(self.model, self.run.folder)
         elif val > 10 * self.best:
             print(f"\nwarning: validation loss {val:.4g} is over 10x the best {self.best:.4g}: "
                   f"training has probably diverged (try a lower --lr); model.keras keeps the "
@@ -155,8 +177,9 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size):
         # Score the untrained model first: the saved model is then never worse than the one
         # training started from (for the Context Encoder, the pyramid fill).
         callback.best = float(model.evaluate(*val_data[:2], sample_weight=weight,
-                                             batch_size=batch_size, verbose=0))
-        save_inference_model(model, run.folder / "model.keras")
+                                             batch_size=batch_size, verbose=0,
+                                             return_dict=True)["loss"])
+        save_exports(model, run.folder)
         print(f"before training: val_loss {callback.best:.6g}")
     callbacks = [keras.callbacks.CSVLogger(run.folder / "log.csv", append=start > 0), callback]
     # Ctrl-C arrives as SIGINT; turn it into KeyboardInterrupt even where a library replaced the
@@ -172,3 +195,23 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size):
         print(f"\ninterrupted: saved a checkpoint after {callback.epochs_done} finished epochs; "
               f"continue with --name {run.config['name']} --resume", file=sys.stderr)
         sys.exit(130)
+
+
+def train(args, model_name, make_model):
+    """Everything a train script does after parsing its options: the run folder, the data, the
+    model (make_model(config, input_shape, decay_steps) -> a compiled model, unless a checkpoint
+    is resumed) and training."""
+    from utils.data import load_paintings, training_dataset, validation_data
+    run = Run.start(args, model_name)
+    c = run.config
+    (train_images, _), (val_images, _), where = load_paintings(c["data"], run.image_size, c["seed"])
+    print(where)
+    run.save_config(data_source=where)
+    train_ds = training_dataset(train_images, c["batch_size"], c["mask"], c["seed"],
+                                augment=not c["no_augment"], hole_weight=c["hole_weight"],
+                                start_batch=run.epochs_done * c["steps_per_epoch"])
+    val_data = validation_data(val_images, c["mask"], c["seed"], c["hole_weight"])
+    model = run.restore() or make_model(c, (*run.image_size, 3),
+                                        c["epochs"] * c["steps_per_epoch"])
+    fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["batch_size"])
+    print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")

@@ -1,0 +1,183 @@
+"""The GAN and the context-conditional GAN (after Denton et al. 2016): a generator that fills the
+holes, a discriminator that tells real paintings from filled ones, and one model that trains both.
+
+The two differ only in what the discriminator is shown. The plain GAN's sees the generator's whole
+output image; the conditional GAN's sees the `Composite` of the input with the generated pixels in
+the holes only, so the generator is judged on how well the hole it paints fits its surroundings.
+Real paintings are shown unchanged to both.
+"""
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from models.context_encoder import build_context_encoder
+from models.layers import Composite
+from utils.images import IMAGE_SIZE
+
+
+def build_generator(input_shape=(*IMAGE_SIZE, 3), **hyperparameters):
+    """The Context Encoder (see models/context_encoder.py), so that a comparison of the GANs with
+    it measures the adversarial loss alone: (damaged, mask) -> image in [0, 1]. 3.3 M parameters."""
+    return build_context_encoder(input_shape, name="generator", **hyperparameters)
+
+
+def build_discriminator(input_shape=(*IMAGE_SIZE, 3), width=32, depth=4, max_channels=256,
+                        name="discriminator"):
+    """A patch discriminator: depth strided 4 x 4 convolutions with LeakyReLU, then one logit per
+    patch (16 x 24 patches of 61 x 61 px receptive field at 256 x 384; positive = real).
+
+    Logits, not a sigmoid: the losses use binary cross-entropy from logits, which stays finite
+    where a saturated sigmoid would give log(0). No batch normalisation, which would let the
+    discriminator tell real from fake batches by their statistics. 0.7 M parameters, 1.3 GFLOP
+    per 256 x 384 image forward.
+    """
+    image = keras.Input(input_shape, name="image")
+    x = image
+    for level in range(depth):
+        x = layers.Conv2D(min(width * 2**level, max_channels), 4, strides=2, padding="same",
+                          name=f"conv_{level}")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)
+    return keras.Model(image, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class AdversarialInpainter(keras.Model):
+    """Trains a generator and a discriminator together with plain fit() (the keras-io DCGAN
+    pattern: compile() takes two optimizers, train_step() updates both, Mean trackers log).
+
+    Generator loss = rec_weight * reconstruction (MSE, per-pixel sample weights) + adv_weight *
+    adversarial (binary cross-entropy of the discriminator calling the fake real), the defaults of
+    Pathak et al. 2016. Discriminator loss = cross-entropy on real and fake patches.
+
+    Logged per epoch: loss (the reconstruction MSE, the same figure the Context Encoder reports,
+    and the one validation uses), g_adv, d_loss, d_acc (fraction of patches the discriminator
+    classifies right) and d_perfect (fraction of steps in which it got every patch right: near 1,
+    the discriminator has won and the generator learns nothing from it).
+    """
+
+    def __init__(self, generator, discriminator, conditional=False, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.conditional = conditional
+        self.composite = Composite(name="composite") if conditional else None
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("loss", "g_adv", "d_loss", "d_acc", "d_perfect")}
+        self.built = True  # both networks are functional models, built when they were made
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def critic_view(self, generated, damaged, mask):
+        """What the discriminator judges for a generated image."""
+        return self.composite(generated, damaged, mask) if self.conditional else generated
+
+    def compile(self, g_optimizer, d_optimizer, rec_weight=0.999, adv_weight=0.001,
+                jit_compile=True):
+        # No optimizer for super(): Keras would build a third one over both networks' weights.
+        super().compile(optimizer=None, jit_compile=jit_compile)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.rec_weight, self.adv_weight = rec_weight, adv_weight
+        # Built now, so a reloaded checkpoint finds the slots its saved state goes into.
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
+        self._adversarial_compile = {
+            "g_optimizer": keras.saving.serialize_keras_object(g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(d_optimizer),
+            "rec_weight": rec_weight, "adv_weight": adv_weight, "jit_compile": jit_compile}
+
+    def get_compile_config(self):
+        return getattr(self, "_adversarial_compile", None)
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("g_optimizer", "d_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def reconstruction(self, generated, image, weight):
+        """Mean squared error per pixel, weighted by the per-pixel sample weights (1 = plain)."""
+        error = ops.mean(ops.square(generated - image), axis=-1)
+        if weight is not None:
+            error = error * ops.reshape(weight, ops.shape(error))
+        return ops.mean(error)
+
+    @staticmethod
+    def _bce(label, logits):
+        return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits,
+                                                from_logits=True))
+
+    def train_step(self, data):
+        (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            generated = self.generator([damaged, mask], training=True)
+            real_logits = self.discriminator(image, training=True)
+            fake_logits = self.discriminator(self.critic_view(generated, damaged, mask),
+                                             training=True)
+            d_loss = 0.5 * (self._bce(1.0, real_logits) + self._bce(0.0, fake_logits))
+            g_adv = self._bce(1.0, fake_logits)
+            rec = self.reconstruction(generated, image, weight)
+            g_loss = self.rec_weight * rec + self.adv_weight * g_adv
+        # Both networks step on the same forward pass: each tape only differentiates towards its
+        # own network's weights, so the discriminator's loss never moves the generator.
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        right = ops.concatenate([ops.reshape(real_logits > 0, (-1,)),
+                                 ops.reshape(fake_logits < 0, (-1,))])
+        accuracy = ops.mean(ops.cast(right, "float32"))
+        for name, value in (("loss", rec), ("g_adv", g_adv), ("d_loss", d_loss),
+                            ("d_acc", accuracy),
+                            ("d_perfect", ops.cast(accuracy == 1.0, "float32"))):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
+        generated = self.generator([damaged, mask], training=False)
+        self.trackers["loss"].update_state(self.reconstruction(generated, image, weight))
+        return {"loss": self.trackers["loss"].result()}
+
+    def exports(self):
+        """The files a run folder holds for users: the generator and, beside it, the critic."""
+        return {"model.keras": self.generator, "discriminator.keras": self.discriminator}
+
+    def get_config(self):
+        return {**super().get_config(),
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "conditional": self.conditional}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def build_gan(input_shape=(*IMAGE_SIZE, 3), conditional=False, generator=None,
+              discriminator=None):
+    """The GAN (conditional=False) or the context-conditional GAN, uncompiled."""
+    return AdversarialInpainter(generator or build_generator(input_shape),
+                                discriminator or build_discriminator(input_shape),
+                                conditional=conditional,
+                                name="cgan" if conditional else "gan")
+
+
+def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001,
+                decay_steps=None, jit_compile=True):
+    """The generator's optimizer is the Context Encoder's (Adam, cosine decay to 5%, clipnorm 1);
+    the discriminator's is Adam with beta_1 = 0.5 (Radford et al. 2016), clipped the same way."""
+    g_lr, d_lr_schedule = lr, d_lr
+    if decay_steps:
+        g_lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
+        d_lr_schedule = keras.optimizers.schedules.CosineDecay(d_lr, decay_steps, alpha=0.05)
+    model.compile(keras.optimizers.Adam(g_lr, global_clipnorm=1.0),
+                  keras.optimizers.Adam(d_lr_schedule, beta_1=0.5, global_clipnorm=1.0),
+                  rec_weight=rec_weight, adv_weight=adv_weight, jit_compile=jit_compile)
+    return model

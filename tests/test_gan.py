@@ -1,0 +1,139 @@
+"""The GAN and the conditional GAN: shapes, the Composite layer, one training step, saving, the
+scripts end to end."""
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import models.gan  # noqa: F401  (registers the adversarial model the checkpoints hold)
+from conftest import run_script, write_paintings
+from models.gan import build_discriminator, build_gan, build_generator, compile_gan
+from models.layers import Composite
+from utils.masks import Blobs, Centre, damage
+from utils.training import RunCallback
+from utils.images import UserError
+
+SMALL = (64, 96, 3)
+
+
+def _batch(count=4, shape=SMALL, seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.random((count, *shape)).astype(np.float32)
+    mask = np.stack([Blobs()(shape[:2], rng) for _ in range(count)])[..., None]
+    return damage(image, mask), mask.astype(np.float32), image
+
+
+@pytest.mark.parametrize("shape", [(256, 384, 3), SMALL])
+def test_shapes(shape):
+    damaged, mask, _ = _batch(2, shape)
+    out = build_generator(shape).predict([damaged, mask], verbose=0)
+    assert out.shape == (2, *shape) and 0.0 <= out.min() and out.max() <= 1.0
+    logits = build_discriminator(shape).predict(out, verbose=0)
+    assert logits.shape == (2, shape[0] // 16, shape[1] // 16, 1)
+    # logits, not probabilities: the output layer has no activation
+    assert build_discriminator(shape).get_layer("logits").activation.__name__ == "linear"
+
+
+def test_composite_keeps_every_known_pixel_and_reloads_safely(tmp_path):
+    damaged, mask, image = _batch(2)
+    generated = np.random.default_rng(5).random(image.shape).astype(np.float32)
+    inputs = [keras.Input(SMALL), keras.Input(SMALL), keras.Input((*SMALL[:2], 1))]
+    model = keras.Model(inputs, Composite()(*inputs))
+    out = model.predict([generated, damaged, mask], verbose=0)
+    known = mask[..., 0] == 0
+    assert np.array_equal(out[known], damaged[known])  # bit-identical
+    assert np.array_equal(out[~known], generated[~known])
+    model.save(tmp_path / "composite.keras")
+    reloaded = keras.models.load_model(tmp_path / "composite.keras", safe_mode=True)
+    assert np.array_equal(reloaded.predict([generated, damaged, mask], verbose=0), out)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_one_train_step_changes_both_networks(conditional):
+    model = compile_gan(build_gan(SMALL, conditional), jit_compile=False)
+    damaged, mask, image = _batch()
+    before = [v.numpy().copy() for v in model.generator.trainable_variables +
+              model.discriminator.trainable_variables]
+    logs = model.train_on_batch((damaged, mask), image, return_dict=True)
+    assert set(logs) == {"loss", "g_adv", "d_loss", "d_acc", "d_perfect"}
+    assert all(np.isfinite(v) for v in logs.values())
+    assert 0.0 <= logs["d_acc"] <= 1.0
+    after = model.generator.trainable_variables + model.discriminator.trainable_variables
+    changed = [not np.array_equal(b, a.numpy()) for b, a in zip(before, after)]
+    n_gen = len(model.generator.trainable_variables)
+    # the generator's zero-initialised correction gets a gradient, and every discriminator layer
+    assert any(changed[:n_gen]) and all(changed[n_gen:])
+
+
+def test_conditional_discriminator_sees_only_the_hole():
+    """Generated pixels outside the hole must not reach the conditional GAN's discriminator."""
+    damaged, mask, _ = _batch(2)
+    a = np.random.default_rng(1).random(damaged.shape).astype(np.float32)
+    b = np.where(mask > 0, a, 1.0 - a)  # the same inside the holes, different outside
+    for conditional, same in ((True, True), (False, False)):
+        view = build_gan(SMALL, conditional).critic_view
+        assert np.array_equal(np.asarray(view(a, damaged, mask)),
+                              np.asarray(view(b, damaged, mask))) == same
+
+
+def test_checkpoint_restores_both_networks_and_optimizers(tmp_path):
+    model = compile_gan(build_gan(SMALL, conditional=True), decay_steps=10, jit_compile=False)
+    damaged, mask, image = _batch()
+    model.fit((damaged, mask), image, batch_size=2, epochs=1, verbose=0)
+    model.save(tmp_path / "last.keras")
+    restored = keras.models.load_model(tmp_path / "last.keras")
+    assert restored.conditional and int(restored.g_optimizer.iterations) == 2
+    assert int(restored.d_optimizer.iterations) == 2
+    for mine, theirs in ((model.g_optimizer, restored.g_optimizer),
+                         (model.d_optimizer, restored.d_optimizer),
+                         (model.generator, restored.generator),
+                         (model.discriminator, restored.discriminator)):
+        assert all(np.array_equal(a.numpy(), b.numpy())
+                   for a, b in zip(mine.variables, theirs.variables))
+
+
+def test_a_nan_stops_training_with_a_clear_message(tmp_path):
+    class FakeRun:
+        folder, config = tmp_path, {"name": "x"}
+        epochs_done = 0
+
+        def best_val_loss(self):
+            return 1.0
+    callback = RunCallback(FakeRun(), samples=None)
+    callback.on_train_batch_end(0, {"loss": 0.1, "d_loss": 0.7})  # finite: nothing happens
+    with pytest.raises(UserError, match="unstable in epoch 1, step 4 .*d_loss = nan"):
+        callback.on_train_batch_end(3, {"loss": 0.1, "d_loss": float("nan")})
+
+
+TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2", "--epochs", "2"]
+
+
+@pytest.mark.parametrize("script, mask", [("train_gan.py", "mixed"), ("train_cgan.py", "centre")])
+def test_scripts_run_end_to_end(script, mask, tmp_path):
+    write_paintings(tmp_path / "data" / "train", 6, seed=1)
+    write_paintings(tmp_path / "data" / "val", 2, seed=2)
+    runs = tmp_path / "runs"
+    help_text = run_script(script, "--help").stdout
+    for option in ("--d-lr", "--adv-weight", "--rec-weight", "--resume", "--mask"):
+        assert option in help_text
+    result = run_script(script, "--data", tmp_path / "data", "--name", "tiny", "--runs-dir",
+                        runs, *TINY)
+    assert result.returncode == 0, result.stderr
+    run = runs / "tiny"
+    assert json.loads((run / "config.json").read_text())["mask"] == mask
+    with open(run / "log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2
+    assert {"loss", "val_loss", "g_adv", "d_loss", "d_acc", "d_perfect"} <= set(rows[0])
+    assert (run / "loss.png").stat().st_size > 0 and (run / "samples" / "epoch_0002.png").exists()
+    generator = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert [tuple(t.shape[1:]) for t in generator.inputs] == [(64, 96, 3), (64, 96, 1)]
+    discriminator = keras.models.load_model(run / "discriminator.keras", safe_mode=True)
+    assert discriminator.output.shape[-1] == 1
+
+    result = run_script(script, "--name", "tiny", "--runs-dir", runs, "--resume", "--epochs", "3")
+    assert result.returncode == 0, result.stderr
+    checkpoint = keras.models.load_model(run / "checkpoints" / "last.keras")
+    assert int(checkpoint.g_optimizer.iterations) == int(checkpoint.d_optimizer.iterations) == 6

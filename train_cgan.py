@@ -1,0 +1,25 @@
+"""Train the context-conditional GAN (after Denton et al. 2016): the discriminator judges the
+input with only its holes replaced by the generator's pixels, so the generator learns to paint a
+hole that fits its surroundings. Same options, run folder and behaviour as train_gan.py; the mask
+defaults to the white centre block, and every kind works.
+
+examples:
+  python train_cgan.py                                        # scikit-image's samples
+  python train_cgan.py --data ~/paintings --name mycgan --mask blobs
+  python train_cgan.py --name mycgan --resume --epochs 60
+"""
+import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+import train_gan
+from utils import cli
+
+
+def parse_args(argv=None):
+    return train_gan.parse_args(argv, doc=__doc__, mask="centre")
+
+
+def main(args):
+    train_gan.main(args, conditional=True)
+
+
+if __name__ == "__main__":
+    cli.run(main, parse_args)
