@@ -36,9 +36,10 @@ _METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _bihar
             "pyramid": _pyramid}
 
 
-def classical(image, mask, method):
-    """Fill one image's holes with a classical method; known pixels are kept exactly."""
-    return composite(_METHODS[method](image, mask), image, mask).astype(np.float32)
+def classical(image, mask, method, **options):
+    """Fill one image's holes with a classical method (options: radius for telea and ns); known
+    pixels are kept exactly."""
+    return composite(_METHODS[method](image, mask, **options), image, mask).astype(np.float32)
 
 
 def load_inpainting_model(path):

@@ -1,0 +1,167 @@
+"""Damage detection, full-resolution restoration with every method, and restore.py as a user runs
+it, bad input included."""
+import hashlib
+
+import cv2
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_script, synthetic_painting
+from models.context_encoder import build_context_encoder
+from utils.detect import Detector, detection_scores, true_damage
+from utils.images import read_image
+from utils.masks import Holes, damage
+from utils.restore import METHODS, region_sizes, restore_image
+
+
+def damaged_painting(seed=0, shape=(120, 180)):
+    """(damaged, clean, true mask): a painting with white flakes and two white cracks."""
+    rng = np.random.default_rng(seed)
+    clean = synthetic_painting(rng, *shape) * 0.85  # no paint as white as the damage
+    mask = Holes(count=300)(shape, rng)
+    cv2.line(mask, (10, 10), (150, 100), 1.0, 2)
+    cv2.line(mask, (20, 110), (170, 30), 1.0, 3)
+    mask = (mask > 0).astype(np.float32)
+    return damage(clean, mask), clean, mask
+
+
+def test_detection_finds_synthetic_damage():
+    damaged, clean, truth = damaged_painting()
+    scores = detection_scores(Detector()(damaged), truth)
+    assert scores["precision"] > 0.95 and scores["recall"] > 0.9
+    # and the clean painting has nothing to find
+    assert Detector()(clean).sum() == 0
+    assert true_damage(clean, damaged).sum() == truth.sum()
+
+
+def test_detection_scores():
+    truth = np.array([1, 1, 0, 0])
+    scores = detection_scores(np.array([1, 0, 1, 0]), truth)
+    assert scores["precision"] == scores["recall"] == scores["f1"] == 0.5
+    assert scores["iou"] == pytest.approx(1 / 3)
+
+
+def test_region_sizes_tell_thin_from_wide():
+    mask = np.zeros((60, 60), np.float32)
+    mask[5, 5:40] = 1  # a crack 1 px wide
+    mask[20:50, 20:50] = 1  # a 30 x 30 loss
+    sizes = region_sizes(mask)
+    assert sizes[5, 10] <= 1.0 and sizes[30, 30] >= 14 and sizes[0, 0] == 0
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return build_context_encoder((64, 96, 3))
+
+
+@pytest.mark.parametrize("method", [*METHODS, "model"])
+def test_every_method_fills_at_full_resolution_keeping_known_pixels(method, small_model):
+    # 8-bit values, as read from a file, so "exactly" means bit-identical
+    damaged, clean, mask = damaged_painting(shape=(150, 250))
+    damaged = (np.round(damaged * 255) / 255).astype(np.float32)
+    mask[60:100, 100:160] = 1  # a wide loss too, for auto's learned branch
+    damaged = damage(damaged, mask)
+    restored = restore_image(damaged, mask, method, small_model)
+    assert restored.shape == damaged.shape and restored.dtype == np.float32
+    known = mask == 0
+    assert np.array_equal(restored[known], damaged[known])
+    # the holes are filled with paint, not left white
+    assert restored[mask > 0].mean() < 0.95 and np.isfinite(restored).all()
+    error = np.abs(restored - clean)[mask > 0].mean()
+    assert error < 0.25, f"{method}: mean hole error {error:.3f}"
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _save(path, image):
+    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_restore_script_writes_outputs_and_keeps_known_pixels(tmp_path):
+    damaged, _, truth = damaged_painting(shape=(300, 420))
+    painting = _save(tmp_path / "painting.png", damaged)
+    before = _md5(painting)
+    out = tmp_path / "out"
+    result = run_script("restore.py", painting, "-o", out, "--method", "telea")
+    assert result.returncode == 0, result.stderr
+    assert _md5(painting) == before  # the input is never written to
+    restored = np.asarray(Image.open(out / "painting_restored.png"))
+    original = np.asarray(Image.open(painting))
+    mask = np.asarray(Image.open(out / "painting_mask.png")) > 127
+    assert restored.shape == original.shape
+    assert np.array_equal(restored[~mask], original[~mask])
+    assert detection_scores(mask, truth)["f1"] > 0.9
+    assert restored[mask].mean() < original[mask].mean() - 30  # the white is gone
+    assert (out / "painting_figure.jpg").stat().st_size > 0
+
+
+def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for seed in range(2):
+        _save(folder / f"scan{seed}.png", damaged_painting(seed)[0])
+    result = run_script("restore.py", folder, "-o", tmp_path / "out", "--method", "ns")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("*_restored.png")) == [
+        "scan0_restored.png", "scan1_restored.png"]
+
+    damaged, _, _ = damaged_painting()
+    mask = np.zeros(damaged.shape[:2])
+    mask[40:60, 50:90] = 1
+    _save(tmp_path / "mask.png", np.repeat(mask[..., None], 3, -1))
+    result = run_script("restore.py", folder / "scan0.png", "--mask", tmp_path / "mask.png",
+                        "-o", tmp_path / "masked", "--method", "pyramid")
+    assert result.returncode == 0, result.stderr
+    written = np.asarray(Image.open(tmp_path / "masked" / "scan0_mask.png")) > 127
+    assert np.array_equal(written, mask > 0)
+
+
+def _bad_input_cases(tmp_path):
+    painting = _save(tmp_path / "painting.png", damaged_painting()[0])
+    (tmp_path / "garbage.jpg").write_bytes(b"not an image at all")
+    _save(tmp_path / "small_mask.png", np.zeros((10, 10, 3)))
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    dense.save(tmp_path / "dense.keras")
+    (tmp_path / "a_file").write_text("x")
+    return {
+        "missing file": ([tmp_path / "nowhere.png"], "no such file"),
+        "unreadable file": ([tmp_path / "garbage.jpg"], "not a readable image"),
+        "mask of another size": ([painting, "--mask", tmp_path / "small_mask.png"],
+                                 "10 x 10 pixels but the painting is 180 x 120"),
+        "not an inpainting model": ([painting, "--method", tmp_path / "dense.keras"],
+                                    "not an inpainting model"),
+        "unwritable output folder": ([painting, "-o", tmp_path / "a_file" / "out"],
+                                     "cannot write to the output folder"),
+    }
+
+
+def test_bad_input_gets_one_clear_line_and_writes_nothing(tmp_path):
+    for name, (args, message) in _bad_input_cases(tmp_path).items():
+        out = tmp_path / f"out-{name.replace(' ', '-')}"
+        if "-o" not in map(str, args):
+            args = [*args, "-o", out]
+        inputs = {p: _md5(p) for p in tmp_path.iterdir() if p.is_file()}
+        result = run_script("restore.py", *args)
+        assert result.returncode == 2, f"{name}: {result.stderr}"
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith("error: ") and message in lines[-1], f"{name}: {lines}"
+        assert "Traceback" not in result.stderr
+        assert not out.exists() or not any(out.iterdir()), f"{name} wrote {list(out.iterdir())}"
+        assert all(_md5(p) == digest for p, digest in inputs.items())
+
+
+def test_restore_at_the_real_model_size_reads_its_own_outputs(tmp_path):
+    """restore.py's default auto method with the shipped model on a painting of 384 x 576."""
+    damaged, _, _ = damaged_painting(shape=(384, 576))
+    damaged[100:180, 200:320] = 1.0  # a wide loss for the learned model
+    painting = _save(tmp_path / "big.png", damaged)
+    result = run_script("restore.py", painting, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    restored = read_image(tmp_path / "out" / "big_restored.png")
+    assert restored.shape == (384, 576, 3)
+    assert restored[100:180, 200:320].mean() < 0.9
