@@ -1,0 +1,133 @@
+"""Fill whitish damage inside rectangles you draw over a painting (OpenCV inpainting).
+
+A window shows the painting: drag a rectangle and press Enter (or Space) to add it; drag more;
+press Enter on an empty selection, or Esc, to finish. Inside each rectangle the whitish pixels
+(every channel at least --threshold) become the mask, dilated by one pixel to take in their
+blended edges, and OpenCV fills them. The result is written to a new file (default
+<name>_restored.<ext> beside the painting) with the mask beside it (<name>_restored_mask.png);
+the painting itself is never written to. Without a display, give the rectangles with --roi.
+
+examples:
+  python pixel_diff.py painting.jpg                         # draw the rectangles
+  python pixel_diff.py painting.jpg --roi 120,40,200,150 --roi 400,300,60,60 -o fixed.png
+  python pixel_diff.py painting.jpg --threshold 200 --method ns --radius 5
+"""
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from utils import cli
+from utils.images import UserError, read_image, save_image
+from utils.inpaint import classical
+
+WINDOW = "pixel_diff: drag a rectangle, Enter to add it; Enter on nothing or Esc to finish"
+
+
+def parse_roi(text):
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--roi {text!r}: expected x,y,width,height in pixels, e.g. 10,20,100,50")
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise UserError(f"--roi {text!r}: x and y must be >= 0, width and height > 0")
+    return x, y, w, h
+
+
+def parse_args(argv=None):
+    p = cli.parser(__doc__)
+    p.add_argument("painting", help="the painting to restore (never modified)")
+    p.add_argument("-o", "--out", help="output file (default: <name>_restored.<ext> beside the "
+                   "painting; PNG keeps every untouched pixel exact)")
+    p.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
+                   help="a rectangle in pixels, instead of drawing it (repeatable; headless)")
+    p.add_argument("--threshold", type=int, default=150,
+                   help="a pixel is whitish when every channel is at least this (0-255)")
+    p.add_argument("--method", choices=["telea", "ns"], default="telea",
+                   help="OpenCV inpainting: Telea's fast marching or Navier-Stokes")
+    p.add_argument("--radius", type=int, default=3, help="inpainting neighbourhood radius")
+    return p.parse_args(argv)
+
+
+def _has_display():
+    return sys.platform in ("win32", "darwin") or bool(os.environ.get("DISPLAY")
+                                                       or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def draw_rectangles(image):
+    """Let the user drag rectangles over image in a window; [(x, y, w, h), ...] in its pixels."""
+    bgr = cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    scale = min(1.0, 1400 / bgr.shape[1], 900 / bgr.shape[0])  # fit the screen
+    if scale < 1.0:
+        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    rectangles = []
+    # No toolbar or status bar: the window shows the painting alone, pixel for pixel.
+    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+    try:
+        while True:
+            shown = bgr.copy()
+            for x, y, w, h in rectangles:
+                cv2.rectangle(shown, (int(x * scale), int(y * scale)),
+                              (int((x + w) * scale), int((y + h) * scale)), (0, 0, 255), 2)
+            x, y, w, h = cv2.selectROI(WINDOW, shown, showCrosshair=False, fromCenter=False)
+            if w == 0 or h == 0:
+                break
+            rectangles.append((round(x / scale), round(y / scale), round(w / scale),
+                               round(h / scale)))
+    finally:
+        cv2.destroyAllWindows()
+    return rectangles
+
+
+def whitish_mask(image, rectangles, threshold):
+    """1 where a pixel inside a rectangle has every channel >= threshold (0-255), dilated by one
+    pixel."""
+    height, width = image.shape[:2]
+    image8 = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+    whitish = (image8 >= threshold).all(axis=-1)
+    inside = np.zeros((height, width), bool)
+    for x, y, w, h in rectangles:
+        if x >= width or y >= height:
+            raise UserError(f"rectangle {x},{y},{w},{h} lies outside the {width} x {height} "
+                            f"painting")
+        inside[y:y + h, x:x + w] = True
+    mask = (whitish & inside).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8)) & inside
+    return mask.astype(np.float32)
+
+
+def main(args):
+    painting = Path(args.painting)
+    image = read_image(painting)
+    out = Path(args.out) if args.out else painting.with_name(
+        f"{painting.stem}_restored{painting.suffix}")
+    if out.resolve() == painting.resolve():
+        raise UserError(f"{out} is the painting itself: choose another output file")
+    if not 0 <= args.threshold <= 255:
+        raise UserError(f"--threshold {args.threshold}: must be within 0-255")
+    rectangles = [parse_roi(text) for text in args.roi]
+    if not rectangles:
+        if not _has_display():
+            raise UserError("no display to draw rectangles on: pass them with --roi x,y,w,h")
+        rectangles = draw_rectangles(image)
+        if not rectangles:
+            raise UserError("no rectangle was drawn: nothing to restore")
+    mask = whitish_mask(image, rectangles, args.threshold)
+    restored = classical(image, mask, args.method, radius=args.radius)
+    mask_path = out.with_name(out.stem + "_mask.png")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for path, array in ((out, restored), (mask_path, mask)):
+            partial = path.with_name(".partial-" + path.name)
+            save_image(partial, array)
+            partial.replace(path)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot write {out} ({error})")
+    print(f"{len(rectangles)} rectangle(s), {int(mask.sum())} whitish pixels filled "
+          f"({args.method}, radius {args.radius}) -> {out}, mask {mask_path}")
+
+
+if __name__ == "__main__":
+    cli.run(main, parse_args)
