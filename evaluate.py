@@ -2,7 +2,8 @@
 kind and seed, fill the holes with each method, and measure the holes only.
 
 Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), pyramid (the weightless fill
-the learned models start from), and any saved model.keras. Known pixels are always kept, so every
+the learned models start from), auto (restore.py's default: ns for thin regions, the first
+--models model for wide ones, or the pyramid without one), and any saved model.keras. Known pixels are always kept, so every
 figure is about the filled pixels: hole PSNR (dB), hole SSIM, hole L1, hole sharpness (the variance
 of the Laplacian in the hole as a ratio to the original's: 1 = as much fine detail as the
 original, the median over images) and milliseconds per image (models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
@@ -35,8 +36,8 @@ def parse_args(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("--data", metavar="DIR", help="folder of clean paintings (default: "
                    "scikit-image's sample photographs)")
-    p.add_argument("--methods", nargs="+", choices=CLASSICAL, default=list(CLASSICAL),
-                   help="classical methods to compare")
+    p.add_argument("--methods", nargs="+", choices=[*CLASSICAL, "auto"],
+                   default=list(CLASSICAL), help="classical methods (and auto) to compare")
     p.add_argument("--models", nargs="*", default=[], metavar="PATH",
                    help="saved inpainting models (.keras) to compare")
     p.add_argument("--masks", nargs="+", choices=["holes", "centre", "blobs", "mixed"],
@@ -50,8 +51,18 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def _filler(method, models):
+    """fill(image, mask) for a method name; auto uses the first model given."""
+    if method == "auto":
+        from utils.restore import restore_image
+        model = next(iter(models.values()), None)
+        return lambda image, mask: restore_image(image, mask, "auto", model)
+    return lambda image, mask: classical(image, mask, method)
+
+
 def evaluate(images, methods, models, mask_kinds, seeds):
-    """Per-image rows {method, mask, seed, image, psnr, ssim, l1, ms} and one example per kind."""
+    """Per-image rows {method, mask, seed, image, psnr, ssim, l1, sharpness, ms} and one example
+    per kind."""
     rows, examples = [], {}
     total = len(mask_kinds) * len(seeds) * (len(methods) + len(models))
     with tqdm(total=total, desc="evaluating", unit="run") as bar:
@@ -61,10 +72,11 @@ def evaluate(images, methods, models, mask_kinds, seeds):
                 results = {}
                 for method in methods:
                     bar.set_postfix_str(f"{kind} seed {seed} {method}")
+                    fill = _filler(method, models)
                     outputs, times = [], []
                     for image, mask in zip(images, masks):
                         start = time.perf_counter()
-                        outputs.append(classical(image, mask, method))
+                        outputs.append(fill(image, mask))
                         times.append(time.perf_counter() - start)
                     results[method] = (np.stack(outputs), times)
                     bar.update()
@@ -101,7 +113,7 @@ def summarise(rows):
             for key, group in groups.items()}
 
 
-def _pivot(summary, metric, title, best):
+def _pivot(summary, metric, title, best, digits=2):
     """methods x mask kinds for one metric; the best of each kind (by best(values)) in bold."""
     methods = list(dict.fromkeys(k[0] for k in summary))
     kinds = list(dict.fromkeys(k[1] for k in summary))
@@ -111,7 +123,8 @@ def _pivot(summary, metric, title, best):
         cells = []
         for kind in kinds:
             value = summary[(method, kind)][metric]
-            cells.append(f"**{value:.2f}**" if value == winner[kind] else f"{value:.2f}")
+            cell = f"{value:.{digits}f}"
+            cells.append(f"**{cell}**" if value == winner[kind] else cell)
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 
@@ -122,10 +135,10 @@ def markdown(summary):
              "|---|---|---|---|---|---|---|"]
     for (method, kind), s in summary.items():
         lines.append(f"| {method} | {kind} | {s['psnr']:.2f} | {s['ssim']:.3f} | {s['l1']:.4f} "
-                     f"| {s['sharpness']:.2f} | {s['ms']:.1f} |")
+                     f"| {s['sharpness']:.3f} | {s['ms']:.1f} |")
     lines += ["", *_pivot(summary, "psnr", "hole PSNR (dB)", max), "",
               *_pivot(summary, "sharpness", "sharpness (1 = original)",
-                      lambda values: min(values, key=lambda v: abs(np.log(max(v, 1e-8)))))]
+                      lambda values: min(values, key=lambda v: abs(np.log(max(v, 1e-8)))), 3)]
     return "\n".join(lines)
 
 

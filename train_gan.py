@@ -18,9 +18,9 @@ from utils.training import train
 
 def parse_args(argv=None, doc=__doc__, mask="mixed"):
     p = cli.parser(doc)
-    # A step costs about 1.4 times the Context Encoder's; 40 steps per epoch keeps the default
+    # A step costs 1.55 times the Context Encoder's (bench/); 32 steps per epoch keep the default
     # run near its 35 minutes on a 2-core CPU.
-    cli.add_training_args(p, epochs=30, steps_per_epoch=40, batch_size=8, lr=1e-3, mask=mask)
+    cli.add_training_args(p, epochs=30, steps_per_epoch=32, batch_size=8, lr=1e-3, mask=mask)
     cli.add_adversarial_args(p)
     return p.parse_args(argv)
 

@@ -97,3 +97,16 @@ def test_predict_keeps_known_pixels_at_the_real_size():
     result = predict(model, images, masks)
     known = masks == 0
     assert np.array_equal(result[known], images[known])
+
+
+def test_auto_uses_the_model_for_wide_holes_and_ns_for_thin_ones(tmp_path):
+    write_paintings(tmp_path / "clean", 2, size=(64, 96))
+    build_context_encoder((64, 96, 3)).save(tmp_path / "ce.keras")
+    summary = evaluate.main(evaluate.parse_args([
+        "--data", str(tmp_path / "clean"), "--image-size", "64x96", "--seeds", "0",
+        "--methods", "ns", "auto", "--masks", "centre", "--models", str(tmp_path / "ce.keras"),
+        "--out", str(tmp_path / "out")]))
+    # the centre block (16 x 24 here) is wide: auto gives the model's fill, not Navier-Stokes'
+    assert summary[("auto", "centre")]["psnr"] == pytest.approx(summary[("ce", "centre")]["psnr"],
+                                                                abs=0.01)
+    assert summary[("auto", "centre")]["psnr"] != summary[("ns", "centre")]["psnr"]
