@@ -50,6 +50,11 @@ class AdversarialInpainter(keras.Model):
     adversarial (binary cross-entropy of the discriminator calling the fake real), the defaults of
     Pathak et al. 2016. Discriminator loss = cross-entropy on real and fake patches.
 
+    Labels are per patch, and only patches that see a hole are fake (as in LaMa, Suvorov et al.
+    2022): the rest of a damaged painting is the painting's own paint, and calling it fake would
+    teach the discriminator nothing but noise. The generator's adversarial loss is likewise taken
+    over the hole patches only.
+
     Logged per epoch: loss (the reconstruction MSE, the same figure the Context Encoder reports,
     and the one validation uses), g_adv, d_loss, d_acc (fraction of patches the discriminator
     classifies right) and d_perfect (fraction of steps in which it got every patch right: near 1,
@@ -107,9 +112,19 @@ class AdversarialInpainter(keras.Model):
         return ops.mean(error)
 
     @staticmethod
-    def _bce(label, logits):
-        return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits,
-                                                from_logits=True))
+    def hole_patches(mask, logits):
+        """1 for each discriminator patch that sees a missing pixel: the mask max-pooled onto the
+        logits' grid, then spread to the neighbouring patches (receptive fields overlap)."""
+        stride = (mask.shape[1] // logits.shape[1], mask.shape[2] // logits.shape[2])
+        patches = ops.max_pool(ops.cast(mask, logits.dtype), stride, stride, padding="valid")
+        return ops.max_pool(patches, 3, 1, padding="same")
+
+    @staticmethod
+    def _bce(labels, logits, weights=None):
+        loss = ops.binary_crossentropy(labels, logits, from_logits=True)
+        if weights is None:
+            return ops.mean(loss)
+        return ops.sum(loss * weights) / ops.maximum(ops.sum(weights), 1.0)
 
     def train_step(self, data):
         (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -118,8 +133,10 @@ class AdversarialInpainter(keras.Model):
             real_logits = self.discriminator(image, training=True)
             fake_logits = self.discriminator(self.critic_view(generated, damaged, mask),
                                              training=True)
-            d_loss = 0.5 * (self._bce(1.0, real_logits) + self._bce(0.0, fake_logits))
-            g_adv = self._bce(1.0, fake_logits)
+            holes = self.hole_patches(mask, fake_logits)
+            ones = ops.ones_like(real_logits)
+            d_loss = 0.5 * (self._bce(ones, real_logits) + self._bce(1.0 - holes, fake_logits))
+            g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
             rec = self.reconstruction(generated, image, weight)
             g_loss = self.rec_weight * rec + self.adv_weight * g_adv
         # Both networks step on the same forward pass: each tape only differentiates towards its
@@ -128,7 +145,7 @@ class AdversarialInpainter(keras.Model):
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         right = ops.concatenate([ops.reshape(real_logits > 0, (-1,)),
-                                 ops.reshape(fake_logits < 0, (-1,))])
+                                 ops.reshape((fake_logits > 0) == (holes < 0.5), (-1,))])
         accuracy = ops.mean(ops.cast(right, "float32"))
         for name, value in (("loss", rec), ("g_adv", g_adv), ("d_loss", d_loss),
                             ("d_acc", accuracy),

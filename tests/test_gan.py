@@ -67,6 +67,16 @@ def test_one_train_step_changes_both_networks(conditional):
     assert any(changed[:n_gen]) and all(changed[n_gen:])
 
 
+def test_only_patches_that_see_a_hole_are_labelled_fake():
+    from models.gan import AdversarialInpainter
+    mask = np.zeros((1, 64, 96, 1), np.float32)
+    mask[0, 40:44, 10:14] = 1  # one small hole, in patch row 2 or 3 (of 4), column 0
+    logits = np.zeros((1, 4, 6, 1), np.float32)
+    patches = np.asarray(AdversarialInpainter.hole_patches(mask, logits))[0, ..., 0]
+    assert patches[2, 0] == 1 and patches[1, 1] == 1  # its patch and the neighbouring ones
+    assert patches[:, 3:].sum() == 0 and patches[0].sum() == 0  # none far from it
+
+
 def test_conditional_discriminator_sees_only_the_hole():
     """Generated pixels outside the hole must not reach the conditional GAN's discriminator."""
     damaged, mask, _ = _batch(2)
