@@ -50,14 +50,16 @@ class AdversarialInpainter(keras.Model):
     adversarial (binary cross-entropy of the discriminator calling the fake real), the defaults of
     Pathak et al. 2016. Discriminator loss = cross-entropy on real and fake patches.
 
-    Labels are per patch, and only patches that see a hole are fake (as in LaMa, Suvorov et al.
-    2022): the rest of a damaged painting is the painting's own paint, and calling it fake would
-    teach the discriminator nothing but noise. The generator's adversarial loss is likewise taken
-    over the hole patches only.
+    Labels are per patch, and only the patches that see a hole are judged as fake (as in LaMa,
+    Suvorov et al. 2022): the rest of a damaged painting is the painting's own paint, and calling
+    it fake would teach the discriminator nothing but noise; calling it real drowned the few hole
+    patches (measured: the discriminator learned to call everything real). So the discriminator's
+    loss is the mean over real patches plus the mean over fake hole patches, and the generator's
+    adversarial loss is taken over the hole patches too.
 
     Logged per epoch: loss (the reconstruction MSE, the same figure the Context Encoder reports,
-    and the one validation uses), g_adv, d_loss, d_acc (fraction of patches the discriminator
-    classifies right) and d_perfect (fraction of steps in which it got every patch right: near 1,
+    and the one validation uses), g_adv, d_loss, d_acc (the discriminator's accuracy: the mean of
+    its accuracy on real patches and on fake hole patches) and d_perfect (fraction of steps in which it got every patch right: near 1,
     the discriminator has won and the generator learns nothing from it).
     """
 
@@ -135,7 +137,8 @@ class AdversarialInpainter(keras.Model):
                                              training=True)
             holes = self.hole_patches(mask, fake_logits)
             ones = ops.ones_like(real_logits)
-            d_loss = 0.5 * (self._bce(ones, real_logits) + self._bce(1.0 - holes, fake_logits))
+            d_loss = 0.5 * (self._bce(ones, real_logits)
+                            + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes))
             g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
             rec = self.reconstruction(generated, image, weight)
             g_loss = self.rec_weight * rec + self.adv_weight * g_adv
@@ -144,9 +147,9 @@ class AdversarialInpainter(keras.Model):
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        right = ops.concatenate([ops.reshape(real_logits > 0, (-1,)),
-                                 ops.reshape((fake_logits > 0) == (holes < 0.5), (-1,))])
-        accuracy = ops.mean(ops.cast(right, "float32"))
+        fake_right = ops.sum(ops.cast(fake_logits < 0, "float32") * holes)
+        accuracy = 0.5 * (ops.mean(ops.cast(real_logits > 0, "float32"))
+                          + fake_right / ops.maximum(ops.sum(holes), 1.0))
         for name, value in (("loss", rec), ("g_adv", g_adv), ("d_loss", d_loss),
                             ("d_acc", accuracy),
                             ("d_perfect", ops.cast(accuracy == 1.0, "float32"))):
