@@ -24,7 +24,7 @@ def build_generator(input_shape=(*IMAGE_SIZE, 3), **hyperparameters):
 def build_discriminator(input_shape=(*IMAGE_SIZE, 3), width=32, depth=4, max_channels=256,
                         name="discriminator"):
     """A patch discriminator: depth strided 4 x 4 convolutions with LeakyReLU, then one logit per
-    patch (16 x 24 patches of 61 x 61 px receptive field at 256 x 384; positive = real).
+    patch (16 x 24 patches at 256 x 384, each seeing 78 x 78 pixels; positive = real).
 
     Logits, not a sigmoid: the losses use binary cross-entropy from logits, which stays finite
     where a saturated sigmoid would give log(0). No batch normalisation, which would let the
