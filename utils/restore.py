@@ -92,14 +92,13 @@ def restore_image(image, mask, method="auto", model=None, radius=3, thin_radius=
     elif method == "auto":
         wide = (region_sizes(mask) > thin_radius).astype(np.float32)
         thin = mask * (1.0 - wide)
-        filled = image.copy()
-        if thin.any():
-            filled = composite(classical(image, thin, "ns", radius=radius), filled, thin)
+        # Each step keeps every pixel outside its own mask (classical() composites, and
+        # learned_fill only writes its regions), so no full-size compositing is needed here.
+        filled = classical(image, thin, "ns", radius=radius) if thin.any() else image
         if wide.any():
             # The thin regions are filled by now, so the model sees them as paint.
-            wide_fill = (learned_fill(model, filled, wide) if model is not None
-                         else _pyramid_fill(filled, wide))
-            filled = composite(wide_fill, filled, wide)
+            filled = (learned_fill(model, filled, wide) if model is not None
+                      else _pyramid_fill(filled, wide))
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
     return np.where(mask[..., None] > 0, filled, image).astype(np.float32)
