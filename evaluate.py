@@ -3,10 +3,11 @@ kind and seed, fill the holes with each method, and measure the holes only.
 
 Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), pyramid (the weightless fill
 the learned models start from), auto (restore.py's default: ns for thin regions, the first
---models model for wide ones, or the pyramid without one), and any saved model.keras. Known pixels are always kept, so every
-figure is about the filled pixels: hole PSNR (dB), hole SSIM, hole L1, hole sharpness (the variance
-of the Laplacian in the hole as a ratio to the original's: 1 = as much fine detail as the
-original, the median over images) and milliseconds per image (models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
+--models model for wide ones, or the pyramid without one), and any saved model.keras. Known
+pixels are always kept, so every figure is about the filled pixels: hole PSNR (dB), hole SSIM,
+hole L1, hole sharpness (the variance of the Laplacian in the hole as a ratio to the original's:
+1 = as much fine detail as the original; the median over images) and milliseconds per image
+(models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
 to --out and prints markdown tables.
 
 examples:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from utils import cli
-from utils.images import UserError, read_image, save_image
+from utils.images import UserError, read_image, save_image, to_uint8
 from utils.inpaint import classical
 
 WINDOW = "pixel_diff: drag a rectangle, Enter to add it; Enter on nothing or Esc to finish"
@@ -58,7 +58,7 @@ def _has_display():
 
 def draw_rectangles(image):
     """Let the user drag rectangles over image in a window; [(x, y, w, h), ...] in its pixels."""
-    bgr = cv2.cvtColor(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    bgr = cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR)
     scale = min(1.0, 1400 / bgr.shape[1], 900 / bgr.shape[0])  # fit the screen
     if scale < 1.0:
         bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -85,8 +85,7 @@ def whitish_mask(image, rectangles, threshold):
     """1 where a pixel inside a rectangle has every channel >= threshold (0-255), dilated by one
     pixel."""
     height, width = image.shape[:2]
-    image8 = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
-    whitish = (image8 >= threshold).all(axis=-1)
+    whitish = (to_uint8(image) >= threshold).all(axis=-1)
     inside = np.zeros((height, width), bool)
     for x, y, w, h in rectangles:
         if x >= width or y >= height:

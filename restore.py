@@ -17,7 +17,7 @@ examples:
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm import tqdm
 
 import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
@@ -117,9 +117,11 @@ def _write(path, write):
     partial.replace(path)
 
 
-def restore_one(path, stem, args, method, model, detector):
+def restore_one(path, stem, args, method, model, detector, mask=None):
+    """Restore one painting (mask: the user's, else detected) and write its three files."""
     image = read_image(path)
-    mask = _read_mask(args.mask, image.shape[:2]) if args.mask else detector(image)
+    if mask is None:
+        mask = detector(image)
     restored = restore_image(image, mask, method, model, args.radius, args.thin_radius)
     _write(stem.with_name(stem.name + "_restored.png"), lambda p: save_image(p, restored))
     _write(stem.with_name(stem.name + "_mask.png"), lambda p: save_image(p, mask))
@@ -134,10 +136,13 @@ def main(args):
     files = _inputs(args.paintings)
     if args.mask and len(files) != 1:
         raise UserError(f"--mask is one painting's mask, but {len(files)} paintings were given")
+    user_mask = None
     if args.mask:
         if not Path(args.mask).is_file():
             raise UserError(f"mask {args.mask}: no such file")
-        _read_mask(args.mask, read_image(files[0]).shape[:2])  # a wrong size stops us here
+        with Image.open(files[0]) as im:  # the painting's size, EXIF orientation applied
+            size = ImageOps.exif_transpose(im).size
+        user_mask = _read_mask(args.mask, size[::-1])  # a wrong size stops us here
     method, model = load_method(args.method)
     if method == "auto" and args.model.lower() != "none":
         _, model = load_method(args.model)
@@ -145,7 +150,7 @@ def main(args):
     detector = Detector(args.white, args.min_area, args.contrast, args.background_size, args.grow)
     for path, stem in tqdm(list(zip(files, stems)), desc="restoring", unit="painting",
                            disable=len(files) == 1):
-        fraction = restore_one(path, stem, args, method, model, detector)
+        fraction = restore_one(path, stem, args, method, model, detector, user_mask)
         tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> {stem}_restored.png")
 
 

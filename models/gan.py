@@ -59,8 +59,9 @@ class AdversarialInpainter(keras.Model):
 
     Logged per epoch: loss (the reconstruction MSE, the same figure the Context Encoder reports,
     and the one validation uses), g_adv, d_loss, d_acc (the discriminator's accuracy: the mean of
-    its accuracy on real patches and on fake hole patches) and d_perfect (fraction of steps in which it got every patch right: near 1,
-    the discriminator has won and the generator learns nothing from it).
+    its accuracy on real patches and on fake hole patches) and d_perfect (fraction of steps in
+    which it got every one of those patches right: near 1, the discriminator has won and the
+    generator learns nothing from it).
     """
 
     def __init__(self, generator, discriminator, conditional=False, **kwargs):
@@ -136,8 +137,7 @@ class AdversarialInpainter(keras.Model):
             fake_logits = self.discriminator(self.critic_view(generated, damaged, mask),
                                              training=True)
             holes = self.hole_patches(mask, fake_logits)
-            ones = ops.ones_like(real_logits)
-            d_loss = 0.5 * (self._bce(ones, real_logits)
+            d_loss = 0.5 * (self._bce(ops.ones_like(real_logits), real_logits)
                             + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes))
             g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
             rec = self.reconstruction(generated, image, weight)

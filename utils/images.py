@@ -132,9 +132,14 @@ def load_folder(folder, size=IMAGE_SIZE, progress=False):
     return np.stack(images), kept
 
 
+def to_uint8(image):
+    """A float [0, 1] array as 8-bit values, rounded (the inverse of reading an 8-bit file)."""
+    return np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def save_image(path, image):
     """Write a float [0, 1] RGB (or single-channel) array as an 8-bit image; format by suffix."""
-    array = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    array = to_uint8(image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.images import UserError
+from utils.images import UserError, to_uint8
 from utils.masks import composite, damage
 
 CLASSICAL = ("telea", "ns", "biharmonic", "pyramid")
@@ -15,8 +15,7 @@ def _opencv(method):
     def fill(image, mask, radius=3):
         import cv2
         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-        image8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        out = cv2.inpaint(image8, (mask > 0.5).astype(np.uint8), radius, flag)
+        out = cv2.inpaint(to_uint8(image), (mask > 0.5).astype(np.uint8), radius, flag)
         return out.astype(np.float32) / 255.0
     return fill
 
@@ -26,14 +25,16 @@ def _biharmonic(image, mask):
     return inpaint_biharmonic(image, mask > 0.5, channel_axis=-1).astype(np.float32)
 
 
-def _pyramid(image, mask):
+def pyramid_fill(image, mask):
+    """The push-pull pyramid fill (models.layers.PyramidFill) of one image of any size."""
     from models.layers import PyramidFill
-    filled = PyramidFill()(image[None], mask[None, ..., None].astype(np.float32))
+    filled = PyramidFill()(np.asarray(image, np.float32)[None],
+                           np.asarray(mask, np.float32)[None, ..., None])
     return np.asarray(filled)[0]
 
 
 _METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _biharmonic,
-            "pyramid": _pyramid}
+            "pyramid": pyramid_fill}
 
 
 def classical(image, mask, method, **options):

@@ -5,14 +5,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-
-def _to_uint8(image):
-    return np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+from utils.images import to_uint8
 
 
 def image_grid(rows, titles, path, max_width=1600):
     """Save a grid: one row per example, one column per titled panel (each float RGB [0, 1])."""
-    panels = [[_to_uint8(p) for p in row] for row in rows]
+    panels = [[to_uint8(p) for p in row] for row in rows]
     height, width = panels[0][0].shape[:2]
     scale = min(1.0, max_width / (width * len(titles)))
     height, width = max(1, int(height * scale)), max(1, int(width * scale))

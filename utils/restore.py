@@ -1,7 +1,7 @@
 """Fill the damage of a painting at its own resolution.
 
-Classical methods run on the full-resolution image. A learned model runs at its own size (256 x 384):
-the painting and mask are shrunk, the model fills the holes, and its output is enlarged again.
+Classical methods run on the full-resolution image. A learned model runs at its own size
+(256 x 384): the painting and mask are shrunk, the model fills the holes, and its output is enlarged again.
 Only hole pixels are taken from it, and it is blended in seamlessly: the difference between the
 painting and the enlarged output, known on the known pixels, is spread into the holes with the
 pyramid fill, so at a hole's edge the fill meets its surroundings exactly and deep inside it is
@@ -16,18 +16,10 @@ wide ones go to the learned model, which beat every classical method on large ho
 import cv2
 import numpy as np
 
-from utils.inpaint import classical, load_inpainting_model, model_size
+from utils.inpaint import classical, load_inpainting_model, model_size, pyramid_fill
 from utils.masks import composite, damage
 
 METHODS = ("auto", "telea", "ns", "biharmonic", "pyramid")
-
-
-def _pyramid_fill(image, mask):
-    """The push-pull pyramid fill (models.layers.PyramidFill) on a full-size image."""
-    from models.layers import PyramidFill
-    filled = PyramidFill()(image[None].astype(np.float32),
-                           mask[None, ..., None].astype(np.float32))
-    return np.asarray(filled)[0]
 
 
 def learned_fill(model, image, mask, max_crops=64):
@@ -49,14 +41,14 @@ def learned_fill(model, image, mask, max_crops=64):
     holes = (mask > 0.5).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
     if count - 1 > max_crops:
-        return np.clip(enlarged + _pyramid_fill(image - enlarged, mask), 0.0, 1.0)
+        return np.clip(enlarged + pyramid_fill(image - enlarged, mask), 0.0, 1.0)
     filled = image.copy()
     for label in range(1, count):
         x, y, w, h = stats[label, :4]
         margin = max(8, max(w, h) // 4)
         crop = (slice(max(0, y - margin), min(height, y + h + margin)),
                 slice(max(0, x - margin), min(width, x + w + margin)))
-        offset = _pyramid_fill(image[crop] - enlarged[crop], holes[crop])
+        offset = pyramid_fill(image[crop] - enlarged[crop], holes[crop])
         region = labels[crop] == label
         filled[crop][region] = np.clip(enlarged[crop] + offset, 0.0, 1.0)[region]
     return filled
@@ -98,7 +90,7 @@ def restore_image(image, mask, method="auto", model=None, radius=3, thin_radius=
         if wide.any():
             # The thin regions are filled by now, so the model sees them as paint.
             filled = (learned_fill(model, filled, wide) if model is not None
-                      else _pyramid_fill(filled, wide))
+                      else pyramid_fill(filled, wide))
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
     return np.where(mask[..., None] > 0, filled, image).astype(np.float32)
