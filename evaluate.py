@@ -15,6 +15,8 @@ examples:
   python evaluate.py --masks centre --seeds 0 --methods telea biharmonic
 """
 import csv
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,7 +49,7 @@ def parse_args(argv=None):
                    help="mask seeds: each image is damaged once per kind and seed")
     p.add_argument("--image-size", type=parse_size, default="x".join(map(str, IMAGE_SIZE)),
                    metavar="HxW", help="size the paintings are resized to")
-    p.add_argument("--limit", type=int, help="use only the first N paintings")
+    p.add_argument("--limit", type=cli.positive(int), help="use only the first N paintings")
     p.add_argument("--out", help="folder for the CSVs and charts (default runs/eval-<time>)")
     return p.parse_args(argv)
 
@@ -150,8 +152,33 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
+def check_out(out):
+    """Make the output folder now, so a bad --out stops the run before the evaluation."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file: give a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".evaluate-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to the output folder {out} ({error.strerror or error})")
+
+
+def write_results(out, rows, summary, examples, mask_kinds, n_images, seeds):
+    """results.csv, per_image.csv, psnr.png and examples.png in out."""
+    write_csv(out / "per_image.csv", rows)
+    write_csv(out / "results.csv", [{"method": m, "mask": k, **s} for (m, k), s in summary.items()])
+    names = list(dict.fromkeys(r["method"] for r in rows))
+    grouped_bars({n: {k: summary[(n, k)]["psnr"] for k in mask_kinds} for n in names},
+                 mask_kinds, names, out / "psnr.png", "hole PSNR (dB)",
+                 f"hole PSNR, {n_images} images x {len(seeds)} seeds")
+    image_grid(list(examples.values()), ["damaged", *names, "original"], out / "examples.png")
+
+
 def main(args):
     out = Path(args.out or f"runs/eval-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_out(out)
     models = {}
     for path in args.models:
         model = load_inpainting_model(path)
@@ -172,15 +199,16 @@ def main(args):
           f"seeds {' '.join(map(str, args.seeds))}")
     rows, examples = evaluate(images, args.methods, models, args.masks, args.seeds)
     summary = summarise(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "per_image.csv", rows)
-    write_csv(out / "results.csv", [{"method": m, "mask": k, **s} for (m, k), s in summary.items()])
-    names = list(dict.fromkeys(r["method"] for r in rows))
-    grouped_bars({n: {k: summary[(n, k)]["psnr"] for k in args.masks} for n in names},
-                 args.masks, names, out / "psnr.png", "hole PSNR (dB)",
-                 f"hole PSNR, {len(images)} images x {len(args.seeds)} seeds")
-    image_grid(list(examples.values()), ["damaged", *names, "original"], out / "examples.png")
     print(markdown(summary))
+    try:
+        write_results(out, rows, summary, examples, args.masks, len(images), args.seeds)
+    except OSError as error:
+        # The evaluation may have taken hours: never lose it to a folder that went away.
+        fallback = Path(tempfile.mkdtemp(prefix="evaluate-results-"))
+        write_results(fallback, rows, summary, examples, args.masks, len(images), args.seeds)
+        print(f"warning: could not write to {out} ({error.strerror or error}); the results are "
+              f"in {fallback} instead", file=sys.stderr)
+        out = fallback
     print(f"\nwrote {out}/results.csv, per_image.csv, psnr.png, examples.png")
     return summary
 

@@ -1,51 +1,80 @@
 """Restore damaged paintings at their own resolution: find the whitish paint losses (or take your
-mask), fill them, and write the restored painting, its mask and a before | mask | after figure.
+masks), fill them, and write the restored painting, its mask, a before | mask | after figure and
+a record of how it was made.
 
-Known pixels are never changed, and inputs are never written to. Outputs go to OUT as
-<name>_restored.png (PNG, so the untouched pixels stay exact even for a JPEG input),
-<name>_mask.png (white = filled) and <name>_figure.jpg.
+Every pixel outside the mask is kept exactly, at the painting's own depth (8 or 16 bits), with
+its alpha, its gray or colour, its ICC colour profile and its EXIF metadata; inputs are never
+written to. For each painting OUT holds <name>_restored.png (or .tif with --format tiff),
+<name>_mask.png (white = filled), <name>_figure.jpg and <name>_record.json (the input's sha256,
+the method, the model and its sha256, every setting, the project version, the time taken).
 
 --method auto (the default) fills thin damage (specks, cracks, strokes) with OpenCV Navier-Stokes
 and wide losses with the learned model (--model), as evaluate.py measured best for each.
 
+A painting that fails in a batch (a truncated file, too large for memory) is reported and
+skipped; the others are restored, and the run ends with a summary and exit status 2.
+
 examples:
   python restore.py painting.jpg                            # -> restored/painting_restored.png
-  python restore.py scans/ -o restored_scans                # every image in a folder
+  python restore.py scans/ -o restored_scans --format tiff  # every image in a folder
   python restore.py painting.jpg --mask damage.png --method telea
+  python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
   python restore.py mural.jpg --white 0.8                   # greyer losses on a darker photo
 """
+import platform
+import sys
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from tqdm import tqdm
 
 import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
 from utils import cli
 from utils.detect import Detector
-from utils.images import ImageError, UserError, find_images, read_image, save_image
+from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
+from utils.outputs import (check_outputs, project_version, record_json, remove_stale_partials,
+                           same_file, sha256, write_atomically, write_text)
 from utils.plotting import image_grid
-from utils.restore import METHODS, load_method, restore_image
+from utils.restore import METHODS, fill, load_method
+from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, to_float, write_scan
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT / "pretrained" / "context_encoder.keras"
+OUTPUT_ENDINGS = ("_restored", "_mask", "_figure", "_record")  # a folder scan skips these
+# Peak memory per pixel of a restoration beyond the program itself, measured by
+# bench/bench_large_scans.py (8-bit RGB; 16-bit needs the 8-bit figure plus 6 bytes more).
+BYTES_PER_PIXEL = {8: 14, 16: 20}
+BASE_MEMORY = 1.0e9  # Python, TensorFlow and a loaded model
+WARN_FRACTION = 0.5
 
 
 def parse_args(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("paintings", nargs="+", metavar="PAINTING", help="image files or folders")
     p.add_argument("-o", "--out", default="restored", help="folder for the outputs")
-    p.add_argument("--mask", metavar="FILE", help="your own damage mask for a single painting "
-                   "(white or nonzero = missing) instead of automatic detection")
+    p.add_argument("--format", choices=FORMATS, default="png",
+                   help="the restored painting's format (both lossless; TIFF as archives keep "
+                        "scans)")
+    p.add_argument("--mask", metavar="FILE|DIR", help="your own damage mask (white or nonzero = "
+                   "missing) instead of automatic detection: a file for one painting, or a "
+                   "folder holding <name>_mask.png or <name>.png for each painting")
     p.add_argument("--method", default="auto", metavar="METHOD",
                    help=f"fill with one of {', '.join(METHODS)}, or a model PATH.keras from the "
                         f"train scripts")
     p.add_argument("--model", default=str(DEFAULT_MODEL), metavar="PATH",
                    help="the learned model that auto uses for wide losses ('none': the pyramid "
                         "fill)")
-    p.add_argument("--radius", type=int, default=3, help="telea and ns: neighbourhood radius")
-    p.add_argument("--thin-radius", type=float, default=6.0, help="auto: regions whose every "
-                   "pixel lies within this many pixels of paint count as thin")
+    p.add_argument("--radius", type=cli.positive(int), default=3,
+                   help="telea and ns: neighbourhood radius")
+    p.add_argument("--thin-radius", type=cli.positive(float), default=6.0, help="auto: regions "
+                   "whose every pixel lies within this many pixels of paint count as thin")
+    p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
+                   help="largest painting to restore, in pixels (default: what this machine's "
+                        "available memory allows, at about 14 bytes a pixel for 8-bit and 20 "
+                        "for 16-bit)")
     d = p.add_argument_group("damage detection (without --mask)")
     defaults = Detector()
     d.add_argument("--white", type=float, default=defaults.white,
@@ -62,12 +91,21 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _inputs(paths):
-    """Every painting named, folders expanded; each checked readable before anything is written."""
-    files = []
+def is_output(path, folder, out):
+    """Whether a file found in folder is one this tool wrote: named like an output, or inside the
+    output folder when that lies within folder."""
+    out, folder = out.resolve(), folder.resolve()
+    inside_out = out != folder and folder in out.parents and out in path.resolve().parents
+    return inside_out or any(path.stem.endswith(ending) for ending in OUTPUT_ENDINGS)
+
+
+def find_paintings(paths, out):
+    """Every painting named, folders expanded (skipping this tool's own outputs)."""
+    files, skipped = [], 0
     for path in map(Path, paths):
         if path.is_dir():
-            found = find_images(path)
+            found = [f for f in find_images(path) if not is_output(f, path, out)]
+            skipped += len(find_images(path)) - len(found)
             if not found:
                 raise UserError(f"{path}: no images in this folder")
             files += found
@@ -75,7 +113,10 @@ def _inputs(paths):
             files.append(path)
         else:
             raise UserError(f"{path}: no such file or folder")
-    for path in files:
+    if skipped:
+        print(f"skipped {skipped} file(s) named like this tool's outputs "
+              f"({', '.join('*' + e for e in OUTPUT_ENDINGS)}, or inside {out})")
+    for path in files:  # a header check; a file damaged further in fails on its own later
         try:
             with Image.open(path) as im:
                 im.verify()
@@ -84,9 +125,44 @@ def _inputs(paths):
     return files
 
 
-def _outputs(out, files):
-    """The output folder, made and checked writable, and each input's output stem there."""
-    out = Path(out)
+def find_masks(mask, files):
+    """{painting: its mask file} for --mask FILE (one painting) or --mask DIR."""
+    if mask is None:
+        return {}
+    mask = Path(mask)
+    if mask.is_file():
+        if len(files) != 1:
+            raise UserError(f"--mask {mask} is one painting's mask, but {len(files)} paintings "
+                            f"were given: pass a folder of masks instead")
+        return {files[0]: mask}
+    if not mask.is_dir():
+        raise UserError(f"mask {mask}: no such file or folder")
+    masks = {}
+    for path in files:
+        candidates = [mask / f"{path.stem}_mask{s}" for s in sorted(IMAGE_SUFFIXES)] + \
+                     [mask / f"{path.stem}{s}" for s in sorted(IMAGE_SUFFIXES)]
+        found = [c for c in candidates if c.is_file() and not same_file(c, path)]
+        if not found:
+            raise UserError(f"no mask for {path.name} in {mask} (looked for {path.stem}_mask.png "
+                            f"and {path.stem}.png)")
+        masks[path] = found[0]
+    return masks
+
+
+def output_paths(out, files, fmt):
+    """{painting: {kind: path}} for the four outputs of each painting."""
+    stems = [path.stem for path in files]
+    duplicates = {s for s in stems if stems.count(s) > 1}
+    if duplicates:
+        raise UserError(f"several inputs are named {sorted(duplicates)[0]}: their outputs would "
+                        f"overwrite each other; restore them into separate folders")
+    return {path: {"restored": out / f"{path.stem}_restored{SUFFIX[fmt]}",
+                   "mask": out / f"{path.stem}_mask.png",
+                   "figure": out / f"{path.stem}_figure.jpg",
+                   "record": out / f"{path.stem}_record.json"} for path in files}
+
+
+def prepare_output_folder(out):
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".restore-write-test"
@@ -94,64 +170,162 @@ def _outputs(out, files):
         probe.unlink()
     except OSError as error:
         raise UserError(f"cannot write to the output folder {out} ({error.strerror or error})")
-    stems = [path.stem for path in files]
-    duplicates = {s for s in stems if stems.count(s) > 1}
-    if duplicates:
-        raise UserError(f"several inputs are named {sorted(duplicates)[0]}: their outputs would "
-                        f"overwrite each other; restore them into separate folders")
-    return [out / stem for stem in stems]
+    remove_stale_partials(out)
 
 
-def _read_mask(path, shape):
-    mask = read_image(path).max(axis=-1)
-    if mask.shape != shape:
-        raise UserError(f"mask {path} is {mask.shape[1]} x {mask.shape[0]} pixels but the "
+def available_memory():
+    """Bytes of memory available now (Linux's MemAvailable), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_size(path, max_pixels):
+    """Refuse, before decoding, a painting larger than --max-pixels or than memory allows."""
+    width, height, bits = header(path)
+    pixels = width * height
+    if max_pixels:
+        if pixels > max_pixels:
+            raise ImageError(f"{path}: {width} x {height} pixels is over --max-pixels "
+                             f"{max_pixels} (raise it to {pixels} to restore this painting)")
+        return
+    memory = available_memory()
+    need = BASE_MEMORY + pixels * BYTES_PER_PIXEL[bits]
+    if memory is not None and need > memory:
+        raise ImageError(f"{path}: {width} x {height} pixels needs about {need / 1e9:.1f} GB of "
+                         f"memory to restore and {memory / 1e9:.1f} GB is available; free "
+                         f"memory, or pass --max-pixels {pixels} to try anyway")
+
+
+def read_mask(path, shape):
+    scan = read_scan(path)
+    if scan.shape != shape:
+        raise UserError(f"mask {path} is {scan.shape[1]} x {scan.shape[0]} pixels but the "
                         f"painting is {shape[1]} x {shape[0]}")
-    return (mask > 0.5).astype(np.float32)
+    half = np.iinfo(scan.colour.dtype).max // 2
+    mask = np.zeros(shape, np.uint8)
+    for channel in range(scan.colour.shape[2]):
+        mask |= scan.colour[..., channel] > half
+    return mask
 
 
-def _write(path, write):
-    """Write through a temporary name, so an interrupted run leaves no half-written file."""
-    partial = path.with_name(".partial-" + path.name)
-    write(partial)
-    partial.replace(path)
+def thumbnail(pixels, width):
+    """A float RGB thumbnail, width pixels wide, of (H, W, C) samples."""
+    height = max(1, round(pixels.shape[0] * width / pixels.shape[1]))
+    small = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
+    small = to_float(small[..., None] if small.ndim == 2 else small)
+    return np.repeat(small, 3, axis=2) if small.shape[2] == 1 else small
 
 
-def restore_one(path, stem, args, method, model, detector, mask=None):
-    """Restore one painting (mask: the user's, else detected) and write its three files."""
-    image = read_image(path)
-    if mask is None:
-        mask = detector(image)
-    restored = restore_image(image, mask, method, model, args.radius, args.thin_radius)
-    _write(stem.with_name(stem.name + "_restored.png"), lambda p: save_image(p, restored))
-    _write(stem.with_name(stem.name + "_mask.png"), lambda p: save_image(p, mask))
-    _write(stem.with_name(stem.name + "_figure.jpg"),
-           lambda p: image_grid([[image, np.repeat(mask[..., None], 3, -1), restored]],
-                                ["before", f"mask ({mask.mean():.1%} of the painting)",
-                                 f"after ({args.method})"], p, max_width=2400))
-    return mask.mean()
+def restore_one(path, outputs, args, method, model, detector, mask_path, provenance):
+    """Restore one painting and write its four files; returns the masked fraction."""
+    start = time.perf_counter()
+    check_size(path, args.max_pixels)
+    scan = read_scan(path)
+    if mask_path is not None:
+        mask = read_mask(mask_path, scan.shape)
+    else:
+        mask = detector(scan.colour)
+        if scan.alpha is not None:
+            mask[scan.alpha == 0] = 0  # transparent pixels are not paint
+    fraction = float(np.count_nonzero(mask)) / mask.size
+    if fraction == 1.0:
+        raise UserError(f"{path}: the mask covers the whole painting: there is no paint left to "
+                        f"fill from (check the mask)")
+    if fraction > WARN_FRACTION:
+        tqdm.write(f"warning: {path}: the mask covers {fraction:.0%} of the painting; a fill "
+                   f"this large invents most of the picture: check {outputs['mask'].name}",
+                   file=sys.stderr)
+    width = max(1, min(800, scan.shape[1]))
+    before = thumbnail(scan.colour, width)
+    fill(scan.colour, mask, method, model, args.radius, args.thin_radius)
+    mask_scan = Scan((mask * np.uint8(255))[..., None])
+    del mask
+    seconds = time.perf_counter() - start
+    write_atomically(outputs["restored"], lambda p: write_scan(p, scan, args.format))
+    write_atomically(outputs["mask"], lambda p: write_scan(p, mask_scan, "png"))
+    panels = [before, thumbnail(mask_scan.colour, width), thumbnail(scan.colour, width)]
+    write_atomically(outputs["figure"], lambda p: image_grid(
+        [panels], ["before", f"mask ({fraction:.1%} of the painting)", f"after ({args.method})"],
+        p, max_width=2400))
+    record = {
+        "input": {"path": str(path.resolve()), "sha256": sha256(path),
+                  "bytes": path.stat().st_size, "pixels": scan.describe(),
+                  "icc_profile": bool(scan.icc), "exif": scan.exif is not None,
+                  "conversions": scan.notes},
+        "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
+        "mask": ({"source": "user", "path": str(mask_path.resolve()),
+                  "sha256": sha256(mask_path)} if mask_path is not None else
+                 {"source": "detected", "detector": vars(detector)}),
+        "masked_fraction": fraction,
+        "method": args.method, **provenance,
+        "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
+                     "format": args.format},
+        "seconds": round(seconds, 3),
+        "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "tool": {"python": platform.python_version(),
+                 "numpy": np.__version__, "opencv": cv2.__version__,
+                 "command": " ".join(sys.argv)},
+    }
+    write_text(outputs["record"], record_json(record))
+    return fraction
+
+
+def provenance(args, method, model):
+    """What every record says of the model (its file and sha256) and of this project."""
+    path = args.method if method == "model" else (
+        args.model if method == "auto" and model is not None else None)
+    info = {"model": None} if path is None else {"model": str(Path(path).resolve()),
+                                                 "model_sha256": sha256(path)}
+    return {**info, "project_version": project_version()}
 
 
 def main(args):
-    files = _inputs(args.paintings)
-    if args.mask and len(files) != 1:
-        raise UserError(f"--mask is one painting's mask, but {len(files)} paintings were given")
-    user_mask = None
-    if args.mask:
-        if not Path(args.mask).is_file():
-            raise UserError(f"mask {args.mask}: no such file")
-        with Image.open(files[0]) as im:  # the painting's size, EXIF orientation applied
-            size = ImageOps.exif_transpose(im).size
-        user_mask = _read_mask(args.mask, size[::-1])  # a wrong size stops us here
+    out = Path(args.out)
+    files = find_paintings(args.paintings, out)
+    masks = find_masks(args.mask, files)
+    detector = Detector(args.white, args.min_area, args.contrast, args.background_size, args.grow)
+    outputs = output_paths(out, files, args.format)
+    inputs = [*files, *masks.values()]
+    for name in (args.method, args.model):
+        if name.lower().endswith(".keras"):
+            inputs.append(name)
+    check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
     method, model = load_method(args.method)
     if method == "auto" and args.model.lower() != "none":
         _, model = load_method(args.model)
-    stems = _outputs(args.out, files)
-    detector = Detector(args.white, args.min_area, args.contrast, args.background_size, args.grow)
-    for path, stem in tqdm(list(zip(files, stems)), desc="restoring", unit="painting",
-                           disable=len(files) == 1):
-        fraction = restore_one(path, stem, args, method, model, detector, user_mask)
-        tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> {stem}_restored.png")
+    made_with = provenance(args, method, model)
+    prepare_output_folder(out)
+    failures = []
+    for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
+        try:
+            fraction = restore_one(path, outputs[path], args, method, model, detector,
+                                   masks.get(path), made_with)
+        except (UserError, OSError, MemoryError) as error:
+            if len(files) == 1:
+                raise UserError(_reason(error)) from None
+            failures.append(path)
+            tqdm.write(f"error: {_reason(error)} (skipped)", file=sys.stderr)
+            continue
+        tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> "
+                   f"{outputs[path]['restored']}")
+    if failures:
+        raise UserError(f"{len(failures)} of {len(files)} paintings failed and were skipped "
+                        f"({', '.join(p.name for p in failures)}); the other "
+                        f"{len(files) - len(failures)} were restored into {out}")
+
+
+def _reason(error):
+    if isinstance(error, MemoryError):
+        return "out of memory (try --max-pixels, or a machine with more memory)"
+    if isinstance(error, OSError) and not isinstance(error, UserError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"cannot write: {where}{error.strerror or error}"
+    return str(error)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def parse_args(argv=None, doc=__doc__):
     p = cli.parser(doc)
     # About 35 minutes on a 2-core CPU. See the README for the recipe of the shipped model.
     cli.add_training_args(p, epochs=30, steps_per_epoch=50, batch_size=8, lr=1e-3)
-    return p.parse_args(argv)
+    return cli.parse_training_args(p, argv)
 
 
 def main(args, build=build_context_encoder):

@@ -22,7 +22,7 @@ def parse_args(argv=None, doc=__doc__, mask="mixed"):
     # run near its 35 minutes on a 2-core CPU.
     cli.add_training_args(p, epochs=30, steps_per_epoch=32, batch_size=8, lr=1e-3, mask=mask)
     cli.add_adversarial_args(p)
-    return p.parse_args(argv)
+    return cli.parse_training_args(p, argv)
 
 
 def main(args, conditional=False):

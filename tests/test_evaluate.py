@@ -60,11 +60,34 @@ def test_model_loading_refuses_what_is_not_an_inpainting_model(tmp_path):
     classifier.save(tmp_path / "classifier.keras")
     with pytest.raises(UserError, match="not an inpainting model"):
         load_inpainting_model(tmp_path / "classifier.keras")
+    # a text file named .keras exists: it must not be called missing
     (tmp_path / "junk.keras").write_text("junk")
-    with pytest.raises(UserError, match="not a loadable Keras model"):
+    with pytest.raises(UserError, match="is not a Keras model file"):
         load_inpainting_model(tmp_path / "junk.keras")
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "broken.keras", "w") as archive:
+        archive.writestr("config.json", "{not json")
+    with pytest.raises(UserError, match="not a loadable Keras model"):
+        load_inpainting_model(tmp_path / "broken.keras")
     with pytest.raises(UserError, match="does not exist"):
         load_inpainting_model(tmp_path / "missing.keras")
+
+
+def test_a_model_of_any_input_size_works_at_the_working_size():
+    """A fully convolutional model whose input is (None, None, 3) runs at 256 x 384."""
+    import keras
+    from utils.inpaint import model_size
+    from utils.restore import restore_image
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same",
+                                                    activation="sigmoid")(inputs))
+    assert model_size(model) == (256, 384)
+    image = np.random.default_rng(0).random((100, 150, 3)).astype(np.float32)
+    mask = np.zeros((100, 150), np.float32)
+    mask[30:70, 40:110] = 1
+    restored = restore_image(image, mask, "model", model)
+    assert np.array_equal(restored[mask == 0], image[mask == 0])
+    assert np.isfinite(restored).all() and not np.array_equal(restored, image)
 
 
 def test_evaluate_compares_every_method_deterministically(tmp_path):

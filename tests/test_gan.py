@@ -145,5 +145,6 @@ def test_scripts_run_end_to_end(script, mask, tmp_path):
 
     result = run_script(script, "--name", "tiny", "--runs-dir", runs, "--resume", "--epochs", "3")
     assert result.returncode == 0, result.stderr
-    checkpoint = keras.models.load_model(run / "checkpoints" / "last.keras")
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    checkpoint = keras.models.load_model(run / "checkpoints" / state["checkpoint"])
     assert int(checkpoint.g_optimizer.iterations) == int(checkpoint.d_optimizer.iterations) == 6

@@ -62,7 +62,11 @@ def test_help_and_errors(painting, tmp_path):
     cases = [
         ([painting], "no display", headless),
         ([painting, "--roi", "1,2,3"], "expected x,y,width,height", None),
-        ([painting, "--roi", "0,0,10,10", "-o", painting], "is the painting itself", None),
+        ([painting, "--roi", "0,0,10,10", "-o", painting], "would overwrite the input", None),
+        ([painting, "--roi", "-5,0,10,10"], "x and y must be >= 0", None),
+        ([painting, "--roi", "0,0,10,10", "-o", tmp_path], "is a folder", None),
+        ([painting, "--roi", "0,0,10,10", "-o", tmp_path / "x.jpg"], "as .png or .tif", None),
+        ([painting, "--roi", "0,0,10,10", "--radius", "0"], "must be above 0", None),
         ([tmp_path / "missing.png", "--roi", "0,0,10,10"], "no such file", None),
         ([painting, "--roi", "500,10,10,10"], "outside the 300 x 200 painting", None),
     ]
@@ -73,6 +77,40 @@ def test_help_and_errors(painting, tmp_path):
         assert result.stderr.strip().splitlines()[-1].startswith("error: ")
         assert message in result.stderr, (args, result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["painting.png"]  # nothing written
+
+
+def test_its_mask_never_overwrites_an_input(painting, tmp_path):
+    """pixel_diff.py in/scan_mask.png -o in/scan.png would write its mask over its input."""
+    scan_mask = painting.rename(tmp_path / "scan_mask.png")
+    before = _md5(scan_mask)
+    result = run_script("pixel_diff.py", scan_mask, "--roi", "0,0,50,50",
+                        "-o", tmp_path / "scan.png")
+    assert result.returncode == 2 and "would overwrite the input" in result.stderr
+    assert _md5(scan_mask) == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "scan_mask.png"]
+
+
+def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path):
+    """16-bit in, 16-bit out; gray stays gray, alpha and the ICC profile are carried, known
+    pixels bit-identical at 16 bits."""
+    from PIL import ImageCms
+    from utils.scan import Scan, read_scan, write_png
+    rng = np.random.default_rng(0)
+    gray = (rng.random((60, 90, 1)) * 30000).astype(np.uint16)
+    gray[rng.random((60, 90)) < 0.03] = 65000  # whitish flakes
+    alpha = (rng.random((60, 90)) * 65535).astype(np.uint16)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    write_png(tmp_path / "scan.png", Scan(gray, alpha, icc))
+    result = run_script("pixel_diff.py", tmp_path / "scan.png", "--roi", "0,0,90,60",
+                        "--format", "tiff")
+    assert result.returncode == 0, result.stderr
+    out = read_scan(tmp_path / "scan_restored.tif")
+    mask = read_scan(tmp_path / "scan_restored_mask.png").colour[..., 0] > 0
+    assert out.colour.dtype == np.uint16 and out.colour.shape == (60, 90, 1)
+    assert np.array_equal(out.alpha, alpha) and out.icc == icc
+    assert np.array_equal(out.colour[~mask], gray[~mask])
+    assert out.colour[gray[..., 0] == 65000].max() < 40000  # the flakes are filled
+    assert (tmp_path / "scan_restored_record.json").is_file()
 
 
 def _wait(condition, timeout, what):

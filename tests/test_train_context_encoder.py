@@ -58,7 +58,8 @@ def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
     result = run_script("train_context_encoder.py", "--name", "tiny", "--runs-dir", runs,
                         "--resume")  # without --epochs: the run's own 3, all done
     assert result.returncode == 0 and "already trained 3 epochs" in result.stdout
-    checkpoint = keras.models.load_model(run / "checkpoints" / "last.keras")
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    checkpoint = keras.models.load_model(run / "checkpoints" / state["checkpoint"])
     assert int(checkpoint.optimizer.iterations.numpy()) == 3 * 2  # optimizer state carried over
 
 
@@ -97,7 +98,11 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
 
 
 def test_an_existing_run_is_not_overwritten(data_dir, tmp_path):
-    (tmp_path / "runs" / "taken").mkdir(parents=True)
-    result = run_script("train_context_encoder.py", "--data", data_dir, "--name", "taken",
-                        "--runs-dir", tmp_path / "runs", *TINY)
-    assert result.returncode == 2 and "already exists" in result.stderr
+    (tmp_path / "runs" / "taken" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "runs" / "taken" / "checkpoints" / "state.json").write_text('{"epochs": 1}')
+    (tmp_path / "runs" / "other").mkdir()
+    (tmp_path / "runs" / "other" / "notes.txt").write_text("someone's folder")
+    for name in ("taken", "other"):
+        result = run_script("train_context_encoder.py", "--data", data_dir, "--name", name,
+                            "--runs-dir", tmp_path / "runs", *TINY)
+        assert result.returncode == 2 and "already exists" in result.stderr

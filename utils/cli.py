@@ -11,9 +11,50 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """A bad option is one line, like every other error, and exit status 2."""
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    def parse_args(self, args=None, namespace=None):
+        # "--roi -5,10,20,20" would read "-5,10,20,20" as an option; join such values to their
+        # option so that the option's own check can say what is wrong with them.
+        args = list(sys.argv[1:] if args is None else args)
+        joined = []
+        for arg in map(str, args):
+            if joined and joined[-1] in self._value_options and arg[:1] == "-" and \
+                    arg[1:2].isdigit():
+                joined[-1] = f"{joined[-1]}={arg}"
+            else:
+                joined.append(arg)
+        return super().parse_args(joined, namespace)
+
+    @property
+    def _value_options(self):
+        return {s for a in self._actions if a.nargs is None and a.option_strings
+                and not isinstance(a, (argparse._StoreConstAction, argparse._StoreTrueAction,
+                                       argparse._StoreFalseAction, argparse._HelpAction))
+                for s in a.option_strings}
+
+
 def parser(doc):
     """An ArgumentParser whose description is the script's docstring, showing every default."""
-    return argparse.ArgumentParser(description=doc, formatter_class=_Formatter)
+    return _Parser(description=doc, formatter_class=_Formatter)
+
+
+def positive(kind, zero=False):
+    """An argparse type: a number of kind (int or float) above 0 (or at least 0 with zero)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        if value < 0 or (value == 0 and not zero) or value != value:
+            raise argparse.ArgumentTypeError(f"{text} must be {'at least 0' if zero else 'above 0'}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
@@ -21,18 +62,18 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--data", metavar="DIR",
                    help="folder of paintings (uses DIR/train and DIR/val when both exist, else a "
                         "seeded split); default: images in data/, else scikit-image's samples")
-    p.add_argument("--epochs", type=int, help=f"epochs to train in total, counting those of a "
+    p.add_argument("--epochs", type=positive(int), help=f"epochs to train in total, counting those of a "
                    f"resumed run (default: {epochs}; a resumed run keeps its own)")
     p.set_defaults(default_epochs=epochs)
-    p.add_argument("--steps-per-epoch", type=int, default=steps_per_epoch,
+    p.add_argument("--steps-per-epoch", type=positive(int), default=steps_per_epoch,
                    help="batches per epoch (the data is repeated and re-augmented endlessly)")
-    p.add_argument("--batch-size", type=int, default=batch_size, help="images per batch")
+    p.add_argument("--batch-size", type=positive(int), default=batch_size, help="images per batch")
     p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
                    help="artificial damage: tiny flakes, the centre block, irregular paint "
                         "loss, or one of them per image")
-    p.add_argument("--lr", type=float, default=lr, help="Adam's initial learning rate; it falls "
+    p.add_argument("--lr", type=positive(float), default=lr, help="Adam's initial learning rate; it falls "
                    "along a cosine to 5%% of this by the last epoch")
-    p.add_argument("--hole-weight", type=float, default=1.0,
+    p.add_argument("--hole-weight", type=positive(float), default=1.0,
                    help="loss weight of missing pixels relative to known ones (1 = plain MSE)")
     p.add_argument("--image-size", type=parse_size, default="256x384", metavar="HxW",
                    help="height x width that images are resized to (multiples of 32)")
@@ -53,13 +94,21 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
 def add_adversarial_args(p):
     """The options of the adversarial train scripts (train_gan.py, train_cgan.py)."""
     g = p.add_argument_group("adversarial training (--lr is the generator's learning rate)")
-    g.add_argument("--d-lr", type=float, default=2e-4,
+    g.add_argument("--d-lr", type=positive(float), default=2e-4,
                    help="the discriminator's Adam learning rate (beta_1 0.5, same cosine decay)")
-    g.add_argument("--rec-weight", type=float, default=0.999,
+    g.add_argument("--rec-weight", type=positive(float, zero=True), default=0.999,
                    help="weight of the reconstruction (MSE) loss in the generator's loss")
-    g.add_argument("--adv-weight", type=float, default=0.001,
+    g.add_argument("--adv-weight", type=positive(float, zero=True), default=0.001,
                    help="weight of the adversarial loss in the generator's loss (Pathak et al. "
                         "2016 used 0.999 / 0.001)")
+
+
+def parse_training_args(p, argv=None):
+    """Parse a train script's options, remembering the defaults so that --resume can tell an
+    option the user changed from one left alone."""
+    args = p.parse_args(argv)
+    args.option_defaults = vars(p.parse_args([]))
+    return args
 
 
 def run(main, parse_args, argv=None):

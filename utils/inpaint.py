@@ -12,11 +12,18 @@ CLASSICAL = ("telea", "ns", "biharmonic", "pyramid")
 
 
 def _opencv(method):
-    def fill(image, mask, radius=3):
+    def fill(image, mask, radius=3, bits=8):
+        """bits: the samples' depth; deeper than 8, each channel is filled in float32 (OpenCV
+        fills colour only in 8 bits), so the fill keeps the finer steps. OpenCV's float fill
+        expects values of 16-bit size: in [0, 1] Telea returns noise."""
         import cv2
         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-        out = cv2.inpaint(to_uint8(image), (mask > 0.5).astype(np.uint8), radius, flag)
-        return out.astype(np.float32) / 255.0
+        holes = (mask > 0.5).astype(np.uint8)
+        if bits > 8:
+            channels = [cv2.inpaint(np.ascontiguousarray(image[..., c] * 65535, np.float32),
+                                    holes, radius, flag) for c in range(image.shape[2])]
+            return np.stack(channels, axis=-1) / 65535
+        return cv2.inpaint(to_uint8(image), holes, radius, flag).astype(np.float32) / 255.0
     return fill
 
 
@@ -47,9 +54,14 @@ def load_inpainting_model(path):
     """Load a saved model (safe mode) and check that it maps damaged paintings to paintings."""
     import keras
     import models.layers  # noqa: F401  (registers the custom layers before loading)
+    import zipfile
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"model file {path} does not exist")
+        raise UserError(f"model file {path} does not exist" if not path.exists() else
+                        f"model {path} is a folder, not a .keras file")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a Keras model file (a .keras file is a zip archive, as "
+                        f"model.save writes it; this one is not)")
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a wrong or damaged file
@@ -66,8 +78,11 @@ def load_inpainting_model(path):
 
 
 def model_size(model):
-    """The (height, width) a loaded inpainting model works at."""
-    return tuple(model.inputs[0].shape[1:3])
+    """The (height, width) a loaded inpainting model works at: its input's, or the working size
+    for a fully convolutional model that takes any size."""
+    from utils.images import IMAGE_SIZE
+    height, width = model.inputs[0].shape[1:3]
+    return (height, width) if height and width else IMAGE_SIZE
 
 
 def predict(model, images, masks, batch_size=8):

@@ -1,103 +1,203 @@
-"""Fill the damage of a painting at its own resolution.
+"""Fill the damage of a painting at its own resolution, in place, in bounded memory.
 
-Classical methods run on the full-resolution image. A learned model runs at its own size
-(256 x 384): the painting and mask are shrunk, the model fills the holes, and its output is enlarged again.
-Only hole pixels are taken from it, and it is blended in seamlessly: the difference between the
-painting and the enlarged output, known on the known pixels, is spread into the holes with the
-pyramid fill, so at a hole's edge the fill meets its surroundings exactly and deep inside it is
-the model's own. Known pixels are never changed.
+The painting stays in its own samples (8- or 16-bit, or float), and no full-size float copy is
+ever made: the mask's regions (8-connected) are grouped by the tile of TILE x TILE pixels their
+top-left corner falls in, and each group is filled on a crop around it (its regions' bounding box
+and a margin of context), converted to float32 there. A region is always filled whole, with the
+same crop, so the result does not depend on where tiles meet; only its own pixels are written
+back. Known pixels are never written.
 
-`auto` splits the mask into regions: thin ones (every pixel within `thin_radius` pixels of known
-paint: specks, cracks, strokes) go to OpenCV Navier-Stokes, which evaluate.py measured ahead of
-the learned models on small holes (26.6 dB against 25.7 dB on `holes`) at a few milliseconds;
-wide ones go to the learned model, which beat every classical method on large holes (`centre`,
-`blobs`), or to the pyramid fill when no model is given.
+Classical methods fill each crop directly. A learned model runs at its own size (256 x 384): the
+whole painting and mask are shrunk, the model fills the holes, and each crop takes the enlarged
+output (cubic) for its holes, blended in seamlessly: the difference between the painting and the
+enlarged output, known on the crop's known pixels, is spread into the holes with the pyramid
+fill, so at a hole's edge the fill meets its surroundings exactly and deep inside it is the
+model's own.
+
+`auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks, cracks,
+strokes) to OpenCV Navier-Stokes, which evaluate.py measured ahead of the learned models on small
+holes (26.6 dB against 25.7 dB on `holes`) at a few milliseconds, and wide ones to the learned
+model, which beat every classical method on large holes (`centre`, `blobs`), or to the pyramid
+fill when no model is given.
 """
 import cv2
 import numpy as np
 
+from utils.images import UserError
 from utils.inpaint import classical, load_inpainting_model, model_size, pyramid_fill
 from utils.masks import composite, damage
+from utils.scan import from_float, to_float
 
 METHODS = ("auto", "telea", "ns", "biharmonic", "pyramid")
+TILE = 512
 
 
-def learned_fill(model, image, mask, max_crops=64):
-    """A model's fill of image (H, W, 3) at the model's size, enlarged to H x W and blended in."""
-    height, width = image.shape[:2]
-    size = model_size(model)
-    small = cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
+class Regions:
+    """The mask's 8-connected regions, their bounding boxes and the tile each belongs to."""
+
+    def __init__(self, holes):
+        self.holes = holes
+        count, self.labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
+        self.boxes = stats[:, :4]  # x, y, width, height; row 0 is the known paint
+        self.count = count - 1
+        columns = -(-holes.shape[1] // TILE)
+        self.tile = (stats[:, 1] // TILE) * columns + stats[:, 0] // TILE
+        self.tile[0] = -1
+
+    def groups(self, selected=None):
+        """(label ids, (x0, y0, x1, y1) union box) per tile, of the selected regions (a boolean
+        array over labels; default all)."""
+        ids = np.arange(1, self.count + 1)
+        if selected is not None:
+            ids = ids[selected[1:]]
+        order = np.argsort(self.tile[ids], kind="stable")
+        ids = ids[order]
+        tiles = self.tile[ids]
+        for chunk in np.split(ids, np.flatnonzero(np.diff(tiles)) + 1):
+            if len(chunk):
+                x, y, w, h = self.boxes[chunk].T
+                yield chunk, (x.min(), y.min(), (x + w).max(), (y + h).max())
+
+    def crop(self, box, margin):
+        x0, y0, x1, y1 = box
+        height, width = self.holes.shape
+        return (slice(max(0, y0 - margin), min(height, y1 + margin)),
+                slice(max(0, x0 - margin), min(width, x1 + margin)))
+
+    def own(self, crop, ids):
+        """Which pixels of the crop belong to the regions ids."""
+        member = np.zeros(self.count + 1, bool)
+        member[ids] = True
+        return member[self.labels[crop]]
+
+    def inscribed_radius(self):
+        """Per label: the largest distance from any of its pixels to the nearest known pixel.
+        Each region's distances are computed within its tile's crop, which holds all of it and
+        the known ring around it."""
+        radius = np.zeros(self.count + 1, np.float32)
+        for ids, box in self.groups():
+            crop = self.crop(box, 1)
+            distance = cv2.distanceTransform(self.holes[crop], cv2.DIST_L2, 3)
+            own = self.own(crop, ids)
+            np.maximum.at(radius, self.labels[crop][own], distance[own])
+        radius[0] = 0.0
+        return radius
+
+
+def _rgb(crop):
+    """A crop of (h, w, 1 or 3) samples as float32 RGB."""
+    values = to_float(crop)
+    return np.repeat(values, 3, axis=2) if values.shape[2] == 1 else values
+
+
+def _write(pixels, crop, own, values):
+    """Write float RGB values into pixels[crop] where own; gray takes the mean of the three."""
+    if pixels.shape[2] == 1:
+        values = values.mean(axis=2, keepdims=True)
+    pixels[crop][own] = from_float(values[own], pixels.dtype)
+
+
+def _fill_classical(pixels, regions, selected, method, radius):
+    # Telea and Navier-Stokes read only `radius` pixels around the front; the others see more.
+    margin = 2 * radius + 2 if method in ("telea", "ns") else 8
+    for ids, box in regions.groups(selected):
+        if method == "pyramid":
+            margin = max(8, max(box[2] - box[0], box[3] - box[1]) // 4)
+        crop = regions.crop(box, margin)
+        holes = regions.holes[crop]
+        own = regions.own(crop, ids)
+        if method in ("telea", "ns") and pixels.dtype == np.uint8:
+            # OpenCV fills 8-bit samples directly: no float round trip
+            flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+            filled = cv2.inpaint(np.ascontiguousarray(pixels[crop]), holes, radius, flag)
+            pixels[crop][own] = filled.reshape(pixels[crop].shape)[own]
+            continue
+        options = {"radius": radius} if method in ("telea", "ns") else {}
+        if method in ("telea", "ns") and pixels.dtype == np.uint16:
+            options["bits"] = 16
+        _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
+
+
+def _model_output(model, pixels, mask):
+    """The model's composite at its own size for the whole painting (shrunk) and mask."""
+    height, width = model_size(model)
+    small = to_float(cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA))
+    small = small[..., None] if small.ndim == 2 else small
+    small = np.repeat(small, 3, axis=2) if small.shape[2] == 1 else small
     # A small pixel is missing if any of the pixels it covers is: white paint must not leak in.
-    small_mask = (cv2.resize(mask.astype(np.float32), size[::-1],
-                             interpolation=cv2.INTER_AREA) > 0).astype(np.float32)
+    small_mask = (cv2.resize(mask, (width, height), interpolation=cv2.INTER_AREA) > 0)
+    small_mask = small_mask.astype(np.float32)
     inputs = [damage(small, small_mask)[None], small_mask[None, ..., None]]
-    output = model.predict_on_batch(inputs if len(model.inputs) == 2 else inputs[0])
-    output = np.asarray(output)[0]
-    enlarged = cv2.resize(composite(output, small, small_mask), (width, height),
-                          interpolation=cv2.INTER_CUBIC)
-    # Seamless edges: spread the known pixels' difference from the enlargement into the holes.
-    # Region by region, on a crop around each (a quarter of its size of paint around it), when
-    # there are few: the pyramid then runs on a fraction of the painting.
-    holes = (mask > 0.5).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
-    if count - 1 > max_crops:
-        return np.clip(enlarged + pyramid_fill(image - enlarged, mask), 0.0, 1.0)
-    filled = image.copy()
-    for label in range(1, count):
-        x, y, w, h = stats[label, :4]
-        margin = max(8, max(w, h) // 4)
-        crop = (slice(max(0, y - margin), min(height, y + h + margin)),
-                slice(max(0, x - margin), min(width, x + w + margin)))
-        offset = pyramid_fill(image[crop] - enlarged[crop], holes[crop])
-        region = labels[crop] == label
-        filled[crop][region] = np.clip(enlarged[crop] + offset, 0.0, 1.0)[region]
-    return filled
+    output = np.asarray(model.predict_on_batch(inputs if len(model.inputs) == 2 else inputs[0]))
+    return composite(output[0], small, small_mask).astype(np.float32)
 
 
-def region_sizes(mask):
-    """Each missing pixel's region's inscribed radius: the largest distance from any of its
-    pixels to the nearest known pixel (0 where known)."""
-    holes = (mask > 0.5).astype(np.uint8)
-    count, labels = cv2.connectedComponents(holes, connectivity=8)
-    distance = cv2.distanceTransform(holes, cv2.DIST_L2, 3)
-    radius = np.zeros(count, np.float32)
-    np.maximum.at(radius, labels.ravel(), distance.ravel())
-    radius[0] = 0.0
-    return radius[labels]
+def _enlarged(small, crop, shape):
+    """The cubic enlargement of small to shape, computed for crop only (as cv2.resize would)."""
+    sy, sx = small.shape[0] / shape[0], small.shape[1] / shape[1]
+    y0, x0 = crop[0].start, crop[1].start
+    affine = np.float32([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]])
+    size = (crop[1].stop - x0, crop[0].stop - y0)
+    return cv2.warpAffine(small, affine, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _fill_learned(pixels, regions, selected, model):
+    mask = (regions.labels > 0) if selected is None else selected[regions.labels]
+    small = _model_output(model, pixels, mask.astype(np.uint8))
+    del mask
+    for ids, box in regions.groups(selected):
+        margin = max(8, max(box[2] - box[0], box[3] - box[1]) // 4)
+        crop = regions.crop(box, margin)
+        enlarged = _enlarged(small, crop, regions.holes.shape)
+        # Seamless edges: spread the known pixels' difference from the enlargement inward.
+        offset = pyramid_fill(_rgb(pixels[crop]) - enlarged, regions.holes[crop])
+        _write(pixels, crop, regions.own(crop, ids), np.clip(enlarged + offset, 0.0, 1.0))
+
+
+def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
+    """Fill pixels (H, W, C: 1 gray or 3 RGB; uint8, uint16 or float in [0, 1]) in place where
+    mask (H, W) is nonzero. method: one of METHODS, or "model" for the model alone (auto uses
+    model for wide regions when given, else the pyramid). Pixels outside the mask are not
+    written."""
+    if method not in (*METHODS, "model"):
+        raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
+    regions = Regions((np.asarray(mask) > 0).astype(np.uint8))
+    if regions.count == 0:
+        return pixels
+    if method == "model":
+        _fill_learned(pixels, regions, None, model)
+    elif method != "auto":
+        _fill_classical(pixels, regions, None, method, radius)
+    else:
+        wide = regions.inscribed_radius() > thin_radius
+        if (~wide[1:]).any():
+            _fill_classical(pixels, regions, ~wide, "ns", radius)
+        if wide[1:].any():
+            # The thin regions are filled by now, so the model sees them as paint.
+            if model is not None:
+                _fill_learned(pixels, regions, wide, model)
+            else:
+                _fill_classical(pixels, regions, wide, "pyramid", radius)
+    return pixels
 
 
 def restore_image(image, mask, method="auto", model=None, radius=3, thin_radius=6.0):
-    """The painting with its holes filled; every known pixel exactly as it was.
+    """A float32 RGB image (H, W, 3) in [0, 1] with its holes filled; known pixels exact."""
+    return fill(np.array(image, np.float32), mask, method, model, radius, thin_radius)
 
-    method: one of METHODS (auto uses model for wide regions when given, else the pyramid), or
-    "model" for the model alone. image: float32 (H, W, 3) in [0, 1]; mask: (H, W), 1 = missing.
-    """
-    mask = (np.asarray(mask) > 0.5).astype(np.float32)
-    if not mask.any():
-        return image.copy()
-    if method == "model":
-        filled = learned_fill(model, image, mask)
-    elif method in ("telea", "ns"):
-        filled = classical(image, mask, method, radius=radius)
-    elif method in ("biharmonic", "pyramid"):
-        filled = classical(image, mask, method)
-    elif method == "auto":
-        wide = (region_sizes(mask) > thin_radius).astype(np.float32)
-        thin = mask * (1.0 - wide)
-        # Each step keeps every pixel outside its own mask (classical() composites, and
-        # learned_fill only writes its regions), so no full-size compositing is needed here.
-        filled = classical(image, thin, "ns", radius=radius) if thin.any() else image
-        if wide.any():
-            # The thin regions are filled by now, so the model sees them as paint.
-            filled = (learned_fill(model, filled, wide) if model is not None
-                      else pyramid_fill(filled, wide))
-    else:
-        raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
-    return np.where(mask[..., None] > 0, filled, image).astype(np.float32)
+
+def region_sizes(mask):
+    """Each missing pixel's region's inscribed radius (0 where known)."""
+    regions = Regions((np.asarray(mask) > 0.5).astype(np.uint8))
+    return regions.inscribed_radius()[regions.labels]
 
 
 def load_method(name):
     """(method, model) for a --method value: a method name, or a path to a .keras model."""
     if name in METHODS:
         return name, None
+    if not name.lower().endswith(".keras"):
+        raise UserError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}, or give "
+                        f"a model file PATH.keras")
     return "model", load_inpainting_model(name)

@@ -1,0 +1,137 @@
+"""Training that survives faults and bad options: kill -9 at random moments, a failed start,
+two processes on one run, numbers that make no sense, options changed on --resume."""
+import csv
+import fcntl
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import models.layers  # noqa: F401  (registers the custom layers the saved models use)
+from conftest import ROOT, run_script, write_paintings
+
+TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    write_paintings(tmp_path / "data" / "train", 6, seed=1)
+    write_paintings(tmp_path / "data" / "val", 2, seed=2)
+    return tmp_path / "data"
+
+
+def _log_epochs(run):
+    if not (run / "log.csv").exists():
+        return []
+    with open(run / "log.csv", newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def _assert_consistent(run):
+    """log.csv, state.json and the checkpoint it names tell one story."""
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    assert _log_epochs(run) == list(range(state["epochs"])), (state["epochs"], _log_epochs(run))
+    assert [r["epoch"] for r in state["log"]] == list(range(state["epochs"]))
+    checkpoints = sorted(p.name for p in (run / "checkpoints").glob("epoch_*.keras"))
+    assert checkpoints == [state["checkpoint"]]
+    model = keras.models.load_model(run / "checkpoints" / state["checkpoint"])
+    assert int(model.optimizer.iterations.numpy()) == 2 * state["epochs"]
+    return state["epochs"]
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--epochs", "0", "must be above 0"), ("--epochs", "-1", "must be above 0"),
+    ("--steps-per-epoch", "0", "must be above 0"), ("--batch-size", "0", "must be above 0"),
+    ("--lr", "-1", "must be above 0"), ("--lr", "abc", "not a number"),
+    ("--hole-weight", "0", "must be above 0")])
+def test_every_numeric_option_is_checked(tmp_path, option, value, message):
+    result = run_script("train_context_encoder.py", "--runs-dir", tmp_path, option, value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not any(tmp_path.iterdir())  # nothing started
+
+
+def test_a_kill_at_any_moment_leaves_a_run_that_resumes(data_dir, tmp_path):
+    """SIGKILL at random moments (seeded), each followed by --resume: log, state and checkpoint
+    always agree, and no epoch is logged twice."""
+    runs, rng = tmp_path / "runs", np.random.default_rng(0)
+    run = runs / "killed"
+    base = [sys.executable, str(ROOT / "train_context_encoder.py"), "--name", "killed",
+            "--runs-dir", str(runs), "--epochs", "400"]
+    command = [*base, "--data", str(data_dir), *TINY]
+    kills = 0
+    for attempt in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.time() + 240
+        state = run / "checkpoints" / "state.json"
+        before = json.loads(state.read_text())["epochs"] if state.exists() else 0
+        while time.time() < deadline and process.poll() is None and (
+                not state.exists() or json.loads(state.read_text())["epochs"] <= before):
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the next epoch or its saving
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        kills += 1
+        _assert_consistent(run)
+        command = [*base, "--resume"]
+    done = _assert_consistent(run)
+    result = run_script("train_context_encoder.py", "--name", "killed", "--runs-dir", runs,
+                        "--resume", "--epochs", str(done + 2))
+    assert result.returncode == 0, result.stderr
+    assert _assert_consistent(run) == done + 2 and kills == 3
+    assert not list(run.rglob(".partial-*"))  # what the kills left half-written is gone
+
+
+def test_a_failed_start_can_be_restarted_or_resumed(data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    failed = run_script("train_context_encoder.py", "--data", empty, "--name", "first",
+                        "--runs-dir", runs, *TINY, "--epochs", "1")
+    assert failed.returncode == 2 and "no readable image" in failed.stderr
+    again = run_script("train_context_encoder.py", "--data", data_dir, "--name", "first",
+                       "--runs-dir", runs, *TINY, "--epochs", "1")
+    assert again.returncode == 0, again.stderr
+    assert _assert_consistent(runs / "first") == 1
+
+    failed = run_script("train_context_encoder.py", "--data", empty, "--name", "second",
+                        "--runs-dir", runs, *TINY, "--epochs", "1")
+    assert failed.returncode == 2
+    # the saved config names the empty folder: fill it, and resume starts from epoch 0
+    write_paintings(empty / "train", 4, seed=3)
+    write_paintings(empty / "val", 2, seed=4)
+    resumed = run_script("train_context_encoder.py", "--name", "second", "--runs-dir", runs,
+                         "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _assert_consistent(runs / "second") == 1
+
+
+def test_resume_refuses_changed_options_and_a_second_process(data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    first = run_script("train_context_encoder.py", "--data", data_dir, "--name", "one",
+                       "--runs-dir", runs, *TINY, "--epochs", "1")
+    assert first.returncode == 0, first.stderr
+    for option, value in (("--lr", "0.01"), ("--batch-size", "4"), ("--image-size", "32x64")):
+        result = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
+                            "--resume", "--epochs", "2", option, value)
+        assert result.returncode == 2 and option in result.stderr, result.stderr
+        assert "start a new run" in result.stderr
+    # the run's own value is no change
+    same = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
+                      "--resume", "--epochs", "2", "--batch-size", "2")
+    assert same.returncode == 0, same.stderr
+
+    with open(runs / "one" / ".lock", "a+") as held:  # another process is training it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        second = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
+                            "--resume", "--epochs", "3")
+    assert second.returncode == 2 and "being trained right now" in second.stderr
+    assert _assert_consistent(runs / "one") == 2

@@ -1,0 +1,88 @@
+"""Writing outputs without ever harming an input: collision checks before anything is written,
+files that appear whole or not at all, a record of how each file was made.
+"""
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from utils.images import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTIAL = ".partial-"
+
+
+def same_file(a, b):
+    """Whether two paths name one file: the same after resolving links and '..', or the same
+    inode (a hard link)."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs, inputs):
+    """Stop, before anything is written, if an output would replace an input or a folder."""
+    inputs = [Path(p) for p in inputs]
+    for out in map(Path, outputs):
+        if out.is_dir():
+            raise UserError(f"{out} is a folder, and an output file has that name: move it or "
+                            f"choose another output folder")
+        for given in inputs:
+            if same_file(out, given):
+                raise UserError(f"writing {out} would overwrite the input {given}: choose "
+                                f"another output folder or name (inputs are never written to)")
+
+
+def write_atomically(path, write):
+    """write(temporary path), then rename it to path: an interrupted or failed write leaves no
+    half-written file, and a failed one leaves no temporary file either."""
+    path = Path(path)
+    partial = path.with_name(f"{PARTIAL}{os.getpid()}-{path.name}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text):
+    write_atomically(path, lambda p: Path(p).write_text(text))
+
+
+def remove_stale_partials(folder):
+    """Temporary files that a killed run left in folder (only ours: PARTIAL + pid + name)."""
+    for stale in Path(folder).glob(PARTIAL + "*"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
+
+
+def sha256(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def project_version():
+    """The git commit of this checkout (with '+modified' when it has local changes), or
+    'unknown' outside a git checkout."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], text=True,
+                                capture_output=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                                "--untracked-files=no"], text=True, capture_output=True,
+                               timeout=10).stdout.strip()
+        return commit + ("+modified" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def record_json(record):
+    return json.dumps(record, indent=2, default=str) + "\n"
