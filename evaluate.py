@@ -29,6 +29,7 @@ from utils.data import sample_images
 from utils.images import IMAGE_SIZE, UserError, load_folder, parse_size
 from utils.inpaint import CLASSICAL, classical, load_inpainting_model, model_size, predict
 from utils.masks import damage, fixed_masks
+from utils.outputs import writable_folder
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 from utils.plotting import grouped_bars, image_grid
 
@@ -152,19 +153,6 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-def check_out(out):
-    """Make the output folder now, so a bad --out stops the run before the evaluation."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file: give a folder for the results")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".evaluate-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise UserError(f"cannot write to the output folder {out} ({error.strerror or error})")
-
-
 def write_results(out, rows, summary, examples, mask_kinds, n_images, seeds):
     """results.csv, per_image.csv, psnr.png and examples.png in out."""
     write_csv(out / "per_image.csv", rows)
@@ -178,7 +166,7 @@ def write_results(out, rows, summary, examples, mask_kinds, n_images, seeds):
 
 def main(args):
     out = Path(args.out or f"runs/eval-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_out(out)
+    writable_folder(out)  # a bad --out stops the run before the evaluation
     models = {}
     for path in args.models:
         model = load_inpainting_model(path)

@@ -21,6 +21,7 @@ examples:
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
   python restore.py mural.jpg --white 0.8                   # greyer losses on a darker photo
 """
+import json
 import platform
 import sys
 import time
@@ -36,7 +37,8 @@ from utils import cli
 from utils.detect import Detector
 from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
 from utils.outputs import (check_outputs, project_version, record_json, remove_stale_partials,
-                           same_file, sha256, write_atomically, write_text)
+                           same_file, sha256, writable_folder, write_atomically,
+                           write_text)
 from utils.plotting import image_grid
 from utils.restore import METHODS, fill, load_method
 from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, to_float, write_scan
@@ -44,9 +46,10 @@ from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, to_float, write
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT / "pretrained" / "context_encoder.keras"
 OUTPUT_ENDINGS = ("_restored", "_mask", "_figure", "_record")  # a folder scan skips these
-# Peak memory per pixel of a restoration beyond the program itself, measured by
-# bench/bench_large_scans.py (8-bit RGB; 16-bit needs the 8-bit figure plus 6 bytes more).
-BYTES_PER_PIXEL = {8: 14, 16: 20}
+# Peak memory per pixel of a restoration beyond the program itself: 8-bit RGB measured by
+# bench/bench_large_scans.py (18 at 100 MP, 20 at 24 MP); 16-bit estimated, not measured, as
+# that plus the doubled samples of the painting and its thumbnails.
+BYTES_PER_PIXEL = {8: 20, 16: 26}
 BASE_MEMORY = 1.0e9  # Python, TensorFlow and a loaded model
 WARN_FRACTION = 0.5
 
@@ -73,8 +76,8 @@ def parse_args(argv=None):
                    "whose every pixel lies within this many pixels of paint count as thin")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to restore, in pixels (default: what this machine's "
-                        "available memory allows, at about 14 bytes a pixel for 8-bit and 20 "
-                        "for 16-bit)")
+                        "available memory allows, at about 20 bytes a pixel for 8-bit and 26 "
+                        "for 16-bit, plus 1 GB)")
     d = p.add_argument_group("damage detection (without --mask)")
     defaults = Detector()
     d.add_argument("--white", type=float, default=defaults.white,
@@ -99,13 +102,29 @@ def is_output(path, folder, out):
     return inside_out or any(path.stem.endswith(ending) for ending in OUTPUT_ENDINGS)
 
 
+def recorded_outputs(folder):
+    """The files that earlier runs of this tool wrote into folder, as their records list them."""
+    written = set()
+    for record in Path(folder).glob("*_record.json"):
+        try:
+            written.update(Path(p) for p in json.loads(record.read_text())["outputs"].values())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return written
+
+
 def find_paintings(paths, out):
-    """Every painting named, folders expanded (skipping this tool's own outputs)."""
-    files, skipped = [], 0
+    """(paintings, protected): every painting named, folders expanded, skipping this tool's own
+    outputs; protected lists the files skipped that no earlier run wrote (a user's own
+    <name>_mask.png, say), which must not be overwritten either."""
+    files, skipped, protected = [], 0, []
     for path in map(Path, paths):
         if path.is_dir():
-            found = [f for f in find_images(path) if not is_output(f, path, out)]
-            skipped += len(find_images(path)) - len(found)
+            every = find_images(path)
+            found = [f for f in every if not is_output(f, path, out)]
+            ours = recorded_outputs(path) | recorded_outputs(out)
+            protected += [f for f in every if f not in found and f.resolve() not in ours]
+            skipped += len(every) - len(found)
             if not found:
                 raise UserError(f"{path}: no images in this folder")
             files += found
@@ -122,7 +141,7 @@ def find_paintings(paths, out):
                 im.verify()
         except Exception as error:
             raise ImageError(f"{path}: not a readable image ({error})")
-    return files
+    return files, protected
 
 
 def find_masks(mask, files):
@@ -163,14 +182,7 @@ def output_paths(out, files, fmt):
 
 
 def prepare_output_folder(out):
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".restore-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise UserError(f"cannot write to the output folder {out} ({error.strerror or error})")
-    remove_stale_partials(out)
+    remove_stale_partials(writable_folder(out))
 
 
 def available_memory():
@@ -223,9 +235,15 @@ def thumbnail(pixels, width):
 
 def restore_one(path, outputs, args, method, model, detector, mask_path, provenance):
     """Restore one painting and write its four files; returns the masked fraction."""
-    start = time.perf_counter()
+    clock = [time.perf_counter()]
+    seconds = {}
+
+    def lap(name):
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 3)
     check_size(path, args.max_pixels)
     scan = read_scan(path)
+    lap("read")
     if mask_path is not None:
         mask = read_mask(mask_path, scan.shape)
     else:
@@ -242,16 +260,19 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, provena
                    file=sys.stderr)
     width = max(1, min(800, scan.shape[1]))
     before = thumbnail(scan.colour, width)
+    lap("mask")
     fill(scan.colour, mask, method, model, args.radius, args.thin_radius)
+    lap("fill")
     mask_scan = Scan((mask * np.uint8(255))[..., None])
     del mask
-    seconds = time.perf_counter() - start
     write_atomically(outputs["restored"], lambda p: write_scan(p, scan, args.format))
     write_atomically(outputs["mask"], lambda p: write_scan(p, mask_scan, "png"))
     panels = [before, thumbnail(mask_scan.colour, width), thumbnail(scan.colour, width)]
     write_atomically(outputs["figure"], lambda p: image_grid(
         [panels], ["before", f"mask ({fraction:.1%} of the painting)", f"after ({args.method})"],
         p, max_width=2400))
+    lap("write")
+    seconds["total"] = round(clock[-1] - clock[0], 3)
     record = {
         "input": {"path": str(path.resolve()), "sha256": sha256(path),
                   "bytes": path.stat().st_size, "pixels": scan.describe(),
@@ -265,7 +286,7 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, provena
         "method": args.method, **provenance,
         "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
                      "format": args.format},
-        "seconds": round(seconds, 3),
+        "seconds": seconds,
         "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tool": {"python": platform.python_version(),
                  "numpy": np.__version__, "opencv": cv2.__version__,
@@ -286,11 +307,11 @@ def provenance(args, method, model):
 
 def main(args):
     out = Path(args.out)
-    files = find_paintings(args.paintings, out)
+    files, protected = find_paintings(args.paintings, out)
     masks = find_masks(args.mask, files)
     detector = Detector(args.white, args.min_area, args.contrast, args.background_size, args.grow)
     outputs = output_paths(out, files, args.format)
-    inputs = [*files, *masks.values()]
+    inputs = [*files, *masks.values(), *protected]
     for name in (args.method, args.model):
         if name.lower().endswith(".keras"):
             inputs.append(name)

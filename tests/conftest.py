@@ -41,6 +41,14 @@ def painting_dir(tmp_path):
 
 
 @pytest.fixture
+def data_dir(tmp_path):
+    """A painting folder with a train/val split, for the train scripts."""
+    write_paintings(tmp_path / "data" / "train", 6, seed=1)
+    write_paintings(tmp_path / "data" / "val", 2, seed=2)
+    return tmp_path / "data"
+
+
+@pytest.fixture
 def shared_data():
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: the shared paintings are only on the project's machines")

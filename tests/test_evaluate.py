@@ -1,5 +1,6 @@
 """evaluate.py and its metrics: hole-only measures, every method, deterministic tables."""
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,6 +89,36 @@ def test_a_model_of_any_input_size_works_at_the_working_size():
     restored = restore_image(image, mask, "model", model)
     assert np.array_equal(restored[mask == 0], image[mask == 0])
     assert np.isfinite(restored).all() and not np.array_equal(restored, image)
+
+
+def test_bad_options_stop_before_the_evaluation(tmp_path):
+    from conftest import run_script
+    (tmp_path / "a_file").write_text("x")
+    for args, message in ((["--limit", "0"], "must be above 0"),
+                          (["--out", tmp_path / "a_file"], "is a file")):
+        result = run_script("evaluate.py", "--methods", "telea", *args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and lines[-1].startswith("error: ") and message in lines[-1]
+        assert "evaluating" not in result.stderr  # stopped before any work
+
+
+def test_finished_results_are_never_lost(tmp_path, monkeypatch, capsys):
+    """If the output folder cannot be written at the end, the results go elsewhere."""
+    write_paintings(tmp_path / "clean", 2, size=(64, 96))
+    real = evaluate.write_results
+
+    def folder_gone(out, *rest):
+        if out == tmp_path / "out":
+            raise PermissionError(13, "Permission denied")
+        return real(out, *rest)
+    monkeypatch.setattr(evaluate, "write_results", folder_gone)
+    evaluate.main(evaluate.parse_args(["--data", str(tmp_path / "clean"), "--methods", "telea",
+                                       "--masks", "centre", "--seeds", "0", "--image-size",
+                                       "64x96", "--out", str(tmp_path / "out")]))
+    err = capsys.readouterr().err
+    assert "the results are in" in err
+    fallback = err.split("the results are in ")[1].split(" instead")[0]
+    assert (Path(fallback) / "results.csv").is_file()
 
 
 def test_evaluate_compares_every_method_deterministically(tmp_path):

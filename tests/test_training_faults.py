@@ -18,13 +18,6 @@ from conftest import ROOT, run_script, write_paintings
 TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    write_paintings(tmp_path / "data" / "train", 6, seed=1)
-    write_paintings(tmp_path / "data" / "val", 2, seed=2)
-    return tmp_path / "data"
-
-
 def _log_epochs(run):
     if not (run / "log.csv").exists():
         return []

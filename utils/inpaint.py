@@ -32,12 +32,39 @@ def _biharmonic(image, mask):
     return inpaint_biharmonic(image, mask > 0.5, channel_axis=-1).astype(np.float32)
 
 
-def pyramid_fill(image, mask):
-    """The push-pull pyramid fill (models.layers.PyramidFill) of one image of any size."""
-    from models.layers import PyramidFill
-    filled = PyramidFill()(np.asarray(image, np.float32)[None],
-                           np.asarray(mask, np.float32)[None, ..., None])
-    return np.asarray(filled)[0]
+def _halve(values):
+    """2 x 2 average pooling of (H, W, C) with 'same' padding, where edge cells average only the
+    pixels they hold (TensorFlow's average_pool): replicating the last row or column makes the
+    plain 2 x 2 mean exactly that."""
+    import cv2
+    height, width = values.shape[:2]
+    if height % 2 or width % 2:
+        values = cv2.copyMakeBorder(values, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+    half = cv2.resize(values, ((width + 1) // 2, (height + 1) // 2),
+                      interpolation=cv2.INTER_AREA)
+    return half.reshape(half.shape[:2] + (-1,))
+
+
+def pyramid_fill(image, mask, sharpness=16.0):
+    """The push-pull pyramid fill of one image (H, W, C) of any size, in NumPy: the same
+    computation as the PyramidFill layer (models/layers.py, which documents it) that the
+    learned models start from, without TensorFlow's overhead for one large image."""
+    import cv2
+    image = np.asarray(image, np.float32)
+    known = 1.0 - (np.asarray(mask) > 0.5).astype(np.float32)[..., None]
+    colour, weight = image * known, known
+    levels = []
+    for _ in range(max(1, int(np.ceil(np.log2(max(image.shape[:2])))))):
+        levels.append((colour, weight))
+        colour, weight = _halve(colour), _halve(weight)
+    filled = colour / np.maximum(weight, 1e-6)
+    for colour, weight in reversed(levels):
+        coarse = cv2.resize(filled, (colour.shape[1], colour.shape[0]),
+                            interpolation=cv2.INTER_LINEAR)
+        coarse = coarse.reshape(colour.shape[:2] + (-1,))
+        alpha = np.minimum(weight * sharpness, 1.0)
+        filled = alpha * colour / np.maximum(weight, 1e-6) + (1.0 - alpha) * coarse
+    return filled
 
 
 _METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _biharmonic,

@@ -38,6 +38,23 @@ def check_outputs(outputs, inputs):
                                 f"another output folder or name (inputs are never written to)")
 
 
+def writable_folder(folder):
+    """Make folder (and its parents) and check that a file can be written there; a UserError
+    otherwise, before any work is done."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"the output folder {folder} is a file: give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f"{PARTIAL}{os.getpid()}-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to the output folder {folder} "
+                        f"({error.strerror or error})")
+    return folder
+
+
 def write_atomically(path, write):
     """write(temporary path), then rename it to path: an interrupted or failed write leaves no
     half-written file, and a failed one leaves no temporary file either."""

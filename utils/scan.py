@@ -22,7 +22,7 @@ from utils.images import ImageError
 FORMATS = ("png", "tiff")
 SUFFIX = {"png": ".png", "tiff": ".tif"}
 # EXIF tags that describe a TIFF file's own layout: they are rewritten, never copied.
-_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 284,
+_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 284,
                 317, 320, 322, 323, 324, 325, 338, 339, 513, 514, 34675, 700, 33723, 37724}
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _ORIENTATION = 0x0112

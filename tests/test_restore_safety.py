@@ -1,0 +1,226 @@
+"""restore.py never harms a user's data: inputs never written to, every known pixel kept at the
+input's own depth with its alpha, profile and metadata, batches that finish, one clear line for
+every mistake."""
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from conftest import ROOT, run_script, synthetic_painting
+from test_restore import damaged_painting
+from utils.scan import Scan, read_scan, write_png
+
+
+def _save(path, image):
+    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _digests(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+            if p.is_file()}
+
+
+def _error(result):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and lines[-1].startswith("error: "), lines
+    return lines[-1]
+
+
+def test_outputs_never_overwrite_an_input(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    damaged, _, truth = damaged_painting()
+    _save(scans / "fresco.png", damaged)
+    _save(scans / "fresco_mask.png", np.repeat(truth[..., None], 3, -1))  # the user's own mask
+    before = _digests(tmp_path)
+    # the output folder is the input folder: the detected mask would replace the user's
+    message = _error(run_script("restore.py", scans, "-o", scans, "--method", "telea"))
+    assert "would overwrite the input" in message and "fresco_mask.png" in message
+    # the user's mask given by name, output beside it
+    message = _error(run_script("restore.py", scans / "fresco.png", "--mask",
+                                scans / "fresco_mask.png", "-o", scans, "--method", "telea"))
+    assert "would overwrite the input" in message
+    # the same file through a link and '..'
+    (tmp_path / "link").symlink_to(scans)
+    message = _error(run_script("restore.py", scans / "fresco.png", "--mask",
+                                tmp_path / "link" / ".." / "scans" / "fresco_mask.png",
+                                "-o", tmp_path / "link", "--method", "telea"))
+    assert "would overwrite the input" in message
+    assert _digests(tmp_path) == before  # nothing written anywhere
+
+    # with a folder of masks (here the same folder) and another output folder it works
+    result = run_script("restore.py", scans, "--mask", scans, "-o", tmp_path / "out",
+                        "--method", "telea")
+    assert result.returncode == 0, result.stderr
+    written = read_scan(tmp_path / "out" / "fresco_mask.png").colour[..., 0] > 0
+    assert np.array_equal(written, truth > 0)
+
+
+def test_a_second_run_does_not_restore_its_own_outputs(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _save(scans / "a.png", damaged_painting(0)[0])
+    for _ in range(2):
+        result = run_script("restore.py", scans, "-o", scans / "restored", "--method", "ns")
+        assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (scans / "restored").iterdir()) == [
+        "a_figure.jpg", "a_mask.png", "a_record.json", "a_restored.png"]
+    # into the scanned folder itself: its earlier outputs are recognised (their record) and
+    # replaced, never taken as paintings
+    for _ in range(2):
+        result = run_script("restore.py", scans, "-o", scans, "--method", "ns")
+        assert result.returncode == 0, result.stderr
+        assert "a_restored_restored" not in result.stdout
+    assert not list(scans.glob("*_restored_*"))
+
+
+def _sixteen_bit_scan(path, rng, alpha=False, gray=False):
+    """A 16-bit scan with whitish flakes, an ICC profile and EXIF (orientation 6, an artist)."""
+    clean = synthetic_painting(rng, 90, 140) * 0.8
+    colour = (clean[..., :1] if gray else clean) * 65535
+    colour = colour.astype(np.uint16) + rng.integers(0, 256, (90, 140, colour.shape[2]),
+                                                     dtype=np.uint16)  # the low byte matters
+    flakes = rng.random((90, 140)) < 0.02
+    colour[flakes] = 65535
+    exif = Image.Exif()
+    exif[0x0112], exif[0x013B] = 6, "A. Conservator"
+    loaded = Image.Exif()
+    loaded.load(exif.tobytes())
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    a = (rng.random((90, 140)) * 65535).astype(np.uint16) if alpha else None
+    write_png(path, Scan(colour, a, icc, loaded))
+    return colour, a, icc
+
+
+@pytest.mark.parametrize("fmt,suffix", [("png", ".png"), ("tiff", ".tif")])
+@pytest.mark.parametrize("alpha,gray", [(False, False), (True, False), (False, True)])
+def test_every_known_pixel_kept_at_sixteen_bits_with_profile_and_exif(tmp_path, fmt, suffix,
+                                                                     alpha, gray):
+    rng = np.random.default_rng(1)
+    colour, a, icc = _sixteen_bit_scan(tmp_path / "scan.png", rng, alpha, gray)
+    result = run_script("restore.py", tmp_path / "scan.png", "-o", tmp_path / "out",
+                        "--format", fmt, "--method", "telea")
+    assert result.returncode == 0, result.stderr
+    out = read_scan(tmp_path / "out" / f"scan_restored{suffix}")
+    mask = read_scan(tmp_path / "out" / "scan_mask.png").colour[..., 0] > 0
+    upright = np.rot90(colour, -1)  # EXIF orientation 6, applied once, then recorded as 1
+    assert out.colour.dtype == np.uint16 and out.colour.shape == upright.shape
+    assert np.array_equal(out.colour[~mask], upright[~mask])  # bit-identical at 16 bits
+    assert (out.colour[mask] < 60000).all()  # the flakes are filled
+    if alpha:
+        assert np.array_equal(out.alpha, np.rot90(a, -1))
+    else:
+        assert out.alpha is None
+    assert out.icc == icc
+    assert out.exif[0x013B] == "A. Conservator" and out.exif[0x0112] == 1
+
+    record = json.loads((tmp_path / "out" / "scan_record.json").read_text())
+    data = (tmp_path / "scan.png").read_bytes()
+    assert record["input"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["input"]["bytes"] == len(data) and "16-bit" in record["input"]["pixels"]
+    assert record["method"] == "telea" and record["mask"]["detector"]["white"] == 0.95
+    assert record["masked_fraction"] == pytest.approx(mask.mean())
+    assert record["project_version"] and record["seconds"]["total"] >= record["seconds"]["fill"] >= 0
+
+
+def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
+    rng = np.random.default_rng(2)
+    image = (synthetic_painting(rng, 120, 160) * 0.8 * 255).astype(np.uint8)
+    image[40:80, 50:110] = 255  # a wide loss for the model
+    alpha = rng.integers(1, 256, (120, 160), dtype=np.uint8)
+    Image.fromarray(np.dstack([image, alpha]), "RGBA").save(tmp_path / "a.png")
+    result = run_script("restore.py", tmp_path / "a.png", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    out = read_scan(tmp_path / "out" / "a_restored.png")
+    assert np.array_equal(out.alpha, alpha) and out.colour.dtype == np.uint8
+    record = json.loads((tmp_path / "out" / "a_record.json").read_text())
+    model = ROOT / "pretrained" / "context_encoder.keras"
+    assert record["model"] == str(model)
+    assert record["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path):
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    for name in ("a", "c"):
+        _save(scans / f"{name}.png", damaged_painting()[0])
+    whole = scans / "whole.jpg"
+    Image.fromarray((damaged_painting()[0] * 255).astype(np.uint8)).save(whole, quality=95)
+    (scans / "b.jpg").write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])  # truncated
+    whole.unlink()
+    out.mkdir()
+    (out / ".partial-999-a_restored.png").write_bytes(b"left by a killed run")
+    result = run_script("restore.py", scans, "-o", out, "--method", "ns")
+    message = _error(result)
+    assert "1 of 3 paintings failed" in message and "b.jpg" in message
+    # its own line says why
+    assert any("b.jpg" in line and "not a readable image" in line and "(skipped)" in line
+               for line in result.stderr.splitlines())
+    assert sorted(p.name for p in out.glob("*_restored.png")) == ["a_restored.png",
+                                                                 "c_restored.png"]
+    assert not list(out.glob(".partial-*")) and not list(out.glob("b_*"))
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path):
+    _save(tmp_path / "p.png", damaged_painting(shape=(300, 400))[0])
+    limit = 20_000  # bytes: the restored PNG does not fit, as on a full disk
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    result = subprocess.run([sys.executable, str(ROOT / "restore.py"), str(tmp_path / "p.png"),
+                             "-o", str(tmp_path / "out"), "--method", "telea"],
+                            capture_output=True, text=True, timeout=300, preexec_fn=small_disk)
+    assert "cannot write" in _error(result)
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_each_mistake_is_one_line(tmp_path):
+    painting = _save(tmp_path / "p.png", damaged_painting()[0])
+    (tmp_path / "text.keras").write_text("not a model")
+    (tmp_path / "out" / "p_restored.png").mkdir(parents=True)
+    cases = {
+        "--background-size 0": ([painting, "--background-size", "0"], "at least 3"),
+        "an existing folder named like an output": ([painting, "-o", tmp_path / "out"],
+                                                    "is a folder"),
+        "a misspelt method": ([painting, "--method", "teela"], "telea, ns, biharmonic"),
+        "a text file named .keras": ([painting, "--method", tmp_path / "text.keras"],
+                                     "is not a Keras model file"),
+        "a mask folder without the mask": ([painting, "--mask", tmp_path / "out"],
+                                           "no mask for p.png"),
+        "a negative radius": ([painting, "--radius", "-2"], "must be above 0"),
+        "a painting over --max-pixels": ([painting, "--max-pixels", "1000"],
+                                         "raise it to 21600"),
+    }
+    for name, (args, expected) in cases.items():
+        if "-o" not in map(str, args):
+            args = [*args, "-o", tmp_path / "elsewhere"]
+        assert expected in _error(run_script("restore.py", *args)), name
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_all_white_painting_is_not_turned_black(tmp_path):
+    _save(tmp_path / "white.png", np.ones((60, 80, 3)))
+    message = _error(run_script("restore.py", tmp_path / "white.png", "-o", tmp_path / "out"))
+    assert "covers the whole painting" in message
+    half = np.full((60, 80, 3), 0.3)
+    half[:, 20:] = 1.0
+    result = run_script("restore.py", _save(tmp_path / "half.png", half), "-o", tmp_path / "o2",
+                        "--method", "ns")
+    assert result.returncode == 0 and "warning:" in result.stderr and "75%" in result.stderr
+
+
+def test_a_normal_run_prints_only_its_own_lines(tmp_path):
+    result = run_script("restore.py", _save(tmp_path / "p.png", damaged_painting()[0]),
+                        "-o", tmp_path / "out")  # auto: TensorFlow loads the model
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+    assert result.stdout.strip().splitlines() == [
+        f"{tmp_path / 'p.png'}: filled {result.stdout.split('filled ')[1].split('%')[0]}% of "
+        f"the painting -> {tmp_path / 'out' / 'p_restored.png'}"]
