@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = {24: (4000, 6000), 100: (8400, 12000)}  # height, width

@@ -127,7 +127,8 @@ def test_every_known_pixel_kept_at_sixteen_bits_with_profile_and_exif(tmp_path, 
     assert record["input"]["bytes"] == len(data) and "16-bit" in record["input"]["pixels"]
     assert record["method"] == "telea" and record["mask"]["detector"]["white"] == 0.95
     assert record["masked_fraction"] == pytest.approx(mask.mean())
-    assert record["project_version"] and record["seconds"]["total"] >= record["seconds"]["fill"] >= 0
+    assert record["project_version"]
+    assert record["seconds"]["total"] >= record["seconds"]["fill"] >= 0
 
 
 def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):

@@ -51,7 +51,8 @@ def positive(kind, zero=False):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number")
         if value < 0 or (value == 0 and not zero) or value != value:
-            raise argparse.ArgumentTypeError(f"{text} must be {'at least 0' if zero else 'above 0'}")
+            bound = "at least 0" if zero else "above 0"
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
         return value
     parse.__name__ = kind.__name__
     return parse
@@ -62,7 +63,8 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--data", metavar="DIR",
                    help="folder of paintings (uses DIR/train and DIR/val when both exist, else a "
                         "seeded split); default: images in data/, else scikit-image's samples")
-    p.add_argument("--epochs", type=positive(int), help=f"epochs to train in total, counting those of a "
+    p.add_argument("--epochs", type=positive(int),
+                   help=f"epochs to train in total, counting those of a "
                    f"resumed run (default: {epochs}; a resumed run keeps its own)")
     p.set_defaults(default_epochs=epochs)
     p.add_argument("--steps-per-epoch", type=positive(int), default=steps_per_epoch,
@@ -71,7 +73,8 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
                    help="artificial damage: tiny flakes, the centre block, irregular paint "
                         "loss, or one of them per image")
-    p.add_argument("--lr", type=positive(float), default=lr, help="Adam's initial learning rate; it falls "
+    p.add_argument("--lr", type=positive(float), default=lr,
+                   help="Adam's initial learning rate; it falls "
                    "along a cosine to 5%% of this by the last epoch")
     p.add_argument("--hole-weight", type=positive(float), default=1.0,
                    help="loss weight of missing pixels relative to known ones (1 = plain MSE)")
