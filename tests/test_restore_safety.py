@@ -203,7 +203,8 @@ def test_each_mistake_is_one_line(tmp_path):
         if "-o" not in map(str, args):
             args = [*args, "-o", tmp_path / "elsewhere"]
         assert expected in _error(run_script("restore.py", *args)), name
-    assert not (tmp_path / "elsewhere").exists()
+    elsewhere = tmp_path / "elsewhere"
+    assert not elsewhere.exists() or not any(elsewhere.iterdir())  # no file written
 
 
 def test_an_all_white_painting_is_not_turned_black(tmp_path):
