@@ -26,7 +26,7 @@ import numpy as np
 from utils import cli
 from utils.detect import planes
 from utils.images import UserError, to_uint8
-from utils.outputs import (check_outputs, project_version, record_json, sha256,
+from utils.outputs import (check_outputs, input_record, record_json, tool_record,
                            write_atomically, write_text)
 from utils.restore import fill
 from utils.scan import FORMATS, SUFFIX, Scan, read_scan, to_float, write_scan
@@ -145,18 +145,14 @@ def main(args):
             raise UserError("no rectangle was drawn: nothing to restore")
     mask = whitish_mask(scan.colour, rectangles, args.threshold)
     fill(scan.colour, mask, args.method, radius=args.radius)
-    record = {"input": {"path": str(painting.resolve()), "sha256": sha256(painting),
-                        "bytes": painting.stat().st_size, "pixels": scan.describe(),
-                        "icc_profile": bool(scan.icc), "exif": scan.exif is not None,
-                        "conversions": scan.notes},
+    record = {"input": input_record(painting, scan),
               "outputs": {"restored": str(out.resolve()), "mask": str(mask_path.resolve())},
               "mask": {"source": "rectangles", "rectangles": rectangles,
                        "threshold": args.threshold},
               "masked_fraction": float(mask.mean()), "method": args.method,
               "settings": {"radius": args.radius},
               "seconds": round(time.perf_counter() - start, 3),
-              "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "tool": {"project_version": project_version(), "command": " ".join(sys.argv)}}
+              "tool": tool_record()}
     fmt = "png" if out.suffix.lower() == ".png" else "tiff"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

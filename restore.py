@@ -22,7 +22,6 @@ examples:
   python restore.py mural.jpg --white 0.8                   # greyer losses on a darker photo
 """
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,8 +35,8 @@ import utils  # noqa: F401  (sets TensorFlow's environment before it is imported
 from utils import cli
 from utils.detect import Detector
 from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
-from utils.outputs import (check_outputs, project_version, record_json, remove_stale_partials,
-                           same_file, sha256, writable_folder, write_atomically,
+from utils.outputs import (check_outputs, input_record, record_json, remove_stale_partials,
+                           same_file, sha256, tool_record, writable_folder, write_atomically,
                            write_text)
 from utils.plotting import image_grid
 from utils.restore import METHODS, fill, load_method
@@ -214,10 +213,15 @@ def check_size(path, max_pixels):
 
 
 def read_mask(path, shape):
-    scan = read_scan(path)
+    def wrong_size(width, height):
+        return UserError(f"mask {path} is {width} x {height} pixels but the painting is "
+                         f"{shape[1]} x {shape[0]}")
+    width, height, _ = header(path)  # (an EXIF orientation may still swap the two)
+    if (height, width) not in (shape, shape[::-1]):
+        raise wrong_size(width, height)
+    scan = read_scan(path, max_pixels=None)  # no larger than the painting
     if scan.shape != shape:
-        raise UserError(f"mask {path} is {scan.shape[1]} x {scan.shape[0]} pixels but the "
-                        f"painting is {shape[1]} x {shape[0]}")
+        raise wrong_size(scan.shape[1], scan.shape[0])
     half = np.iinfo(scan.colour.dtype).max // 2
     mask = np.zeros(shape, np.uint8)
     for channel in range(scan.colour.shape[2]):
@@ -233,7 +237,7 @@ def thumbnail(pixels, width):
     return np.repeat(small, 3, axis=2) if small.shape[2] == 1 else small
 
 
-def restore_one(path, outputs, args, method, model, detector, mask_path, provenance):
+def restore_one(path, outputs, args, method, model, detector, mask_path, model_file, tool):
     """Restore one painting and write its four files; returns the masked fraction."""
     clock = [time.perf_counter()]
     seconds = {}
@@ -242,7 +246,7 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, provena
         clock.append(time.perf_counter())
         seconds[name] = round(clock[-1] - clock[-2], 3)
     check_size(path, args.max_pixels)
-    scan = read_scan(path)
+    scan = read_scan(path, max_pixels=None)  # check_size has weighed it against the memory
     lap("read")
     if mask_path is not None:
         mask = read_mask(mask_path, scan.shape)
@@ -265,44 +269,43 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, provena
     lap("fill")
     mask_scan = Scan((mask * np.uint8(255))[..., None])
     del mask
-    write_atomically(outputs["restored"], lambda p: write_scan(p, scan, args.format))
-    write_atomically(outputs["mask"], lambda p: write_scan(p, mask_scan, "png"))
     panels = [before, thumbnail(mask_scan.colour, width), thumbnail(scan.colour, width)]
-    write_atomically(outputs["figure"], lambda p: image_grid(
-        [panels], ["before", f"mask ({fraction:.1%} of the painting)", f"after ({args.method})"],
-        p, max_width=2400))
-    lap("write")
-    seconds["total"] = round(clock[-1] - clock[0], 3)
-    record = {
-        "input": {"path": str(path.resolve()), "sha256": sha256(path),
-                  "bytes": path.stat().st_size, "pixels": scan.describe(),
-                  "icc_profile": bool(scan.icc), "exif": scan.exif is not None,
-                  "conversions": scan.notes},
-        "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
-        "mask": ({"source": "user", "path": str(mask_path.resolve()),
-                  "sha256": sha256(mask_path)} if mask_path is not None else
-                 {"source": "detected", "detector": vars(detector)}),
-        "masked_fraction": fraction,
-        "method": args.method, **provenance,
-        "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
-                     "format": args.format},
-        "seconds": seconds,
-        "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "tool": {"python": platform.python_version(),
-                 "numpy": np.__version__, "opencv": cv2.__version__,
-                 "command": " ".join(sys.argv)},
-    }
-    write_text(outputs["record"], record_json(record))
+    titles = ["before", f"mask ({fraction:.1%} of the painting)", f"after ({args.method})"]
+    writers = {"restored": lambda p: write_scan(p, scan, args.format),
+               "mask": lambda p: write_scan(p, mask_scan, "png"),
+               "figure": lambda p: image_grid([panels], titles, p, max_width=2400)}
+    try:
+        for kind, write in writers.items():
+            write_atomically(outputs[kind], write)
+        lap("write")
+        seconds["total"] = round(clock[-1] - clock[0], 3)
+        record = {
+            "input": input_record(path, scan),
+            "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
+            "mask": ({"source": "user", "path": str(mask_path.resolve()),
+                      "sha256": sha256(mask_path)} if mask_path is not None else
+                     {"source": "detected", "detector": vars(detector)}),
+            "masked_fraction": fraction,
+            "method": args.method, "model": model_file,
+            "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
+                         "format": args.format},
+            "seconds": seconds,
+            "tool": tool,
+        }
+        write_text(outputs["record"], record_json(record))
+    except BaseException:
+        # A painting's files come as a set: never a restored file without its mask and record.
+        for written in outputs.values():
+            written.unlink(missing_ok=True)
+        raise
     return fraction
 
 
-def provenance(args, method, model):
-    """What every record says of the model (its file and sha256) and of this project."""
+def model_record(args, method, model):
+    """What every record says of the model: its file and sha256, or None when none is used."""
     path = args.method if method == "model" else (
         args.model if method == "auto" and model is not None else None)
-    info = {"model": None} if path is None else {"model": str(Path(path).resolve()),
-                                                 "model_sha256": sha256(path)}
-    return {**info, "project_version": project_version()}
+    return None if path is None else {"path": str(Path(path).resolve()), "sha256": sha256(path)}
 
 
 def main(args):
@@ -319,13 +322,13 @@ def main(args):
     method, model = load_method(args.method)
     if method == "auto" and args.model.lower() != "none":
         _, model = load_method(args.model)
-    made_with = provenance(args, method, model)
+    model_file, tool = model_record(args, method, model), tool_record()
     prepare_output_folder(out)
     failures = []
     for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
         try:
             fraction = restore_one(path, outputs[path], args, method, model, detector,
-                                   masks.get(path), made_with)
+                                   masks.get(path), model_file, tool)
         except (UserError, OSError, MemoryError) as error:
             if len(files) == 1:
                 raise UserError(_reason(error)) from None

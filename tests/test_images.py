@@ -110,3 +110,11 @@ def test_parse_size():
     for bad in ["256", "axb", "250x384", "0x0"]:
         with pytest.raises(UserError):
             images.parse_size(bad)
+
+
+def test_a_lossless_read_refuses_a_bomb_before_decoding(tmp_path):
+    from utils.scan import read_scan
+    Image.new("RGB", (300, 200)).save(tmp_path / "big.png")
+    with pytest.raises(ImageError, match="too large to decode safely"):
+        read_scan(tmp_path / "big.png", max_pixels=1000)
+    assert read_scan(tmp_path / "big.png").shape == (200, 300)

@@ -11,19 +11,25 @@ from utils.masks import composite, damage
 CLASSICAL = ("telea", "ns", "biharmonic", "pyramid")
 
 
+def opencv_inpaint(pixels, holes, method, radius=3):
+    """OpenCV's Telea or Navier-Stokes fill of pixels (H, W, C) of 8- or 16-bit samples, in
+    their own type. OpenCV fills colour only in 8 bits, so 16-bit samples are filled channel by
+    channel as float32 (its float fill expects values of that size: in [0, 1] Telea returns
+    noise), keeping the finer steps."""
+    import cv2
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    holes = (np.asarray(holes) > 0.5).astype(np.uint8)
+    if pixels.dtype == np.uint8:
+        return cv2.inpaint(np.ascontiguousarray(pixels), holes, radius, flag).reshape(
+            pixels.shape)
+    channels = [cv2.inpaint(pixels[..., c].astype(np.float32), holes, radius, flag)
+                for c in range(pixels.shape[2])]
+    return np.clip(np.rint(np.stack(channels, axis=-1)), 0, 65535).astype(pixels.dtype)
+
+
 def _opencv(method):
-    def fill(image, mask, radius=3, bits=8):
-        """bits: the samples' depth; deeper than 8, each channel is filled in float32 (OpenCV
-        fills colour only in 8 bits), so the fill keeps the finer steps. OpenCV's float fill
-        expects values of 16-bit size: in [0, 1] Telea returns noise."""
-        import cv2
-        flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-        holes = (mask > 0.5).astype(np.uint8)
-        if bits > 8:
-            channels = [cv2.inpaint(np.ascontiguousarray(image[..., c] * 65535, np.float32),
-                                    holes, radius, flag) for c in range(image.shape[2])]
-            return np.stack(channels, axis=-1) / 65535
-        return cv2.inpaint(to_uint8(image), holes, radius, flag).astype(np.float32) / 255.0
+    def fill(image, mask, radius=3):
+        return opencv_inpaint(to_uint8(image), mask, method, radius).astype(np.float32) / 255.0
     return fill
 
 

@@ -4,7 +4,10 @@ files that appear whole or not at all, a record of how each file was made.
 import hashlib
 import json
 import os
+import platform
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from utils.images import UserError
@@ -103,3 +106,21 @@ def project_version():
 
 def record_json(record):
     return json.dumps(record, indent=2, default=str) + "\n"
+
+
+def input_record(path, scan):
+    """What a record says of the painting a file was made from: which file, exactly, and what
+    reading it changed."""
+    path = Path(path)
+    return {"path": str(path.resolve()), "sha256": sha256(path), "bytes": path.stat().st_size,
+            "pixels": scan.describe(), "icc_profile": bool(scan.icc),
+            "exif": scan.exif is not None, "conversions": scan.notes}
+
+
+def tool_record(version=None):
+    """What a record says of the tool: the project's version, the libraries, the command."""
+    import cv2
+    import numpy as np
+    return {"project_version": version or project_version(), "made": time.strftime(
+                "%Y-%m-%dT%H:%M:%S%z"), "python": platform.python_version(),
+            "numpy": np.__version__, "opencv": cv2.__version__, "command": " ".join(sys.argv)}

@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from utils.images import UserError
-from utils.inpaint import classical, load_inpainting_model, model_size, pyramid_fill
+from utils.inpaint import (classical, load_inpainting_model, model_size, opencv_inpaint,
+                           pyramid_fill)
 from utils.masks import composite, damage
 from utils.scan import from_float, to_float
 
@@ -107,16 +108,12 @@ def _fill_classical(pixels, regions, selected, method, radius):
         crop = regions.crop(box, margin)
         holes = regions.holes[crop]
         own = regions.own(crop, ids)
-        if method in ("telea", "ns") and pixels.dtype == np.uint8:
-            # OpenCV fills 8-bit samples directly: no float round trip
-            flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-            filled = cv2.inpaint(np.ascontiguousarray(pixels[crop]), holes, radius, flag)
-            pixels[crop][own] = filled.reshape(pixels[crop].shape)[own]
-            continue
-        options = {"radius": radius} if method in ("telea", "ns") else {}
-        if method in ("telea", "ns") and pixels.dtype == np.uint16:
-            options["bits"] = 16
-        _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
+        if method in ("telea", "ns") and pixels.dtype in (np.uint8, np.uint16):
+            # OpenCV fills the samples in their own type: no float round trip
+            pixels[crop][own] = opencv_inpaint(pixels[crop], holes, method, radius)[own]
+        else:
+            options = {"radius": radius} if method in ("telea", "ns") else {}
+            _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
 
 
 def _model_output(model, pixels, mask):

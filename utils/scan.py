@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, TiffImagePlugin
 
-from utils.images import ImageError
+from utils.images import MAX_PIXELS, ImageError
 
 FORMATS = ("png", "tiff")
 SUFFIX = {"png": ".png", "tiff": ".tif"}
@@ -131,11 +131,8 @@ def _open(path, max_pixels, notes):
         with Image.open(path) as im:
             width, height = im.size
             if max_pixels and width * height > max_pixels:
-                raise ImageError(
-                    f"{path}: {width} x {height} = {width * height / 1e6:.0f} megapixels is over "
-                    f"the limit of {max_pixels / 1e6:.0f} megapixels that this machine's memory "
-                    f"allows (raise it with --max-pixels {width * height} if you have the "
-                    f"memory)")
+                raise ImageError(f"{path}: {width} x {height} pixels is too large to decode "
+                                 f"safely (limit {max_pixels:,} pixels)")
             exif = im.getexif()
             for tag in (_EXIF_IFD, _GPS_IFD):
                 if tag in exif:
@@ -187,8 +184,9 @@ def header(path):
             return page.imagewidth, page.imagelength, 16 if page.bitspersample > 8 else 8
 
 
-def read_scan(path, max_pixels=None):
-    """Read a painting losslessly as a Scan. max_pixels refuses larger images before decoding."""
+def read_scan(path, max_pixels=MAX_PIXELS):
+    """Read a painting losslessly as a Scan. max_pixels refuses larger images before decoding
+    (None: the caller has checked the size against the memory it has)."""
     path = Path(path)
     notes = []
     old_limit = Image.MAX_IMAGE_PIXELS
