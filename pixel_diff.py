@@ -1,18 +1,24 @@
-"""Fill whitish damage inside rectangles you draw over a painting (OpenCV inpainting).
+"""Fill damage you point at: drag rectangles over a painting to fill the whitish pixels inside
+them, or click on a few losses to select every loss that looks like them (OpenCV inpainting).
 
-A window shows the painting: drag a rectangle and press Enter (or Space) to add it; drag more;
-press Enter on an empty selection, or Esc, to finish. Inside each rectangle the whitish pixels
-(every channel at least --threshold) become the mask, dilated by one pixel to take in their
-blended edges, and OpenCV fills them. The result is written to a new file (default
+A window shows the painting. Drag a rectangle: inside it the whitish pixels (every channel at
+least --threshold) become the mask, dilated by one pixel to take in their blended edges. Click on
+a loss (a click without dragging): the tool fits a colour model to the losses you clicked and the
+paint around them and selects every similar loss in the whole painting (utils/detect.py), the way
+a magic wand would if it knew what a loss looks like; one to three clicks on typical losses are
+usually enough. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
+The mask is the union of both, filled by OpenCV. The result is written to a new file (default
 <name>_restored.png beside the painting, or .tif with --format tiff) with the mask
-(<name>_restored_mask.png) and a record of how it was made (<name>_restored_record.json) beside
-it. Every pixel outside the mask is kept exactly, at the painting's own depth, with its alpha,
-gray or colour, ICC profile and EXIF; the painting itself is never written to. Without a display,
-give the rectangles with --roi.
+(<name>_restored_mask.png), an overlay figure (<name>_restored_figure.jpg) and a record of how
+it was made (<name>_restored_record.json) beside it. Every pixel outside the mask is kept
+exactly, at the painting's own depth, with its alpha, gray or colour, ICC profile and EXIF; the
+painting itself is never written to. Without a display, give rectangles with --roi and clicks
+with --point.
 
 examples:
-  python pixel_diff.py painting.jpg                         # draw the rectangles
+  python pixel_diff.py painting.jpg                         # drag rectangles, click losses
   python pixel_diff.py painting.jpg --roi 120,40,200,150 --roi 400,300,60,60 -o fixed.tif
+  python pixel_diff.py page.png --point 410,220 --point 95,630 --grow 1
   python pixel_diff.py painting.jpg --threshold 200 --method ns --radius 5
 """
 import os
@@ -24,14 +30,16 @@ import cv2
 import numpy as np
 
 from utils import cli
-from utils.detect import planes
+from utils.detect import Detector, darkest_channel
 from utils.images import UserError, to_uint8
+from utils.plotting import restoration_figure, thumbnail
 from utils.outputs import (check_outputs, input_record, record_json, tool_record,
                            write_atomically, write_text)
 from utils.restore import fill
 from utils.scan import FORMATS, SUFFIX, Scan, read_scan, to_float, write_scan
 
-WINDOW = "pixel_diff: drag a rectangle, Enter to add it; Enter on nothing or Esc to finish"
+WINDOW = ("pixel_diff: drag rectangles, click losses; Backspace undoes, Enter finishes")
+CLICK = 4  # a press and release closer than this (screen pixels) is a click, not a drag
 
 
 def parse_roi(text):
@@ -53,6 +61,12 @@ def parse_args(argv=None):
                    "it (default png)")
     p.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
                    help="a rectangle in pixels, instead of drawing it (repeatable; headless)")
+    p.add_argument("--point", action="append", default=[], type=cli.point, metavar="X,Y",
+                   help="a click on a loss in pixels, instead of clicking it (repeatable; "
+                        "headless): every similar loss is selected")
+    p.add_argument("--grow", type=int, default=0, metavar="PIXELS",
+                   help="widen the losses selected by clicks by this many pixels (negative: "
+                        "narrow them)")
     p.add_argument("--threshold", type=int, default=150,
                    help="a pixel is whitish when every channel is at least this (0-255)")
     p.add_argument("--method", choices=["telea", "ns"], default="telea",
@@ -67,37 +81,75 @@ def _has_display():
                                                        or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def draw_rectangles(image):
-    """Let the user drag rectangles over image (float RGB) in a window; [(x, y, w, h), ...] in
-    its pixels."""
+class Selection:
+    """The rectangles dragged and the points clicked in the window, in screen pixels."""
+
+    def __init__(self):
+        self.rectangles, self.points, self.order = [], [], []
+        self.start = self.current = None
+
+    def on_mouse(self, event, x, y, flags, param):
+        if event == cv2.EVENT_LBUTTONDOWN:
+            self.start = self.current = (x, y)
+        elif event == cv2.EVENT_MOUSEMOVE and self.start is not None:
+            self.current = (x, y)
+        elif event == cv2.EVENT_LBUTTONUP and self.start is not None:
+            (x0, y0), self.start = self.start, None
+            if abs(x - x0) < CLICK and abs(y - y0) < CLICK:
+                self.points.append((x0, y0))
+                self.order.append(self.points)
+            else:
+                self.rectangles.append((min(x, x0), min(y, y0), abs(x - x0), abs(y - y0)))
+                self.order.append(self.rectangles)
+
+    def undo(self):
+        if self.order:
+            self.order.pop().pop()
+
+    def draw(self, bgr):
+        shown = bgr.copy()
+        for x, y, w, h in self.rectangles:
+            cv2.rectangle(shown, (x, y), (x + w, y + h), (0, 0, 255), 2)
+        for x, y in self.points:
+            cv2.drawMarker(shown, (x, y), (255, 0, 255), cv2.MARKER_CROSS, 16, 2)
+        if self.start is not None:
+            cv2.rectangle(shown, self.start, self.current, (0, 255, 255), 1)
+        return shown
+
+
+def select_in_window(image):
+    """Let the user drag rectangles and click losses over image (float RGB) in a window:
+    ([(x, y, w, h), ...], [(x, y), ...]) in the painting's pixels."""
     bgr = cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR)
     scale = min(1.0, 1400 / bgr.shape[1], 900 / bgr.shape[0])  # fit the screen
     if scale < 1.0:
         bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    rectangles = []
+    selection = Selection()
     # No toolbar or status bar: the window shows the painting alone, pixel for pixel.
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+    cv2.setMouseCallback(WINDOW, selection.on_mouse)
     try:
         while True:
-            shown = bgr.copy()
-            for x, y, w, h in rectangles:
-                cv2.rectangle(shown, (int(x * scale), int(y * scale)),
-                              (int((x + w) * scale), int((y + h) * scale)), (0, 0, 255), 2)
-            x, y, w, h = cv2.selectROI(WINDOW, shown, showCrosshair=False, fromCenter=False)
-            if w == 0 or h == 0:
+            cv2.imshow(WINDOW, selection.draw(bgr))
+            key = cv2.waitKey(30) & 0xFF
+            if key in (13, 10, 32, 27):  # Enter, Space, Esc
                 break
-            rectangles.append((round(x / scale), round(y / scale), round(w / scale),
-                               round(h / scale)))
+            if key in (8, 127):  # Backspace, Delete
+                selection.undo()
     finally:
         cv2.destroyAllWindows()
-    return rectangles
+    rectangles = [(round(x / scale), round(y / scale), max(1, round(w / scale)),
+                   max(1, round(h / scale))) for x, y, w, h in selection.rectangles]
+    points = [(min(round(x / scale), image.shape[1] - 1), min(round(y / scale),
+               image.shape[0] - 1)) for x, y in selection.points]
+    return rectangles, points
 
 
 def whitish_mask(pixels, rectangles, threshold):
     """1 where a pixel inside a rectangle has every channel >= threshold (0-255, on 8-bit
     values), dilated by one pixel."""
     height, width = pixels.shape[:2]
-    whitish = planes(pixels)[0] >= threshold
+    whitish = darkest_channel(pixels) >= threshold
     inside = np.zeros((height, width), bool)
     for x, y, w, h in rectangles:
         if x >= width or y >= height:
@@ -132,23 +184,32 @@ def main(args):
     if not 0 <= args.threshold <= 255:
         raise UserError(f"--threshold {args.threshold}: must be within 0-255")
     rectangles = [parse_roi(text) for text in args.roi]
+    points = list(args.point)
     out = output_path(painting, args.out, args.format)
     mask_path = out.with_name(out.stem + "_mask.png")
+    figure_path = out.with_name(out.stem + "_figure.jpg")
     record_path = out.with_name(out.stem + "_record.json")
-    check_outputs([out, mask_path, record_path], [painting])
+    check_outputs([out, mask_path, figure_path, record_path], [painting])
     scan = read_scan(painting)
-    if not rectangles:
+    if not rectangles and not points:
         if not _has_display():
-            raise UserError("no display to draw rectangles on: pass them with --roi x,y,w,h")
-        rectangles = draw_rectangles(to_float(scan.colour))
-        if not rectangles:
-            raise UserError("no rectangle was drawn: nothing to restore")
+            raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h or clicks "
+                            "with --point x,y")
+        rectangles, points = select_in_window(to_float(scan.colour))
+        if not rectangles and not points:
+            raise UserError("no rectangle was drawn and no loss clicked: nothing to restore")
     mask = whitish_mask(scan.colour, rectangles, args.threshold)
+    detector = Detector(points=tuple(points), grow=args.grow)
+    if points:
+        mask |= detector(scan.colour)
+    before = thumbnail(scan.colour)
     fill(scan.colour, mask, args.method, radius=args.radius)
     record = {"input": input_record(painting, scan),
-              "outputs": {"restored": str(out.resolve()), "mask": str(mask_path.resolve())},
-              "mask": {"source": "rectangles", "rectangles": rectangles,
-                       "threshold": args.threshold},
+              "outputs": {"restored": str(out.resolve()), "mask": str(mask_path.resolve()),
+                          "figure": str(figure_path.resolve())},
+              "mask": {"source": "rectangles and clicks", "rectangles": rectangles,
+                       "threshold": args.threshold,
+                       "clicks": detector.settings() if points else None},
               "masked_fraction": float(mask.mean()), "method": args.method,
               "settings": {"radius": args.radius},
               "seconds": round(time.perf_counter() - start, 3),
@@ -158,10 +219,12 @@ def main(args):
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(out, lambda p: write_scan(p, scan, fmt))
         write_atomically(mask_path, lambda p: write_scan(p, Scan(mask[..., None] * np.uint8(255))))
+        write_atomically(figure_path, lambda p: restoration_figure(p, before, mask, scan.colour,
+                                                                   args.method))
         write_text(record_path, record_json(record))
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
-    print(f"{len(rectangles)} rectangle(s), {int(mask.sum())} whitish pixels filled "
+    print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels filled "
           f"({args.method}, radius {args.radius}) -> {out}, mask {mask_path}")
 
 

@@ -19,28 +19,29 @@ examples:
   python restore.py scans/ -o restored_scans --format tiff  # every image in a folder
   python restore.py painting.jpg --mask damage.png --method telea
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
-  python restore.py mural.jpg --white 0.8                   # greyer losses on a darker photo
+  python restore.py page.png --point 410,220 --point 95,630 # select losses like the clicked ones
+  python restore.py mural.jpg --grow 2                      # a wider margin around each loss
 """
 import json
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
 from utils import cli
-from utils.detect import Detector
+from utils.detect import ANALYSIS_SIDE, Detector
+from utils.detect import METHODS as DETECT_METHODS
 from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
 from utils.outputs import (check_outputs, input_record, record_json, remove_stale_partials,
                            same_file, sha256, tool_record, writable_folder, write_atomically,
                            write_text)
-from utils.plotting import image_grid
+from utils.plotting import restoration_figure, thumbnail
 from utils.restore import METHODS, fill, load_method
-from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, to_float, write_scan
+from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, write_scan
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT / "pretrained" / "context_encoder.keras"
@@ -77,19 +78,24 @@ def parse_args(argv=None):
                    help="largest painting to restore, in pixels (default: what this machine's "
                         "available memory allows, at about 20 bytes a pixel for 8-bit and 26 "
                         "for 16-bit, plus 1 GB)")
-    d = p.add_argument_group("damage detection (without --mask)")
+    d = p.add_argument_group("damage detection (without --mask; see the README)")
     defaults = Detector()
-    d.add_argument("--white", type=float, default=defaults.white,
-                   help="a loss's core has every channel at least this bright (0-1)")
-    d.add_argument("--min-area", type=int, default=defaults.min_area,
-                   help="smallest core kept, in pixels")
-    d.add_argument("--contrast", type=float, default=defaults.contrast,
-                   help="edges: brighter than the local background by this much (0-1)")
-    d.add_argument("--background-size", type=int, default=defaults.background_size,
-                   help="edges: diameter in pixels of the disc the local background is measured "
-                        "with (wider than the losses)")
-    d.add_argument("--grow", type=int, default=defaults.grow,
-                   help="edges: pixels a core may grow by")
+    d.add_argument("--detect", choices=DETECT_METHODS, default=defaults.method,
+                   help="learned: the damage detector network; colour: a colour model fitted to "
+                        "each painting; white: pure-white marks only")
+    d.add_argument("--point", action="append", default=[], metavar="X,Y", type=cli.point,
+                   help="a click on a loss, in the painting's pixels (repeatable; one painting): "
+                        "every loss that looks like the clicked ones is selected")
+    d.add_argument("--grow", type=int, default=defaults.grow, metavar="PIXELS",
+                   help="widen the found mask by this many pixels (negative: narrow it)")
+    d.add_argument("--threshold", type=float, default=defaults.threshold,
+                   help="learned: how sure the network must be that a pixel is a loss (0-1; "
+                        "lower finds more)")
+    d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
+                   help="smallest loss kept, in pixels of the copy analysed (at most "
+                        f"{ANALYSIS_SIDE} pixels on its longest side)")
+    d.add_argument("--detector", default=defaults.model, metavar="PATH",
+                   help="learned: the detector model (train_detector.py writes one)")
     return p.parse_args(argv)
 
 
@@ -229,14 +235,6 @@ def read_mask(path, shape):
     return mask
 
 
-def thumbnail(pixels, width):
-    """A float RGB thumbnail, width pixels wide, of (H, W, C) samples."""
-    height = max(1, round(pixels.shape[0] * width / pixels.shape[1]))
-    small = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
-    small = to_float(small[..., None] if small.ndim == 2 else small)
-    return np.repeat(small, 3, axis=2) if small.shape[2] == 1 else small
-
-
 def restore_one(path, outputs, args, method, model, detector, mask_path, model_file, tool):
     """Restore one painting and write its four files; returns the masked fraction."""
     clock = [time.perf_counter()]
@@ -262,18 +260,13 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, model_f
         tqdm.write(f"warning: {path}: the mask covers {fraction:.0%} of the painting; a fill "
                    f"this large invents most of the picture: check {outputs['mask'].name}",
                    file=sys.stderr)
-    width = max(1, min(800, scan.shape[1]))
-    before = thumbnail(scan.colour, width)
+    before = thumbnail(scan.colour)
     lap("mask")
     fill(scan.colour, mask, method, model, args.radius, args.thin_radius)
     lap("fill")
-    mask_scan = Scan((mask * np.uint8(255))[..., None])
-    del mask
-    panels = [before, thumbnail(mask_scan.colour, width), thumbnail(scan.colour, width)]
-    titles = ["before", f"mask ({fraction:.1%} of the painting)", f"after ({args.method})"]
     writers = {"restored": lambda p: write_scan(p, scan, args.format),
-               "mask": lambda p: write_scan(p, mask_scan, "png"),
-               "figure": lambda p: image_grid([panels], titles, p, max_width=2400)}
+               "mask": lambda p: write_scan(p, Scan((mask * np.uint8(255))[..., None]), "png"),
+               "figure": lambda p: restoration_figure(p, before, mask, scan.colour, args.method)}
     try:
         for kind, write in writers.items():
             write_atomically(outputs[kind], write)
@@ -284,7 +277,7 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, model_f
             "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
             "mask": ({"source": "user", "path": str(mask_path.resolve()),
                       "sha256": sha256(mask_path)} if mask_path is not None else
-                     {"source": "detected", "detector": vars(detector)}),
+                     {"source": "detected", "detector": detector.settings()}),
             "masked_fraction": fraction,
             "method": args.method, "model": model_file,
             "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
@@ -312,13 +305,18 @@ def main(args):
     out = Path(args.out)
     files, protected = find_paintings(args.paintings, out)
     masks = find_masks(args.mask, files)
-    detector = Detector(args.white, args.min_area, args.contrast, args.background_size, args.grow)
+    if args.point and len(files) != 1:
+        raise UserError(f"--point marks losses on one painting, but {len(files)} were given")
+    detector = Detector(args.detect, tuple(args.point), args.grow, args.threshold, args.min_area,
+                        args.detector)
     outputs = output_paths(out, files, args.format)
     inputs = [*files, *masks.values(), *protected]
-    for name in (args.method, args.model):
+    for name in (args.method, args.model, args.detector):
         if name.lower().endswith(".keras"):
             inputs.append(name)
     check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
+    if len(masks) < len(files) and detector.method == "learned" and not detector.points:
+        detector.network()  # a wrong --detector file is one error before any painting
     method, model = load_method(args.method)
     if method == "auto" and args.model.lower() != "none":
         _, model = load_method(args.model)

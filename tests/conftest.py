@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -23,6 +24,32 @@ def synthetic_painting(rng, height=60, width=80):
         r0, c0 = rng.integers(0, height // 2), rng.integers(0, width // 2)
         base[r0:r0 + height // 4, c0:c0 + width // 4] = rng.uniform(0, 1, 3)
     return np.clip(base, 0, 1).astype(np.float32)
+
+
+LOSS_RGB = np.array([0.86, 0.62, 0.52])  # pinkish parchment, the manuscripts' loss colour
+
+
+def textured_painting(rng, height=200, width=300):
+    """Dark, textured paint in a few colours (a painted surface, not a flat field)."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    base = np.stack([0.30 + 0.12 * np.sin(2 * np.pi * (f * x + g * y) + p)
+                     for f, g, p in rng.uniform(0.5, 2.0, (3, 3))], axis=-1)
+    grain = cv2.GaussianBlur(rng.normal(0, 0.06, (height, width, 3)), (0, 0), 0.8)
+    return np.clip(base + grain, 0, 1).astype(np.float32)
+
+
+def with_losses(rng, image, count=4, radius=(8, 16)):
+    """image with count flat, pale, pinkish losses (discs with ragged edges); and their mask."""
+    height, width = image.shape[:2]
+    mask = np.zeros((height, width), np.uint8)
+    for _ in range(count):
+        centre = (int(rng.integers(30, width - 30)), int(rng.integers(30, height - 30)))
+        cv2.circle(mask, centre, int(rng.integers(*radius)), 1, -1)
+    ragged = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
+    mask = (cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 3) + 0.15 * ragged > 0.5)
+    damaged = image.copy()
+    damaged[mask] = LOSS_RGB + rng.normal(0, 0.01, (int(mask.sum()), 3))
+    return np.clip(damaged, 0, 1).astype(np.float32), mask
 
 
 def write_paintings(folder, count, seed=0, size=(60, 80)):

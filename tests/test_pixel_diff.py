@@ -1,17 +1,21 @@
-"""pixel_diff.py: rectangles given headless with --roi, and drawn in the real OpenCV window under
-Xvfb with xdotool."""
+"""pixel_diff.py: rectangles and clicks given headless with --roi and --point, and drawn and
+clicked in the real OpenCV window under Xvfb with xdotool."""
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_script, synthetic_painting
+from conftest import ROOT, run_script, synthetic_painting, textured_painting, with_losses
+from utils.detect import detection_scores
 
 
 @pytest.fixture
@@ -69,6 +73,8 @@ def test_help_and_errors(painting, tmp_path):
         ([painting, "--roi", "0,0,10,10", "--radius", "0"], "must be above 0", None),
         ([tmp_path / "missing.png", "--roi", "0,0,10,10"], "no such file", None),
         ([painting, "--roi", "500,10,10,10"], "outside the 300 x 200 painting", None),
+        ([painting, "--point", "1,2,3"], "expected X,Y", None),
+        ([painting, "--point", "400,10"], "lies outside the 300 x 200 painting", None),
     ]
     for args, message, env in cases:
         result = subprocess.run([sys.executable, str(ROOT / "pixel_diff.py"), *map(str, args)],
@@ -123,15 +129,45 @@ def _wait(condition, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
-                    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool; .ci/run "
-                           "installs them)")
-def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
+def test_clicks_headless_select_every_similar_loss(tmp_path):
+    rng = np.random.default_rng(2)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    painting = tmp_path / "page.png"
+    Image.fromarray((damaged * 255).round().astype(np.uint8)).save(painting)
+    x, y = _innermost(truth)
+    result = run_script("pixel_diff.py", painting, "--point", f"{x},{y}", "--grow", "1")
+    assert result.returncode == 0, result.stderr
+    assert "1 click(s)" in result.stdout
+    _check_clicked(painting, tmp_path / "page_restored.png", truth)
+    record = json.loads((tmp_path / "page_restored_record.json").read_text())
+    assert record["mask"]["clicks"]["points"] == [[x, y]]
+    assert record["mask"]["clicks"]["grow"] == 1
+    assert (tmp_path / "page_restored_figure.jpg").stat().st_size > 0
+
+
+def _innermost(truth):
+    inside = cv2.distanceTransform(truth.astype(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(np.argmax(inside), inside.shape)
+    return int(x), int(y)
+
+
+def _check_clicked(painting, out, truth):
+    """The mask covers the losses, the clicked one and the others, and nothing else changed."""
+    original = np.asarray(Image.open(painting))
+    restored = np.asarray(Image.open(out))
+    mask = np.asarray(Image.open(out.with_name(out.stem + "_mask.png"))) > 127
+    assert detection_scores(mask, truth, tolerance=3)["tol_f1"] > 0.9
+    assert np.array_equal(restored[~mask], original[~mask])
+
+
+@contextlib.contextmanager
+def _window(painting, out):
+    """pixel_diff.py's real window on a virtual display: yields (xdo, the window, the process);
+    after the block, Enter until the tool has exited."""
     display = f":{90 + os.getpid() % 100}"
     server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, "DISPLAY": display}
-    out = tmp_path / "drawn.png"
     try:
         _wait(lambda: subprocess.run(["xdotool", "getmouselocation"], env=env,
                                      capture_output=True).returncode == 0, 30, "Xvfb")
@@ -148,22 +184,51 @@ def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
 
         def xdo(*args):
             subprocess.run(["xdotool", *args], env=env, check=True)
-        # drag from (30, 40) to (130, 120) in window (= painting) pixels, then Enter
-        xdo("mousemove", "--window", win, "30", "40", "mousedown", "1")
-        xdo("mousemove", "--window", win, "80", "80")
-        xdo("mousemove", "--window", win, "130", "120", "mouseup", "1")
+        yield xdo, win, tool
         time.sleep(0.5)
-        xdo("key", "--window", win, "Return")
-        # Enter on an empty selection finishes; repeat it until the tool has exited
         deadline = time.time() + 60
         while tool.poll() is None and time.time() < deadline:
-            time.sleep(1.0)
             subprocess.run(["xdotool", "key", "--window", win, "Return"], env=env,
                            capture_output=True)
-        stdout, stderr = tool.communicate(timeout=30)
-        assert tool.returncode == 0, stderr
-        assert "1 rectangle(s)" in stdout
-        _check_output(painting, out, [(30, 40, 100, 80)])
+            time.sleep(1.0)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+needs_xvfb = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="needs Xvfb and xdotool (apt-get install xvfb xdotool; "
+                                       ".ci/run installs them)")
+
+
+@needs_xvfb
+def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
+    out = tmp_path / "drawn.png"
+    with _window(painting, out) as (xdo, win, tool):
+        # drag from (30, 40) to (130, 120) in window (= painting) pixels
+        xdo("mousemove", "--window", win, "30", "40", "mousedown", "1")
+        xdo("mousemove", "--window", win, "80", "80")
+        xdo("mousemove", "--window", win, "130", "120", "mouseup", "1")
+    stdout, stderr = tool.communicate(timeout=30)
+    assert tool.returncode == 0, stderr
+    assert "1 rectangle(s), 0 click(s)" in stdout
+    _check_output(painting, out, [(30, 40, 100, 80)])
+
+
+@needs_xvfb
+def test_click_a_loss_in_the_real_window(tmp_path):
+    rng = np.random.default_rng(2)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    painting = tmp_path / "page.png"
+    Image.fromarray((damaged * 255).round().astype(np.uint8)).save(painting)
+    out = tmp_path / "clicked.png"
+    x, y = _innermost(truth)
+    with _window(painting, out) as (xdo, win, tool):
+        xdo("mousemove", "--window", win, "5", "5", "click", "1")  # a click on paint...
+        time.sleep(0.3)
+        xdo("key", "--window", win, "BackSpace")  # ...taken back
+        xdo("mousemove", "--window", win, str(x), str(y), "click", "1")
+    stdout, stderr = tool.communicate(timeout=30)
+    assert tool.returncode == 0, stderr
+    assert "0 rectangle(s), 1 click(s)" in stdout
+    _check_clicked(painting, out, truth)

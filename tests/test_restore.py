@@ -29,10 +29,10 @@ def damaged_painting(seed=0, shape=(120, 180)):
 
 def test_detection_finds_synthetic_damage():
     damaged, clean, truth = damaged_painting()
-    scores = detection_scores(Detector()(damaged), truth)
+    scores = detection_scores(Detector("white")(damaged), truth)
     assert scores["precision"] > 0.95 and scores["recall"] > 0.9
     # and the clean painting has nothing to find
-    assert Detector()(clean).sum() == 0
+    assert Detector("white")(clean).sum() == 0
     assert true_damage(clean, damaged).sum() == truth.sum()
 
 
@@ -87,7 +87,7 @@ def test_restore_script_writes_outputs_and_keeps_known_pixels(tmp_path):
     painting = _save(tmp_path / "painting.png", damaged)
     before = _md5(painting)
     out = tmp_path / "out"
-    result = run_script("restore.py", painting, "-o", out, "--method", "telea")
+    result = run_script("restore.py", painting, "-o", out, "--method", "telea", "--detect", "white")
     assert result.returncode == 0, result.stderr
     assert _md5(painting) == before  # the input is never written to
     restored = np.asarray(Image.open(out / "painting_restored.png"))
@@ -105,7 +105,8 @@ def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
     folder.mkdir()
     for seed in range(2):
         _save(folder / f"scan{seed}.png", damaged_painting(seed)[0])
-    result = run_script("restore.py", folder, "-o", tmp_path / "out", "--method", "ns")
+    result = run_script("restore.py", folder, "-o", tmp_path / "out", "--method", "ns",
+                        "--detect", "white")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").glob("*_restored.png")) == [
         "scan0_restored.png", "scan1_restored.png"]
@@ -160,7 +161,7 @@ def test_restore_at_the_real_model_size_reads_its_own_outputs(tmp_path):
     damaged, _, _ = damaged_painting(shape=(384, 576))
     damaged[100:180, 200:320] = 1.0  # a wide loss for the learned model
     painting = _save(tmp_path / "big.png", damaged)
-    result = run_script("restore.py", painting, "-o", tmp_path / "out")
+    result = run_script("restore.py", painting, "-o", tmp_path / "out", "--detect", "white")
     assert result.returncode == 0, result.stderr
     restored = read_image(tmp_path / "out" / "big_restored.png")
     assert restored.shape == (384, 576, 3)

@@ -106,7 +106,7 @@ def test_every_known_pixel_kept_at_sixteen_bits_with_profile_and_exif(tmp_path, 
     rng = np.random.default_rng(1)
     colour, a, icc = _sixteen_bit_scan(tmp_path / "scan.png", rng, alpha, gray)
     result = run_script("restore.py", tmp_path / "scan.png", "-o", tmp_path / "out",
-                        "--format", fmt, "--method", "telea")
+                        "--format", fmt, "--method", "telea", "--detect", "white")
     assert result.returncode == 0, result.stderr
     out = read_scan(tmp_path / "out" / f"scan_restored{suffix}")
     mask = read_scan(tmp_path / "out" / "scan_mask.png").colour[..., 0] > 0
@@ -125,7 +125,7 @@ def test_every_known_pixel_kept_at_sixteen_bits_with_profile_and_exif(tmp_path, 
     data = (tmp_path / "scan.png").read_bytes()
     assert record["input"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert record["input"]["bytes"] == len(data) and "16-bit" in record["input"]["pixels"]
-    assert record["method"] == "telea" and record["mask"]["detector"]["white"] == 0.95
+    assert record["method"] == "telea" and record["mask"]["detector"]["method"] == "white"
     assert record["masked_fraction"] == pytest.approx(mask.mean())
     assert record["tool"]["project_version"]
     assert record["seconds"]["total"] >= record["seconds"]["fill"] >= 0
@@ -145,6 +145,10 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
     model = ROOT / "pretrained" / "context_encoder.keras"
     assert record["model"] == {"path": str(model),
                                "sha256": hashlib.sha256(model.read_bytes()).hexdigest()}
+    detector = ROOT / "pretrained" / "detector.keras"  # the default detection, learned
+    assert record["mask"]["detector"]["method"] == "learned"
+    assert record["mask"]["detector"]["model"] == {
+        "path": str(detector), "sha256": hashlib.sha256(detector.read_bytes()).hexdigest()}
 
 
 def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path):
@@ -184,10 +188,15 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path):
 
 def test_each_mistake_is_one_line(tmp_path):
     painting = _save(tmp_path / "p.png", damaged_painting()[0])
+    _save(tmp_path / "q.png", damaged_painting()[0])
     (tmp_path / "text.keras").write_text("not a model")
     (tmp_path / "out" / "p_restored.png").mkdir(parents=True)
     cases = {
-        "--background-size 0": ([painting, "--background-size", "0"], "at least 3"),
+        "a threshold that is no probability": ([painting, "--threshold", "1.5"],
+                                               "between 0 and 1"),
+        "clicks on two paintings": ([painting, painting.with_name("q.png"), "--point", "3,4"],
+                                    "on one painting"),
+        "a click outside the painting": ([painting, "--point", "900,4"], "lies outside"),
         "an existing folder named like an output": ([painting, "-o", tmp_path / "out"],
                                                     "is a folder"),
         "a misspelt method": ([painting, "--method", "teela"], "telea, ns, biharmonic"),
@@ -209,12 +218,13 @@ def test_each_mistake_is_one_line(tmp_path):
 
 def test_an_all_white_painting_is_not_turned_black(tmp_path):
     _save(tmp_path / "white.png", np.ones((60, 80, 3)))
-    message = _error(run_script("restore.py", tmp_path / "white.png", "-o", tmp_path / "out"))
+    message = _error(run_script("restore.py", tmp_path / "white.png", "-o", tmp_path / "out",
+                                "--detect", "white"))
     assert "covers the whole painting" in message
     half = np.full((60, 80, 3), 0.3)
     half[:, 20:] = 1.0
     result = run_script("restore.py", _save(tmp_path / "half.png", half), "-o", tmp_path / "o2",
-                        "--method", "ns")
+                        "--method", "ns", "--detect", "white")
     assert result.returncode == 0 and "warning:" in result.stderr and "75%" in result.stderr
 
 

@@ -58,8 +58,21 @@ def positive(kind, zero=False):
     return parse
 
 
-def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
-    """The options shared by every train_*.py script, with that script's defaults."""
+def point(text):
+    """An argparse type: a point X,Y in pixels, both at least 0."""
+    try:
+        x, y = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected X,Y in pixels, e.g. 120,45")
+    if x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: X and Y must be at least 0")
+    return x, y
+
+
+def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed",
+                      image_size="256x384", inpainting=True):
+    """The options shared by every train_*.py script, with that script's defaults (the
+    artificial damage and augmentation options only for inpainting models)."""
     p.add_argument("--data", metavar="DIR",
                    help="folder of paintings (uses DIR/train and DIR/val when both exist, else a "
                         "seeded split); default: images in data/, else scikit-image's samples")
@@ -70,18 +83,24 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed"):
     p.add_argument("--steps-per-epoch", type=positive(int), default=steps_per_epoch,
                    help="batches per epoch (the data is repeated and re-augmented endlessly)")
     p.add_argument("--batch-size", type=positive(int), default=batch_size, help="images per batch")
-    p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
-                   help="artificial damage: tiny flakes, the centre block, irregular paint "
-                        "loss, or one of them per image")
+    if inpainting:
+        p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
+                       help="artificial damage: tiny flakes, the centre block, irregular paint "
+                            "loss, or one of them per image")
     p.add_argument("--lr", type=positive(float), default=lr,
                    help="Adam's initial learning rate; it falls "
                    "along a cosine to 5%% of this by the last epoch")
-    p.add_argument("--hole-weight", type=positive(float), default=1.0,
-                   help="loss weight of missing pixels relative to known ones (1 = plain MSE)")
-    p.add_argument("--image-size", type=parse_size, default="256x384", metavar="HxW",
-                   help="height x width that images are resized to (multiples of 32)")
-    p.add_argument("--no-augment", action="store_true",
-                   help="turn off random shift, shear, zoom and flip")
+    if inpainting:
+        p.add_argument("--hole-weight", type=positive(float), default=1.0,
+                       help="loss weight of missing pixels relative to known ones (1 = plain MSE)")
+        p.add_argument("--image-size", type=parse_size, default=image_size, metavar="HxW",
+                       help="height x width that images are resized to (multiples of 32)")
+        p.add_argument("--no-augment", action="store_true",
+                       help="turn off random shift, shear, zoom and flip")
+    else:
+        p.add_argument("--image-size", type=parse_size, default=image_size, metavar="HxW",
+                       help="height x width of the training crops (multiples of 32), cut from "
+                            "paintings resized to twice this")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, masks and weights")
     p.add_argument("--name", help="run name: outputs go to RUNS_DIR/NAME (default: the model "
                    "name and the start time)")

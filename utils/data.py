@@ -11,6 +11,7 @@ import numpy as np
 
 from utils.images import IMAGE_SIZE, UserError, find_images, load_folder, read_image, resize
 from utils.masks import damage, fixed_masks, mask_generator
+from utils.paint_loss import PaintLoss
 
 log = logging.getLogger("paintings")
 
@@ -133,3 +134,48 @@ def validation_data(images, mask_kind="mixed", seed=0, hole_weight=1.0):
     """The validation set with its fixed masks, as NumPy arrays: ((damaged, mask), image, weight)."""
     masks = fixed_masks(mask_kind, len(images), images.shape[1:3], seed)
     return _with_mask(images, masks, hole_weight)
+
+
+def random_crop(image, size, rng):
+    """A crop of size (h, w) at a random place, mirrored left-right half the time."""
+    height, width = size
+    top = int(rng.integers(0, image.shape[0] - height + 1))
+    left = int(rng.integers(0, image.shape[1] - width + 1))
+    crop = image[top:top + height, left:left + width]
+    return crop[:, ::-1] if rng.uniform() < 0.5 else crop
+
+
+def _damaged_crops(images, picks, size, rng, paint_loss):
+    pairs = [paint_loss(random_crop(images[i], size, rng), rng) for i in picks]
+    return (np.stack([p[0] for p in pairs]).astype(np.float32),
+            np.stack([p[1] for p in pairs])[..., None].astype(np.float32))
+
+
+def detection_dataset(images, batch_size, size, seed=0, start_batch=0):
+    """An endless tf.data.Dataset of (painting, damage mask) batches for the damage detector:
+    random crops of size (h, w) from the paintings, each with synthetic paint loss (or, one in
+    five, none), reproducible for a seed; start_batch continues a resumed run's stream."""
+    import tensorflow as tf
+    paint_loss = PaintLoss()
+
+    def make(index):
+        rng = np.random.default_rng([seed, 2, int(index)])
+        return _damaged_crops(images, rng.integers(0, len(images), batch_size), size, rng,
+                              paint_loss)
+
+    def batch(index):
+        painting, mask = tf.numpy_function(make, [index], (tf.float32, tf.float32))
+        painting.set_shape((batch_size, *size, 3))
+        mask.set_shape((batch_size, *size, 1))
+        return painting, mask
+
+    ds = tf.data.Dataset.counter(start_batch)
+    ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def detection_validation(images, size, seed=0):
+    """One fixed damaged crop per validation painting: (paintings, masks, None)."""
+    rng = np.random.default_rng([seed, 3])
+    paintings, masks = _damaged_crops(images, range(len(images)), size, rng, PaintLoss())
+    return paintings, masks, None

@@ -1,92 +1,318 @@
-"""Find paint loss automatically: whitish patches that stand out from their surroundings.
+"""Find paint loss: where the ground (parchment, gesso, plaster) shows through the paint.
 
-Two steps, like hysteresis thresholding:
-1. seeds: pixels whose darkest channel is at least `white` (near-white and unsaturated at once:
-   exposed ground or a flake's bright edge; painted whites are almost always creamier), in regions
-   of at least `min_area` pixels (smaller ones are noise or highlights);
-2. growth: each seed region grows by `grow` pixels into neighbours that are brighter than their
-   local background (the lightness minus its morphological opening with a disc of
-   `background_size` pixels) by more than `contrast`: the blended, half-white edge of a stroke.
+A loss is rarely pure white. It is pale, lighter than the paint around it, flatter in texture,
+and within one painting it forms its own colour cluster: pinkish parchment on a manuscript,
+grey plaster on a fresco. So detection is relative to each painting, never an absolute colour.
+Three ways, each a `Detector(method=...)`:
 
-Defaults tuned on the Thai murals with synthetic damage (see the README for precision, recall and
-IoU), images of a few hundred pixels; for photographs where the losses are wider than
-`background_size`, raise it.
+- "learned" (the default): a U-Net (models/detector.py) trained on clean paintings with
+  synthetic losses of realistic appearance marks the probability of loss at each pixel;
+- "colour": a per-painting colour model. Confident seeds are the colour clusters of the
+  painting that are lighter than the paint around them and flatter than it; a classifier fitted
+  on that painting's seeds and paint (a Gaussian for the loss, a Gaussian mixture for the
+  paint, in Lab plus local texture) then selects every pixel that looks like the seeds;
+- "white": the old rule, near-white cores grown into their blended edges, for pure-white
+  marks (the synthetic strokes of inpainting benchmarks).
+
+With points (a few clicks on losses, `restore.py --point x,y`) the colour model is fitted on
+the clicked losses instead of automatic seeds: the tool learns that painting's loss from them
+and selects every similar loss, a magic wand that knows what a loss looks like.
+
+Every method works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels on its
+longest side (a 24-megapixel scan in about a second), cleans the mask there (losses kept whole,
+specks removed) and enlarges it to the painting's size; `grow` then widens (or, negative,
+narrows) it by whole pixels of the painting, the margin restorers give a mask.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from utils.images import UserError, to_uint8
 
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DETECTOR = ROOT / "pretrained" / "detector.keras"
+METHODS = ("learned", "colour", "white")
+ANALYSIS_SIDE = 1024
+
 
 @dataclass
 class Detector:
-    white: float = 0.95          # seeds: the darkest channel at least this (0-1)
-    min_area: int = 4            # seeds: smallest region kept, in pixels
-    contrast: float = 0.05       # growth: brighter than the local background by this (0-1)
-    background_size: int = 11    # growth: diameter of the disc the background is opened with
-    grow: int = 1                # growth: pixels a seed region may grow by
+    method: str = "learned"          # learned, colour or white (see the module's docstring)
+    points: tuple = ()               # clicks on losses, (x, y) in the painting's pixels
+    grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
+    threshold: float = 0.5           # learned: a pixel is a loss above this probability
+    min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
+    model: str = str(DEFAULT_DETECTOR)  # learned: the detector model file
+    _network: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        checks = {"white": 0 < self.white <= 1, "min_area": self.min_area >= 1,
-                  "contrast": 0 <= self.contrast <= 1, "grow": self.grow >= 0,
-                  "background_size": self.background_size >= 3}
-        ranges = {"white": "in (0, 1]", "min_area": "at least 1", "contrast": "in [0, 1]",
-                  "grow": "at least 0", "background_size": "at least 3 pixels"}
-        for name, ok in checks.items():
-            if not ok:
-                raise UserError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be "
-                                f"{ranges[name]}")
+        if self.method not in METHODS:
+            raise UserError(f"--detect {self.method}: choose one of {', '.join(METHODS)}")
+        if not 0 < self.threshold < 1 and self.method == "learned":
+            raise UserError(f"--threshold {self.threshold}: a probability, between 0 and 1")
+        if self.min_area < 1:
+            raise UserError(f"--min-area {self.min_area}: must be at least 1")
+        self.points = tuple((int(x), int(y)) for x, y in self.points)
+
+    def settings(self):
+        """What a record should say of this detector (with its model file's sha256)."""
+        from utils.outputs import sha256
+        record = {"method": "clicks" if self.points else self.method, "points": self.points,
+                  "grow": self.grow, "min_area": self.min_area}
+        if self.method == "learned" and not self.points:
+            record.update(threshold=self.threshold, model={
+                "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
+        return record
+
+    def network(self):
+        if self._network is None:
+            self._network = load_detector(self.model)
+        return self._network
 
     def __call__(self, image):
-        """The damage mask (H, W) uint8, 1 = missing, of an image (H, W, 1 or 3) of 8- or
-        16-bit samples or floats in [0, 1]. It works on 8-bit planes made strip by strip, so a
-        large scan needs a few bytes per pixel."""
-        darkest, lightness = planes(np.asarray(image))
-        seeds = (darkest >= self.white * 255.0 - 0.5).view(np.uint8)
-        del darkest
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(seeds, connectivity=8)
-        keep = stats[:, cv2.CC_STAT_AREA] >= self.min_area
-        keep[0] = False  # the background label
-        mask = keep.view(np.uint8)[labels]
-        del labels, seeds
-        if self.grow > 0:
-            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (self.background_size,) * 2)
-            background = cv2.morphologyEx(lightness, cv2.MORPH_OPEN, disc)
-            # (saturating 8-bit subtraction: a step of 1/255 is far finer than any contrast)
-            brighter = (cv2.subtract(lightness, background) > 255.0 * self.contrast).view(np.uint8)
-            del background
-            step = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-            for _ in range(self.grow):
-                mask = cv2.dilate(mask, step) & (brighter | mask)
-        return mask
+        """The damage mask (H, W) uint8, 1 = loss, of an image (H, W, 1 or 3) of 8- or 16-bit
+        samples or floats in [0, 1]."""
+        image = np.asarray(image)
+        height, width = image.shape[:2]
+        for x, y in self.points:
+            if not (0 <= x < width and 0 <= y < height):
+                raise UserError(f"--point {x},{y} lies outside the {width} x {height} painting")
+        small, scale = analysis_copy(image)
+        if self.points:
+            points = [(min(int(x * scale), small.shape[1] - 1),
+                       min(int(y * scale), small.shape[0] - 1)) for x, y in self.points]
+            found = colour_selection(small, click_seeds(features(small), points), 0.0,
+                                     self.min_area)
+        elif self.method == "learned":
+            found = clean(predict_damage(self.network(), small) > self.threshold, self.min_area)
+        elif self.method == "colour":
+            f = features(small)
+            found = colour_selection(small, cluster_seeds(f), 0.0, self.min_area, f)
+        else:
+            found = white_rule(small, self.min_area)
+        return full_size(found, (height, width), self.grow)
 
 
-def planes(image, rows=512):
-    """The darkest channel and the lightness (mean of the channels) as 8-bit planes (H, W)."""
+def to_rgb8(image):
+    """8-bit RGB (H, W, 3) of any painting's samples."""
+    image = np.asarray(image)
+    image = image[..., None] if image.ndim == 2 else image
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = to_uint8(image)
+    return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[..., :3]
+
+
+def darkest_channel(image, rows=512):
+    """The darkest channel of a painting as an 8-bit plane (H, W), made strip by strip (a few
+    bytes a pixel for a large scan): near-white wherever it is high."""
+    image = np.asarray(image)
+    out = np.empty(image.shape[:2], np.uint8)
+    for top in range(0, image.shape[0], rows):
+        out[top:top + rows] = to_rgb8(image[top:top + rows]).min(axis=2)
+    return out
+
+
+def analysis_copy(image, side=ANALYSIS_SIDE):
+    """(the painting as 8-bit RGB, shrunk to at most side pixels on its longest side; the scale
+    from the painting's pixels to the copy's). A large scan is shrunk strip by strip."""
     height, width = image.shape[:2]
-    darkest = np.empty((height, width), np.uint8)
-    lightness = np.empty((height, width), np.uint8)
-    for top in range(0, height, rows):
-        block = image[top:top + rows]
-        block = block[..., None] if block.ndim == 2 else block
-        if block.dtype == np.uint16:
-            block = ((block.astype(np.uint32) + 128) // 257).astype(np.uint8)
-        elif block.dtype != np.uint8:
-            block = to_uint8(block)
-        # (elementwise over the planes: several times faster than reducing the last axis)
-        low, total = block[..., 0], block[..., 0].astype(np.uint16)
-        for channel in range(1, block.shape[2]):
-            low = np.minimum(low, block[..., channel])
-            total += block[..., channel]
-        darkest[top:top + rows] = low
-        lightness[top:top + rows] = (total + block.shape[2] // 2) // block.shape[2]
-    return darkest, lightness
+    scale = min(1.0, side / max(height, width))
+    if scale == 1.0:
+        return to_rgb8(image), 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA on 8-bit strips of the painting, each making whole rows of the copy.
+    rows = max(1, int(512 * scale))
+    strips = []
+    for top in range(0, size[1], rows):
+        bottom = min(size[1], top + rows)
+        a, b = int(round(top / scale)), min(height, int(round(bottom / scale)))
+        strips.append(cv2.resize(to_rgb8(image[a:b]), (size[0], bottom - top),
+                                 interpolation=cv2.INTER_AREA))
+    return np.concatenate(strips), scale
 
 
-def detection_scores(predicted, truth):
-    """Pixel precision, recall, F1 and IoU of a predicted mask against the true one."""
+def full_size(found, shape, grow=0):
+    """The analysed copy's mask (h, w) bool enlarged to the painting's (H, W), smooth-edged,
+    then grown (or shrunk) by grow pixels: uint8, 1 = loss."""
+    height, width = shape
+    mask = found.astype(np.uint8) * np.uint8(255)
+    if mask.shape != (height, width):
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = (mask >= 128).view(np.uint8)
+    if grow:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1,) * 2)
+        mask = (cv2.dilate if grow > 0 else cv2.erode)(mask, disc)
+    return mask
+
+
+def clean(mask, min_area):
+    """Drop regions under min_area pixels and close small gaps inside losses (a loss is covered
+    whole, not as a sieve)."""
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+# --- the learned detector -------------------------------------------------------------------
+
+def load_detector(path):
+    """The damage detector model saved by train_detector.py, checked: RGB in, one channel out."""
+    from utils.inpaint import load_model_file
+    model = load_model_file(path)
+    shapes = [tuple(t.shape) for t in model.inputs]
+    out = [tuple(t.shape) for t in model.outputs]
+    if len(shapes) != 1 or shapes[0][-1] != 3 or len(out) != 1 or out[0][-1] != 1:
+        raise UserError(f"{path} is not a damage detector: it must take an RGB image and return "
+                        f"a 1-channel map; it takes {shapes} and returns {out}")
+    return model
+
+
+def predict_damage(model, rgb8):
+    """The model's probability of loss (h, w) float32 for an 8-bit RGB image, padded by
+    reflection to a multiple of 32 on each side."""
+    import tensorflow as tf
+    from models.detector import DEPTH
+    height, width = rgb8.shape[:2]
+    multiple = 2**DEPTH
+    pad_h, pad_w = -height % multiple, -width % multiple
+    padded = cv2.copyMakeBorder(rgb8, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+    x = tf.convert_to_tensor(padded[None].astype(np.float32) / 255.0)
+    probability = model(x, training=False)
+    return np.asarray(probability)[0, :height, :width, 0]
+
+
+# --- the per-painting colour model ----------------------------------------------------------
+
+def features(rgb8):
+    """Per pixel: CIE Lab (L 0-100) and the local texture (standard deviation of L in 5 x 5)."""
+    lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lightness = lab[..., 0]
+    mean = cv2.blur(lightness, (5, 5))
+    texture = np.sqrt(np.maximum(cv2.blur(lightness * lightness, (5, 5)) - mean * mean, 0))
+    return np.dstack([lab, texture])
+
+
+class Gaussian:
+    """A multivariate normal fitted to samples (N, D); log_density of points (N, D)."""
+
+    def __init__(self, samples):
+        self.mean = samples.mean(axis=0)
+        covariance = np.cov(samples.T) + np.eye(samples.shape[1])  # 1 unit of floor
+        self.precision = np.linalg.inv(covariance)
+        self.log_det = np.linalg.slogdet(covariance)[1]
+
+    def log_density(self, points):
+        d = points - self.mean
+        return -0.5 * (np.einsum("ij,jk,ik->i", d, self.precision, d) + self.log_det)
+
+
+def _kmeans(samples, k, seed=0):
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 20, 0.1)
+    _, labels, centres = cv2.kmeans(samples.astype(np.float32), k, None, criteria, 2,
+                                    cv2.KMEANS_PP_CENTERS)
+    return labels[:, 0], centres
+
+
+def loss_log_odds(f, seeds, components=6, sample=20000, seed=0):
+    """Per pixel, log p(features | loss) - log p(features | paint): the loss a Gaussian fitted on
+    the seeds, the paint a mixture of Gaussians (k-means clusters) fitted on the other pixels."""
+    rng = np.random.default_rng(seed)
+    pixels = f.reshape(-1, f.shape[-1])
+    loss = Gaussian(f[seeds])
+    others = pixels[~seeds.reshape(-1)]
+    others = others[rng.choice(len(others), min(len(others), sample), replace=False)]
+    labels, _ = _kmeans(others[:, :3], components, seed)
+    paint = []
+    for k in range(components):
+        members = others[labels == k]
+        if len(members) > 2 * f.shape[-1]:
+            paint.append(Gaussian(members).log_density(pixels) + np.log(len(members) / len(others)))
+    return (loss.log_density(pixels) - np.max(paint, axis=0)).reshape(f.shape[:2])
+
+
+def colour_selection(rgb8, seeds, log_odds, min_area, f=None):
+    """Every pixel whose colour and texture are more like the seeds' than the paint's (log-odds
+    above log_odds), cleaned; nothing when there are too few seeds to fit."""
+    f = features(rgb8) if f is None else f
+    if seeds.sum() < 2 * f.shape[-1] + 2:
+        return np.zeros(rgb8.shape[:2], bool)
+    selected = loss_log_odds(f, seeds) > log_odds
+    selected = cv2.morphologyEx(selected.view(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # hand-drawn masks' margin
+    return cv2.dilate(clean(selected | seeds, min_area).view(np.uint8), margin) > 0
+
+
+def click_seeds(f, points, window=40, tolerance=12.0):
+    """The seeds a click gives: the pixels around it (within window) of the clicked colour
+    (within tolerance in Lab) connected to it."""
+    height, width = f.shape[:2]
+    seeds = np.zeros((height, width), bool)
+    for x, y in points:
+        top, left = max(0, y - window), max(0, x - window)
+        box = f[top:y + window + 1, left:x + window + 1, :3]
+        colour = np.median(f[max(0, y - 2):y + 3, max(0, x - 2):x + 3, :3].reshape(-1, 3), axis=0)
+        near = (np.linalg.norm(box - colour, axis=-1) < tolerance).view(np.uint8)
+        _, labels = cv2.connectedComponents(near, connectivity=8)
+        seeds[top:top + box.shape[0], left:left + box.shape[1]] |= labels == labels[y - top,
+                                                                                    x - left]
+    return seeds
+
+
+def cluster_seeds(f, clusters=8, contrast=10.0, flatness=0.6, min_fraction=0.002, seed=0):
+    """Automatic seeds: the colour clusters of the painting (k-means in Lab) whose regions are
+    lighter than the paint just around them by more than contrast (L units) and flatter than it
+    (texture under flatness times the surroundings'): exposed ground, not a painted highlight,
+    which is as light but as textured as the paint beside it."""
+    height, width = f.shape[:2]
+    pixels = f[..., :3].reshape(-1, 3)
+    step = max(1, len(pixels) // 50000)
+    _, centres = _kmeans(pixels[::step], clusters, seed)
+    distance = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1)
+    labels = distance.argmin(axis=1).reshape(height, width)
+    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    seeds = np.zeros((height, width), bool)
+    for k in range(clusters):
+        region = cv2.morphologyEx((labels == k).view(np.uint8), cv2.MORPH_OPEN,
+                                  np.ones((3, 3), np.uint8))
+        around = (cv2.dilate(region, ring) > 0) & (region == 0)
+        inside = region > 0
+        if inside.mean() < min_fraction or not around.any():
+            continue
+        lighter = f[..., 0][inside].mean() - f[..., 0][around].mean()
+        flatter = f[..., 3][inside].mean() / max(f[..., 3][around].mean(), 1e-6)
+        if lighter > contrast and flatter < flatness:
+            seeds |= inside
+    return seeds
+
+
+# --- pure-white marks -----------------------------------------------------------------------
+
+def white_rule(rgb8, min_area, white=0.95, contrast=0.05, background_size=11):
+    """Near-white cores (darkest channel at least white) grown by one pixel into neighbours
+    brighter than their local background by contrast: pure-white marks and their blended edges."""
+    darkest = rgb8.min(axis=2)
+    lightness = rgb8.mean(axis=2).astype(np.uint8)
+    cores = clean(darkest >= white * 255.0 - 0.5, min_area).view(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (background_size,) * 2)
+    background = cv2.morphologyEx(lightness, cv2.MORPH_OPEN, disc)
+    brighter = (cv2.subtract(lightness, background) > 255.0 * contrast).view(np.uint8)
+    return (cv2.dilate(cores, np.ones((3, 3), np.uint8)) & (brighter | cores)) > 0
+
+
+# --- scores ---------------------------------------------------------------------------------
+
+def detection_scores(predicted, truth, tolerance=0):
+    """Pixel precision, recall, F1 and IoU of a predicted mask against the true one. With a
+    tolerance (pixels), a found pixel within it of a true one counts as right, and a true pixel
+    within it of a found one as found (hand-drawn masks are generous at their edges)."""
     predicted, truth = np.asarray(predicted) > 0.5, np.asarray(truth) > 0.5
     tp = int(np.sum(predicted & truth))
     fp = int(np.sum(predicted & ~truth))
@@ -95,8 +321,20 @@ def detection_scores(predicted, truth):
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
     iou = tp / (tp + fp + fn) if tp + fp + fn else 1.0
-    return {"precision": precision, "recall": recall, "f1": f1, "iou": iou,
-            "tp": tp, "fp": fp, "fn": fn}
+    scores = {"precision": precision, "recall": recall, "f1": f1, "iou": iou,
+              "tp": tp, "fp": fp, "fn": fn}
+    if tolerance:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1,) * 2)
+        near_truth = cv2.dilate(truth.view(np.uint8), disc) > 0
+        near_found = cv2.dilate(predicted.view(np.uint8), disc) > 0
+        right = int(np.sum(predicted & near_truth))
+        found = int(np.sum(truth & near_found))
+        scores.update(tol_precision=right / predicted.sum() if predicted.any() else 1.0,
+                      tol_recall=found / truth.sum() if truth.any() else 1.0,
+                      tol_right=right, tol_found=found)
+        p, r = scores["tol_precision"], scores["tol_recall"]
+        scores["tol_f1"] = 2 * p * r / (p + r) if p + r else 0.0
+    return scores
 
 
 def true_damage(original, damaged, threshold=10 / 255):

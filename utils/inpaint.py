@@ -83,8 +83,9 @@ def classical(image, mask, method, **options):
     return composite(_METHODS[method](image, mask, **options), image, mask).astype(np.float32)
 
 
-def load_inpainting_model(path):
-    """Load a saved model (safe mode) and check that it maps damaged paintings to paintings."""
+def load_model_file(path):
+    """A saved Keras model (safe mode, uncompiled), or one clear error for a missing, wrong or
+    damaged file."""
     import keras
     import models.layers  # noqa: F401  (registers the custom layers before loading)
     import zipfile
@@ -99,6 +100,12 @@ def load_inpainting_model(path):
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a wrong or damaged file
         raise UserError(f"{path} is not a loadable Keras model ({type(error).__name__}: {error})")
+    return model
+
+
+def load_inpainting_model(path):
+    """Load a saved model (safe mode) and check that it maps damaged paintings to paintings."""
+    model = load_model_file(path)
     shapes = [tuple(t.shape) for t in model.inputs]
     out = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
     image_ok = len(shapes[0]) == 4 and shapes[0][-1] == 3

@@ -8,6 +8,29 @@ from PIL import Image, ImageDraw, ImageFont
 from utils.images import to_uint8
 
 
+def thumbnail(pixels, width=800):
+    """A float RGB thumbnail, at most width pixels wide, of a painting's (H, W, C) samples (8- or
+    16-bit, gray or colour, with or without alpha)."""
+    import cv2
+    from utils.scan import to_float
+    pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+    width = max(1, min(width, pixels.shape[1]))
+    height = max(1, round(pixels.shape[0] * width / pixels.shape[1]))
+    small = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA)
+    small = to_float(small[..., None] if small.ndim == 2 else small)
+    return np.repeat(small[..., :1], 3, axis=2) if small.shape[2] < 3 else small[..., :3]
+
+
+def restoration_figure(path, before, mask, after, method):
+    """before | the mask over it in magenta | after, from before's thumbnail, the full mask
+    (1 = filled) and the restored painting's samples."""
+    marked = thumbnail(mask * np.uint8(255), before.shape[1])[..., :1] > 0.5
+    shown = np.where(marked, 0.45 * before + 0.55 * np.array([1.0, 0.0, 1.0]), before)
+    image_grid([[before, shown, thumbnail(after, before.shape[1])]],
+               ["before", f"mask, magenta ({np.count_nonzero(mask) / mask.size:.1%} of the "
+                f"painting)", f"after ({method})"], path, max_width=2400)
+
+
 def image_grid(rows, titles, path, max_width=1600):
     """Save a grid: one row per example, one column per titled panel (each float RGB [0, 1])."""
     panels = [[to_uint8(p) for p in row] for row in rows]

@@ -208,9 +208,9 @@ def save_exports(model, folder):
 class RunCallback(keras.callbacks.Callback):
     """After every epoch: samples, checkpoint, best model, loss plot."""
 
-    def __init__(self, run, samples):
+    def __init__(self, run, samples, show):
         super().__init__()
-        self.run, self.samples = run, samples
+        self.run, self.samples, self.show = run, samples, show
         self.best = run.best_val_loss()
         self.epochs_done = run.epochs_done
 
@@ -234,11 +234,8 @@ class RunCallback(keras.callbacks.Callback):
                   f"{logs['d_perfect']:.0%} of this epoch's steps: it has won, and the generator "
                   f"learns little from it (try a lower --d-lr or a higher --adv-weight)",
                   file=sys.stderr)
-        (damaged, mask), original, _ = self.samples
-        output = self.model.predict([damaged, mask], verbose=0)
-        rows = list(zip(damaged, output, composite(output, original, mask), original))
-        image_grid(rows, ["damaged", "output", "composite", "original"],
-                   self.run.folder / "samples" / f"epoch_{epoch + 1:04d}.png")
+        rows, titles = self.show(self.model, self.samples)
+        image_grid(rows, titles, self.run.folder / "samples" / f"epoch_{epoch + 1:04d}.png")
         val = logs.get("val_loss", logs.get("loss", math.inf))
         # The datasets are small enough to overfit, so the model a user gets is the epoch that
         # did best on validation, not simply the last one.
@@ -255,13 +252,30 @@ class RunCallback(keras.callbacks.Callback):
                   title=self.run.config["name"])
 
 
-def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size):
-    """Train to run.config['epochs'], resuming from the checkpoint's epoch. Ctrl-C saves a
+def inpainting_samples(model, samples):
+    """The rows and titles of a sample grid: damaged | output | composite | original."""
+    (damaged, mask), original, _ = samples
+    output = model.predict([damaged, mask], verbose=0)
+    return (list(zip(damaged, output, composite(output, original, mask), original)),
+            ["damaged", "output", "composite", "original"])
+
+
+def _first(data, rows):
+    """The first rows of nested arrays (None stays None)."""
+    if data is None:
+        return None
+    if isinstance(data, (tuple, list)):
+        return type(data)(_first(d, rows) for d in data)
+    return data[:rows]
+
+
+def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpainting_samples):
+    """Train to run.config['epochs'], resuming from the checkpoint's epoch, saving a sample grid
+    show(model, first validation rows) -> (rows, titles) after each epoch. Ctrl-C saves a
     checkpoint of the weights so far and exits with status 130."""
-    (damaged, mask), original, weight = val_data
-    rows = min(SAMPLE_ROWS, len(original))
-    samples = ((damaged[:rows], mask[:rows]), original[:rows], weight[:rows])
-    callback = RunCallback(run, samples)
+    weight = val_data[2]
+    samples = _first(val_data, min(SAMPLE_ROWS, len(val_data[1])))
+    callback = RunCallback(run, samples, show)
     start = run.epochs_done
     if start >= run.config["epochs"]:
         print(f"{run.folder} has already trained {start} epochs; pass a larger --epochs")
@@ -290,21 +304,52 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size):
         sys.exit(130)
 
 
-def train(args, model_name, make_model):
-    """Everything a train script does after parsing its options: the run folder, the data, the
-    model (make_model(config, input_shape, decay_steps) -> a compiled model, unless a checkpoint
-    is resumed) and training."""
+def inpainting_data(config, start_batch):
+    """The paintings with artificial damage to fill: (training dataset, validation data, where
+    the paintings came from)."""
     from utils.data import load_paintings, training_dataset, validation_data
-    run = Run.start(args, model_name)
-    c = run.config
-    (train_images, _), (val_images, _), where = load_paintings(c["data"], run.image_size, c["seed"])
-    print(where)
-    run.save_config(data_source=where)
+    c = config
+    (train_images, _), (val_images, _), where = load_paintings(c["data"], tuple(c["image_size"]),
+                                                               c["seed"])
     train_ds = training_dataset(train_images, c["batch_size"], c["mask"], c["seed"],
                                 augment=not c["no_augment"], hole_weight=c["hole_weight"],
-                                start_batch=run.epochs_done * c["steps_per_epoch"])
-    val_data = validation_data(val_images, c["mask"], c["seed"], c["hole_weight"])
+                                start_batch=start_batch)
+    return train_ds, validation_data(val_images, c["mask"], c["seed"], c["hole_weight"]), where
+
+
+def train(args, model_name, make_model, data=inpainting_data, show=inpainting_samples):
+    """Everything a train script does after parsing its options: the run folder, the data
+    (data(config, start_batch) -> training dataset, validation data, where it came from), the
+    model (make_model(config, input_shape, decay_steps) -> a compiled model, unless a checkpoint
+    is resumed), training, and a sample grid per epoch (show, as fit takes it)."""
+    run = Run.start(args, model_name)
+    c = run.config
+    train_ds, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"])
+    print(where)
+    run.save_config(data_source=where)
     model = run.restore() or make_model(c, (*run.image_size, 3),
                                         c["epochs"] * c["steps_per_epoch"])
-    fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["batch_size"])
+    fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["batch_size"], show)
     print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")
+
+
+def detection_data(config, start_batch):
+    """Crops of the paintings with synthetic paint loss, for the damage detector: (training
+    dataset, validation data, where the paintings came from)."""
+    from utils.data import detection_dataset, detection_validation, load_paintings
+    c = config
+    size = tuple(c["image_size"])
+    (train_images, _), (val_images, _), where = load_paintings(
+        c["data"], (2 * size[0], 2 * size[1]), c["seed"])
+    train_ds = detection_dataset(train_images, c["batch_size"], size, c["seed"], start_batch)
+    return train_ds, detection_validation(val_images, size, c["seed"]), where
+
+
+def detection_samples(model, samples):
+    """The rows and titles of a detector's sample grid: painting | true | found | overlay."""
+    paintings, truth, _ = samples
+    found = model.predict(paintings, verbose=0)
+    overlay = [np.where(f > 0.5, 0.5 * p + 0.5 * np.array([1.0, 0.0, 1.0]), p)
+               for p, f in zip(paintings, found)]
+    return (list(zip(paintings, np.repeat(truth, 3, -1), np.repeat(found, 3, -1), overlay)),
+            ["painting", "true loss", "found", "found (magenta)"])

@@ -1,0 +1,133 @@
+"""Damage detection: synthetic paint loss, the detector network and its train script, the
+per-painting colour model, clicks, growing and shrinking, and the scores the bench reports."""
+import json
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+from conftest import run_script, textured_painting, with_losses
+from models.detector import build_damage_detector
+from utils.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, cluster_seeds,
+                          detection_scores, features, full_size)
+from utils.images import UserError
+from utils.paint_loss import SHAPES, PaintLoss
+
+def test_paint_loss_damages_with_pale_ground_and_says_where():
+    rng = np.random.default_rng(0)
+    image = textured_painting(rng, 96, 128)
+    lighter = 0
+    for seed in range(12):
+        damaged, mask = PaintLoss(clean=0.0)(image, np.random.default_rng(seed))
+        assert damaged.shape == image.shape and damaged.dtype == np.float32
+        assert 0 <= damaged.min() and damaged.max() <= 1
+        assert set(np.unique(mask)) <= {0.0, 1.0} and mask.any()
+        region = mask > 0
+        lighter += damaged[region].mean() > image[region].mean()
+    assert lighter >= 9  # the ground is lighter than the paint in most losses, not all
+    again = PaintLoss(clean=0.0)(image, np.random.default_rng(3))
+    assert np.array_equal(again[1], PaintLoss(clean=0.0)(image, np.random.default_rng(3))[1])
+    _, none = PaintLoss(clean=1.0)(image, rng)
+    assert not none.any()  # a clean example: only the photometric changes
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_loss_shape_marks_part_of_the_image(shape):
+    region = SHAPES[shape]((96, 128), np.random.default_rng(1))
+    assert region.shape == (96, 128) and 0 < region.mean() < 0.6
+
+
+def test_detector_network_at_the_working_size_and_any_size(tmp_path):
+    model = build_damage_detector()
+    out = model.predict(np.zeros((1, 256, 384, 3), np.float32), verbose=0)
+    assert out.shape == (1, 256, 384, 1) and 0 <= out.min() and out.max() <= 1
+    path = tmp_path / "detector.keras"
+    model.save(path)
+    again = keras.models.load_model(path, safe_mode=True, compile=False)
+    image = np.random.default_rng(0).uniform(0, 1, (1, 64, 96, 3)).astype(np.float32)
+    assert np.allclose(again.predict(image, verbose=0), model.predict(image, verbose=0))
+
+
+def test_train_detector_end_to_end_and_resume(data_dir, tmp_path):
+    runs = tmp_path / "runs"
+    tiny = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
+    result = run_script("train_detector.py", "--data", data_dir, "--epochs", "1", "--name",
+                        "det", "--runs-dir", runs, *tiny)
+    assert result.returncode == 0, result.stderr
+    run = runs / "det"
+    assert json.loads((run / "config.json").read_text())["image_size"] == [64, 96]
+    assert (run / "samples" / "epoch_0001.png").stat().st_size > 0
+    found = Detector("learned", model=str(run / "model.keras"))(
+        textured_painting(np.random.default_rng(0), 70, 90))
+    assert found.shape == (70, 90) and found.dtype == np.uint8  # any size, padded inside
+    result = run_script("train_detector.py", "--name", "det", "--runs-dir", runs, "--resume",
+                        "--epochs", "2")
+    assert result.returncode == 0 and "Epoch 2/2" in result.stdout, result.stderr
+    assert "--mask" not in run_script("train_detector.py", "--help").stdout
+
+
+@pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
+def test_shipped_detector_finds_pale_losses_and_leaves_clean_paint():
+    rng = np.random.default_rng(5)
+    image = textured_painting(rng)
+    damaged, truth = with_losses(rng, image)
+    detector = Detector()
+    assert detection_scores(detector(damaged), truth, tolerance=3)["tol_f1"] > 0.7
+    assert detector(image).mean() < 0.01
+
+
+def test_clicks_select_every_loss_like_the_clicked_one():
+    rng = np.random.default_rng(2)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    inside = cv2.distanceTransform(truth.view(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(np.argmax(inside), inside.shape)
+    found = Detector(points=((int(x), int(y)),))(damaged)
+    scores = detection_scores(found, truth, tolerance=3)
+    assert scores["tol_f1"] > 0.9  # the four losses not clicked are found too
+    with pytest.raises(UserError, match="outside"):
+        Detector(points=((400, 10),))(damaged)
+
+
+def test_the_colour_model_seeds_on_flat_pale_clusters_only():
+    rng = np.random.default_rng(4)
+    image = textured_painting(rng)
+    damaged, truth = with_losses(rng, image)
+    seeds = cluster_seeds(features((damaged * 255).astype(np.uint8)))
+    assert seeds.any() and (seeds & truth).sum() / seeds.sum() > 0.9
+    found = Detector("colour")(damaged)
+    assert detection_scores(found, truth, tolerance=3)["tol_f1"] > 0.8
+
+
+def test_large_scans_are_analysed_shrunk_and_the_mask_returns_full_size():
+    rng = np.random.default_rng(6)
+    small, truth = with_losses(rng, textured_painting(rng))
+    large = cv2.resize((small * 65535).astype(np.uint16), (1800, 1200),
+                       interpolation=cv2.INTER_LINEAR)  # a 16-bit scan, 6x the analysed side
+    copy, scale = analysis_copy(large, side=300)
+    assert copy.shape == (200, 300, 3) and copy.dtype == np.uint8 and scale == pytest.approx(1 / 6)
+    found = full_size(truth, (1200, 1800))
+    assert found.shape == (1200, 1800)
+    assert found.mean() == pytest.approx(truth.mean(), rel=0.05)
+    grown, shrunk = full_size(truth, (1200, 1800), 6), full_size(truth, (1200, 1800), -6)
+    assert shrunk.sum() < found.sum() < grown.sum()
+    assert not (shrunk & ~found).any() and not (found & ~grown).any()
+
+
+def test_scores_with_a_boundary_tolerance():
+    truth = np.zeros((20, 20), bool)
+    truth[5:10, 5:10] = True
+    found = np.roll(truth, 2, axis=1)  # a mask drawn 2 pixels off
+    exact = detection_scores(found, truth)
+    assert exact["f1"] == pytest.approx(0.6)  # 15 of 25 pixels overlap
+    tolerant = detection_scores(found, truth, tolerance=3)
+    assert tolerant["tol_f1"] == 1.0 and tolerant["f1"] == exact["f1"]
+    assert detection_scores(found, truth, tolerance=1)["tol_f1"] < 1.0
+
+
+def test_settings_are_checked():
+    for kwargs, message in [({"method": "magic"}, "choose one of"),
+                            ({"threshold": 1.5}, "between 0 and 1"),
+                            ({"min_area": 0}, "at least 1")]:
+        with pytest.raises(UserError, match=message):
+            Detector(**kwargs)
