@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from utils import cli
-from utils.detect import Detector, darkest_channel
+from utils.detect import Detector, planes
 from utils.images import UserError, to_uint8
 from utils.plotting import restoration_figure, thumbnail
 from utils.outputs import (check_outputs, input_record, record_json, tool_record,
@@ -149,7 +149,7 @@ def whitish_mask(pixels, rectangles, threshold):
     """1 where a pixel inside a rectangle has every channel >= threshold (0-255, on 8-bit
     values), dilated by one pixel."""
     height, width = pixels.shape[:2]
-    whitish = darkest_channel(pixels) >= threshold
+    whitish = planes(pixels)[0] >= threshold
     inside = np.zeros((height, width), bool)
     for x, y, w, h in rectangles:
         if x >= width or y >= height:

@@ -1,6 +1,7 @@
-"""Restore damaged paintings at their own resolution: find the whitish paint losses (or take your
-masks), fill them, and write the restored painting, its mask, a before | mask | after figure and
-a record of how it was made.
+"""Restore damaged paintings at their own resolution: find the paint losses (the learned damage
+detector by default, or every loss like the ones you click with --point, or your own masks),
+fill them, and write the restored painting, its mask, a figure with the mask over the painting
+and a record of how it was made.
 
 Every pixel outside the mask is kept exactly, at the painting's own depth (8 or 16 bits), with
 its alpha, its gray or colour, its ICC colour profile and its EXIF metadata; inputs are never

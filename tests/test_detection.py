@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import run_script, textured_painting, with_losses
+from conftest import ROOT, run_script, textured_painting, with_losses
 from models.detector import build_damage_detector
 from utils.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, cluster_seeds,
                           detection_scores, features, full_size)
@@ -65,6 +65,14 @@ def test_train_detector_end_to_end_and_resume(data_dir, tmp_path):
                         "--epochs", "2")
     assert result.returncode == 0 and "Epoch 2/2" in result.stdout, result.stderr
     assert "--mask" not in run_script("train_detector.py", "--help").stdout
+    # fine-tuning: a new run from the first one's weights; another architecture is refused
+    result = run_script("train_detector.py", "--data", data_dir, "--epochs", "1", "--name", "ft",
+                        "--runs-dir", runs, "--init", run / "model.keras", *tiny)
+    assert result.returncode == 0 and "starting from the weights" in result.stdout, result.stderr
+    result = run_script("train_detector.py", "--data", data_dir, "--epochs", "1", "--name",
+                        "wrong", "--runs-dir", runs, "--init",
+                        ROOT / "pretrained" / "context_encoder.keras", *tiny)
+    assert result.returncode == 2 and "needs the same architecture" in result.stderr
 
 
 @pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
@@ -131,3 +139,29 @@ def test_settings_are_checked():
                             ({"min_area": 0}, "at least 1")]:
         with pytest.raises(UserError, match=message):
             Detector(**kwargs)
+
+
+def test_restore_with_clicks_grows_and_shrinks_and_records_it(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(2)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    painting = tmp_path / "page.png"
+    Image.fromarray((damaged * 255).round().astype(np.uint8)).save(painting)
+    inside = cv2.distanceTransform(truth.view(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(np.argmax(inside), inside.shape)
+    marked = {}
+    for grow in (-1, 0, 2):
+        out = tmp_path / f"out{grow}"
+        result = run_script("restore.py", painting, "-o", out, "--method", "telea",
+                            "--point", f"{x},{y}", "--grow", str(grow))
+        assert result.returncode == 0, result.stderr
+        mask = np.asarray(Image.open(out / "page_mask.png")) > 127
+        marked[grow] = mask.sum()
+        record = json.loads((out / "page_record.json").read_text())
+        assert record["mask"]["detector"]["method"] == "clicks"
+        assert record["mask"]["detector"]["points"] == [[int(x), int(y)]]
+        assert record["mask"]["detector"]["grow"] == grow
+        assert (out / "page_figure.jpg").stat().st_size > 0
+    assert marked[-1] < marked[0] < marked[2]
+    assert detection_scores(np.asarray(Image.open(tmp_path / "out0" / "page_mask.png")) > 127,
+                            truth, tolerance=3)["tol_f1"] > 0.9

@@ -224,10 +224,16 @@ def test_click_a_loss_in_the_real_window(tmp_path):
     out = tmp_path / "clicked.png"
     x, y = _innermost(truth)
     with _window(painting, out) as (xdo, win, tool):
-        xdo("mousemove", "--window", win, "5", "5", "click", "1")  # a click on paint...
-        time.sleep(0.3)
+        # (the pointer is moved and given time to arrive before each click: on a loaded
+        # machine a click chained to the move can land where the pointer was)
+        xdo("mousemove", "--window", win, "5", "5")
+        time.sleep(0.5)
+        xdo("click", "1")  # a click on paint...
+        time.sleep(0.5)
         xdo("key", "--window", win, "BackSpace")  # ...taken back
-        xdo("mousemove", "--window", win, str(x), str(y), "click", "1")
+        xdo("mousemove", "--window", win, str(x), str(y))
+        time.sleep(0.5)
+        xdo("click", "1")
     stdout, stderr = tool.communicate(timeout=30)
     assert tool.returncode == 0, stderr
     assert "0 rectangle(s), 1 click(s)" in stdout

@@ -136,6 +136,8 @@ def _bad_input_cases(tmp_path):
                                  "10 x 10 pixels but the painting is 180 x 120"),
         "not an inpainting model": ([painting, "--method", tmp_path / "dense.keras"],
                                     "not an inpainting model"),
+        "not a damage detector": ([painting, "--detector", tmp_path / "dense.keras"],
+                                  "is not a damage detector"),
         "unwritable output folder": ([painting, "-o", tmp_path / "a_file" / "out"],
                                      "cannot write to the output folder"),
     }

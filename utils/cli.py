@@ -101,6 +101,10 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed",
         p.add_argument("--image-size", type=parse_size, default=image_size, metavar="HxW",
                        help="height x width of the training crops (multiples of 32), cut from "
                             "paintings resized to twice this")
+    p.add_argument("--init", metavar="PATH",
+                   help="start from this saved model's weights (same architecture, e.g. a "
+                        "shipped model in pretrained/) instead of a fresh initialisation: "
+                        "fine-tuning")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, masks and weights")
     p.add_argument("--name", help="run name: outputs go to RUNS_DIR/NAME (default: the model "
                    "name and the start time)")

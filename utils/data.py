@@ -136,12 +136,19 @@ def validation_data(images, mask_kind="mixed", seed=0, hole_weight=1.0):
     return _with_mask(images, masks, hole_weight)
 
 
-def random_crop(image, size, rng):
-    """A crop of size (h, w) at a random place, mirrored left-right half the time."""
-    height, width = size
+def random_crop(image, size, rng, zoom=(0.6, 1.5)):
+    """A crop of size (h, w) at a random place and a random scale (a region zoom times the size,
+    resized to it), mirrored left-right half the time: paintings are photographed, and analysed,
+    at many scales."""
+    import cv2
+    scale = min(rng.uniform(*zoom), image.shape[0] / size[0], image.shape[1] / size[1])
+    height, width = int(size[0] * scale), int(size[1] * scale)
     top = int(rng.integers(0, image.shape[0] - height + 1))
     left = int(rng.integers(0, image.shape[1] - width + 1))
     crop = image[top:top + height, left:left + width]
+    if crop.shape[:2] != tuple(size):
+        crop = cv2.resize(crop, size[::-1], interpolation=cv2.INTER_AREA if scale > 1 else
+                          cv2.INTER_LINEAR)
     return crop[:, ::-1] if rng.uniform() < 0.5 else crop
 
 
@@ -153,8 +160,9 @@ def _damaged_crops(images, picks, size, rng, paint_loss):
 
 def detection_dataset(images, batch_size, size, seed=0, start_batch=0):
     """An endless tf.data.Dataset of (painting, damage mask) batches for the damage detector:
-    random crops of size (h, w) from the paintings, each with synthetic paint loss (or, one in
-    five, none), reproducible for a seed; start_batch continues a resumed run's stream."""
+    random crops of size (h, w) at random scales from the paintings, each with synthetic paint
+    loss (or, three in ten, none), reproducible for a seed; start_batch continues a resumed
+    run's stream."""
     import tensorflow as tf
     paint_loss = PaintLoss()
 

@@ -79,6 +79,8 @@ class Detector:
         for x, y in self.points:
             if not (0 <= x < width and 0 <= y < height):
                 raise UserError(f"--point {x},{y} lies outside the {width} x {height} painting")
+        if self.method == "white" and not self.points:
+            return full_size(white_rule(image, self.min_area), (height, width), self.grow)
         small, scale = analysis_copy(image)
         if self.points:
             points = [(min(int(x * scale), small.shape[1] - 1),
@@ -87,11 +89,9 @@ class Detector:
                                      self.min_area)
         elif self.method == "learned":
             found = clean(predict_damage(self.network(), small) > self.threshold, self.min_area)
-        elif self.method == "colour":
+        else:
             f = features(small)
             found = colour_selection(small, cluster_seeds(f), 0.0, self.min_area, f)
-        else:
-            found = white_rule(small, self.min_area)
         return full_size(found, (height, width), self.grow)
 
 
@@ -106,14 +106,17 @@ def to_rgb8(image):
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[..., :3]
 
 
-def darkest_channel(image, rows=512):
-    """The darkest channel of a painting as an 8-bit plane (H, W), made strip by strip (a few
-    bytes a pixel for a large scan): near-white wherever it is high."""
+def planes(image, rows=512):
+    """The darkest channel and the lightness (mean of the channels) of a painting as 8-bit
+    planes (H, W), made strip by strip: a few bytes a pixel for a large scan."""
     image = np.asarray(image)
-    out = np.empty(image.shape[:2], np.uint8)
+    darkest = np.empty(image.shape[:2], np.uint8)
+    lightness = np.empty(image.shape[:2], np.uint8)
     for top in range(0, image.shape[0], rows):
-        out[top:top + rows] = to_rgb8(image[top:top + rows]).min(axis=2)
-    return out
+        block = to_rgb8(image[top:top + rows])
+        darkest[top:top + rows] = block.min(axis=2)
+        lightness[top:top + rows] = (block.sum(axis=2, dtype=np.uint16) + 1) // 3
+    return darkest, lightness
 
 
 def analysis_copy(image, side=ANALYSIS_SIDE):
@@ -295,16 +298,19 @@ def cluster_seeds(f, clusters=8, contrast=10.0, flatness=0.6, min_fraction=0.002
 
 # --- pure-white marks -----------------------------------------------------------------------
 
-def white_rule(rgb8, min_area, white=0.95, contrast=0.05, background_size=11):
-    """Near-white cores (darkest channel at least white) grown by one pixel into neighbours
-    brighter than their local background by contrast: pure-white marks and their blended edges."""
-    darkest = rgb8.min(axis=2)
-    lightness = rgb8.mean(axis=2).astype(np.uint8)
+def white_rule(image, min_area, white=0.95, contrast=0.05, background_size=11):
+    """Near-white cores (darkest channel at least white, in regions of at least min_area pixels)
+    grown by one pixel into neighbours brighter than their local background by contrast:
+    pure-white marks and their blended edges, at the painting's full resolution (a white crack
+    one pixel wide vanishes in a shrunk copy)."""
+    darkest, lightness = planes(image)
     cores = clean(darkest >= white * 255.0 - 0.5, min_area).view(np.uint8)
+    del darkest
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (background_size,) * 2)
     background = cv2.morphologyEx(lightness, cv2.MORPH_OPEN, disc)
     brighter = (cv2.subtract(lightness, background) > 255.0 * contrast).view(np.uint8)
-    return (cv2.dilate(cores, np.ones((3, 3), np.uint8)) & (brighter | cores)) > 0
+    del background, lightness
+    return cv2.dilate(cores, np.ones((3, 3), np.uint8)) & (brighter | cores)
 
 
 # --- scores ---------------------------------------------------------------------------------

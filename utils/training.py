@@ -34,7 +34,7 @@ from utils.plotting import image_grid, loss_plot
 
 SAMPLE_ROWS = 4
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
-FIXED_ON_RESUME = ("data", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
+FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
                    "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
                    "adv_weight")
 RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
@@ -205,10 +205,18 @@ def save_exports(model, folder):
         save_inference_model(part, Path(folder) / name)
 
 
+def inpainting_samples(model, samples):
+    """The rows and titles of a sample grid: damaged | output | composite | original."""
+    (damaged, mask), original, _ = samples
+    output = model.predict([damaged, mask], verbose=0)
+    return (list(zip(damaged, output, composite(output, original, mask), original)),
+            ["damaged", "output", "composite", "original"])
+
+
 class RunCallback(keras.callbacks.Callback):
     """After every epoch: samples, checkpoint, best model, loss plot."""
 
-    def __init__(self, run, samples, show):
+    def __init__(self, run, samples, show=inpainting_samples):
         super().__init__()
         self.run, self.samples, self.show = run, samples, show
         self.best = run.best_val_loss()
@@ -250,14 +258,6 @@ class RunCallback(keras.callbacks.Callback):
         self.run.save_checkpoint(self.model, epoch + 1, self.best, row)
         loss_plot(self.run.folder / "log.csv", self.run.folder / "loss.png",
                   title=self.run.config["name"])
-
-
-def inpainting_samples(model, samples):
-    """The rows and titles of a sample grid: damaged | output | composite | original."""
-    (damaged, mask), original, _ = samples
-    output = model.predict([damaged, mask], verbose=0)
-    return (list(zip(damaged, output, composite(output, original, mask), original)),
-            ["damaged", "output", "composite", "original"])
 
 
 def _first(data, rows):
@@ -304,6 +304,20 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
         sys.exit(130)
 
 
+def start_from(model, path):
+    """Copy the weights of the saved model at path into model (fine-tuning), or one clear error
+    when its architecture differs."""
+    from utils.inpaint import load_model_file
+    saved = load_model_file(path)
+    mine, theirs = [w.shape for w in model.weights], [w.shape for w in saved.weights]
+    if mine != theirs:
+        raise UserError(f"--init {path}: its model is not this one ({len(theirs)} weight "
+                        f"arrays against {len(mine)}, or of other shapes): fine-tuning needs "
+                        f"the same architecture")
+    model.set_weights(saved.get_weights())
+    print(f"starting from the weights of {path}")
+
+
 def inpainting_data(config, start_batch):
     """The paintings with artificial damage to fill: (training dataset, validation data, where
     the paintings came from)."""
@@ -327,8 +341,11 @@ def train(args, model_name, make_model, data=inpainting_data, show=inpainting_sa
     train_ds, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"])
     print(where)
     run.save_config(data_source=where)
-    model = run.restore() or make_model(c, (*run.image_size, 3),
-                                        c["epochs"] * c["steps_per_epoch"])
+    model = run.restore()
+    if model is None:
+        model = make_model(c, (*run.image_size, 3), c["epochs"] * c["steps_per_epoch"])
+        if c.get("init"):
+            start_from(model, c["init"])
     fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["batch_size"], show)
     print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")
 
