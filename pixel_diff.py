@@ -224,8 +224,8 @@ def main(args):
         write_text(record_path, record_json(record))
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
-    print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels filled "
-          f"({args.method}, radius {args.radius}) -> {out}, mask {mask_path}")
+    print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels "
+          f"filled ({args.method}, radius {args.radius}) -> {out}, mask {mask_path}")
 
 
 if __name__ == "__main__":

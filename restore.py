@@ -82,8 +82,9 @@ def parse_args(argv=None):
     d = p.add_argument_group("damage detection (without --mask; see the README)")
     defaults = Detector()
     d.add_argument("--detect", choices=DETECT_METHODS, default=defaults.method,
-                   help="learned: the damage detector network; colour: a colour model fitted to "
-                        "each painting; white: pure-white marks only")
+                   help="learned: the damage detector network; colour: also every pixel like "
+                        "the losses it is surest of (finds more losses, and marks more on clean "
+                        "paintings); white: pure-white marks only")
     d.add_argument("--point", action="append", default=[], metavar="X,Y", type=cli.point,
                    help="a click on a loss, in the painting's pixels (repeatable; one painting): "
                         "every loss that looks like the clicked ones is selected")
@@ -96,7 +97,8 @@ def parse_args(argv=None):
                    help="smallest loss kept, in pixels of the copy analysed (at most "
                         f"{ANALYSIS_SIDE} pixels on its longest side)")
     d.add_argument("--detector", default=defaults.model, metavar="PATH",
-                   help="learned: the detector model (train_detector.py writes one)")
+                   help="learned and colour: the detector model (train_detector.py writes "
+                        "one)")
     return p.parse_args(argv)
 
 
@@ -316,7 +318,7 @@ def main(args):
         if name.lower().endswith(".keras"):
             inputs.append(name)
     check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
-    if len(masks) < len(files) and detector.method == "learned" and not detector.points:
+    if len(masks) < len(files) and detector.method != "white" and not detector.points:
         detector.network()  # a wrong --detector file is one error before any painting
     method, model = load_method(args.method)
     if method == "auto" and args.model.lower() != "none":

@@ -9,6 +9,7 @@ on the same mask. Target: detection + auto fill <= 1.5x Telea alone.
 examples:
   python bench/bench_restore.py
   python bench/bench_restore.py --model none     # auto with the pyramid fill for wide losses
+  python bench/bench_restore.py --detect white   # the white rule, made for this white damage
 """
 import argparse
 import sys
@@ -61,6 +62,8 @@ def main():
     p.add_argument("--model", default=str(ROOT / "pretrained" / "context_encoder.keras"),
                    help="the learned model auto uses ('none': the pyramid fill)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--detect", default="learned", choices=("learned", "colour", "white"),
+                   help="the detection method (restore.py's --detect)")
     args = p.parse_args()
 
     from utils.detect import Detector, detection_scores
@@ -70,7 +73,7 @@ def main():
     start = time.perf_counter()
     model = None if args.model == "none" else load_inpainting_model(args.model)
     load_s = time.perf_counter() - start
-    detector = Detector()
+    detector = Detector(args.detect)
     restore_image(damaged, truth, "auto", model)  # warm-up: tracing is not restoring
 
     detect_s, mask = _median_time(lambda: detector(damaged), args.repeats)
@@ -79,7 +82,7 @@ def main():
     scores = detection_scores(mask, truth)
     total = detect_s + auto_s
     print(f"restore benchmark: {SIZE[1]} x {SIZE[0]} ({source}), {truth.mean():.1%} damaged; "
-          f"detection F1 {scores['f1']:.3f}; model: {args.model} (loaded once in {load_s:.1f} s)\n")
+          f"detection ({args.detect}) F1 {scores['f1']:.3f}; model: {args.model} (loaded once in {load_s:.1f} s)\n")
     print("| measure | seconds | ratio to Telea | target |\n|---|---|---|---|")
     print(f"| OpenCV Telea alone (radius 3), detected mask | {telea_s:.3f} | 1.00 | |")
     print(f"| detection | {detect_s:.3f} | {detect_s / telea_s:.2f} | |")

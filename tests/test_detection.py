@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ROOT, run_script, textured_painting, with_losses
 from models.detector import build_damage_detector
-from utils.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, cluster_seeds,
-                          detection_scores, features, full_size)
+from utils.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, detection_scores,
+                          full_size, surest_losses)
 from utils.images import UserError
 from utils.paint_loss import SHAPES, PaintLoss
 
@@ -97,14 +97,26 @@ def test_clicks_select_every_loss_like_the_clicked_one():
         Detector(points=((400, 10),))(damaged)
 
 
-def test_the_colour_model_seeds_on_flat_pale_clusters_only():
+@pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
+def test_the_colour_method_adds_every_loss_like_the_surest_ones():
     rng = np.random.default_rng(4)
-    image = textured_painting(rng)
-    damaged, truth = with_losses(rng, image)
-    seeds = cluster_seeds(features((damaged * 255).astype(np.uint8)))
-    assert seeds.any() and (seeds & truth).sum() / seeds.sum() > 0.9
-    found = Detector("colour")(damaged)
-    assert detection_scores(found, truth, tolerance=3)["tol_f1"] > 0.8
+    damaged, truth = with_losses(rng, textured_painting(rng), count=6)
+    learned, colour = Detector()(damaged) > 0, Detector("colour")(damaged) > 0
+    assert not (learned & ~colour).any()  # the network's mask, and more
+    assert detection_scores(colour, truth, tolerance=3)["tol_f1"] > 0.8
+
+
+def test_the_surest_losses_are_the_confident_wide_regions():
+    probability = np.zeros((100, 150), np.float32)
+    probability[10:30, 10:40] = 0.95   # wide and sure
+    probability[60:90, 20:60] = 0.93   # wider, nearly as sure
+    probability[50:51, 100:140] = 0.99  # sure but small: 40 pixels, under min_area
+    probability[10:40, 100:140] = 0.6  # wide but unsure
+    points = surest_losses(probability)
+    assert len(points) == 2
+    (x1, y1), (x2, y2) = points  # the one holding the most probability first, each inside
+    assert 20 <= x1 < 60 and 60 <= y1 < 90 and 10 <= x2 < 40 and 10 <= y2 < 30
+    assert surest_losses(probability, count=1) == points[:1]
 
 
 def test_large_scans_are_analysed_shrunk_and_the_mask_returns_full_size():

@@ -7,10 +7,10 @@ Three ways, each a `Detector(method=...)`:
 
 - "learned" (the default): a U-Net (models/detector.py) trained on clean paintings with
   synthetic losses of realistic appearance marks the probability of loss at each pixel;
-- "colour": a per-painting colour model. Confident seeds are the colour clusters of the
-  painting that are lighter than the paint around them and flatter than it; a classifier fitted
-  on that painting's seeds and paint (a Gaussian for the loss, a Gaussian mixture for the
-  paint, in Lab plus local texture) then selects every pixel that looks like the seeds;
+- "colour": the network, then a per-painting colour model seeded on the losses it is surest
+  of: a Gaussian fitted on them (Lab plus local texture) against a Gaussian mixture of the
+  paint selects every pixel that looks like them, as clicks on those losses would. It finds
+  more of the losses on a damaged page, and marks more on a clean one (docs/detection.md);
 - "white": the old rule, near-white cores grown into their blended edges, for pure-white
   marks (the synthetic strokes of inpainting benchmarks).
 
@@ -18,9 +18,10 @@ With points (a few clicks on losses, `restore.py --point x,y`) the colour model 
 the clicked losses instead of automatic seeds: the tool learns that painting's loss from them
 and selects every similar loss, a magic wand that knows what a loss looks like.
 
-Every method works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels on its
-longest side (a 24-megapixel scan in about a second), cleans the mask there (losses kept whole,
-specks removed) and enlarges it to the painting's size; `grow` then widens (or, negative,
+Every method but "white" works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels
+on its longest side (the scale of the paintings the network learned on; a 24-megapixel scan in
+about a second), cleans the mask there (losses kept whole, specks removed) and enlarges it to
+the painting's size; `grow` then widens (or, negative,
 narrows) it by whole pixels of the painting, the margin restorers give a mask.
 """
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from utils.images import UserError, to_uint8
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DETECTOR = ROOT / "pretrained" / "detector.keras"
 METHODS = ("learned", "colour", "white")
-ANALYSIS_SIDE = 1024
+ANALYSIS_SIDE = 512
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Detector:
     method: str = "learned"          # learned, colour or white (see the module's docstring)
     points: tuple = ()               # clicks on losses, (x, y) in the painting's pixels
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
-    threshold: float = 0.5           # learned: a pixel is a loss above this probability
+    threshold: float = 0.7           # learned: a pixel is a loss above this probability
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
     model: str = str(DEFAULT_DETECTOR)  # learned: the detector model file
     _network: object = field(default=None, repr=False, compare=False)
@@ -61,7 +62,7 @@ class Detector:
         from utils.outputs import sha256
         record = {"method": "clicks" if self.points else self.method, "points": self.points,
                   "grow": self.grow, "min_area": self.min_area}
-        if self.method == "learned" and not self.points:
+        if self.method in ("learned", "colour") and not self.points:
             record.update(threshold=self.threshold, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
@@ -87,11 +88,13 @@ class Detector:
                        min(int(y * scale), small.shape[0] - 1)) for x, y in self.points]
             found = colour_selection(small, click_seeds(features(small), points), 0.0,
                                      self.min_area)
-        elif self.method == "learned":
-            found = clean(predict_damage(self.network(), small) > self.threshold, self.min_area)
         else:
-            f = features(small)
-            found = colour_selection(small, cluster_seeds(f), 0.0, self.min_area, f)
+            probability = predict_damage(self.network(), small)
+            found = clean(probability > self.threshold, self.min_area)
+            points = surest_losses(probability) if self.method == "colour" else []
+            if points:  # the colour model, seeded as clicks on the surest losses would seed it
+                f = features(small)
+                found |= colour_selection(small, click_seeds(f, points), 0.0, self.min_area, f)
         return full_size(found, (height, width), self.grow)
 
 
@@ -269,31 +272,22 @@ def click_seeds(f, points, window=40, tolerance=12.0):
     return seeds
 
 
-def cluster_seeds(f, clusters=8, contrast=10.0, flatness=0.6, min_fraction=0.002, seed=0):
-    """Automatic seeds: the colour clusters of the painting (k-means in Lab) whose regions are
-    lighter than the paint just around them by more than contrast (L units) and flatter than it
-    (texture under flatness times the surroundings'): exposed ground, not a painted highlight,
-    which is as light but as textured as the paint beside it."""
-    height, width = f.shape[:2]
-    pixels = f[..., :3].reshape(-1, 3)
-    step = max(1, len(pixels) // 50000)
-    _, centres = _kmeans(pixels[::step], clusters, seed)
-    distance = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1)
-    labels = distance.argmin(axis=1).reshape(height, width)
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    seeds = np.zeros((height, width), bool)
-    for k in range(clusters):
-        region = cv2.morphologyEx((labels == k).view(np.uint8), cv2.MORPH_OPEN,
-                                  np.ones((3, 3), np.uint8))
-        around = (cv2.dilate(region, ring) > 0) & (region == 0)
-        inside = region > 0
-        if inside.mean() < min_fraction or not around.any():
-            continue
-        lighter = f[..., 0][inside].mean() - f[..., 0][around].mean()
-        flatter = f[..., 3][inside].mean() / max(f[..., 3][around].mean(), 1e-6)
-        if lighter > contrast and flatter < flatness:
-            seeds |= inside
-    return seeds
+def surest_losses(probability, count=3, min_probability=0.9, min_area=50):
+    """The points a user would click, chosen from the detector's probability map: the innermost
+    pixel of each of the count regions (above 0.5, of at least min_area pixels, whose mean
+    probability is at least min_probability) that hold the most probability."""
+    found = clean(probability > 0.5, 4).view(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
+    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=n)
+    mean = mass / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    chosen = [c for c in np.argsort(-mass) if c and stats[c, cv2.CC_STAT_AREA] >= min_area
+              and mean[c] >= min_probability][:count]
+    points = []
+    for c in chosen:
+        inside = cv2.distanceTransform((labels == c).view(np.uint8), cv2.DIST_L2, 5)
+        y, x = np.unravel_index(np.argmax(inside), inside.shape)
+        points.append((int(x), int(y)))
+    return points
 
 
 # --- pure-white marks -----------------------------------------------------------------------
