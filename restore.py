@@ -91,8 +91,8 @@ def parse_args(argv=None):
     d.add_argument("--grow", type=int, default=defaults.grow, metavar="PIXELS",
                    help="widen the found mask by this many pixels (negative: narrow it)")
     d.add_argument("--threshold", type=float, default=defaults.threshold,
-                   help="learned: how sure the network must be that a pixel is a loss (0-1; "
-                        "lower finds more)")
+                   help="learned and colour: how sure the network must be that a pixel is a "
+                        "loss (0-1; lower finds more)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
                    help="smallest loss kept, in pixels of the copy analysed (at most "
                         f"{ANALYSIS_SIDE} pixels on its longest side)")

@@ -20,9 +20,9 @@ and selects every similar loss, a magic wand that knows what a loss looks like.
 
 Every method but "white" works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels
 on its longest side (the scale of the paintings the network learned on; a 24-megapixel scan in
-about a second), cleans the mask there (losses kept whole, specks removed) and enlarges it to
-the painting's size; `grow` then widens (or, negative,
-narrows) it by whole pixels of the painting, the margin restorers give a mask.
+well under a second), cleans the mask there (losses kept whole, specks removed) and enlarges it
+to the painting's size; `grow` then widens (or, negative, narrows) it by whole pixels of the
+painting, the margin restorers give a mask.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +43,15 @@ class Detector:
     method: str = "learned"          # learned, colour or white (see the module's docstring)
     points: tuple = ()               # clicks on losses, (x, y) in the painting's pixels
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
-    threshold: float = 0.7           # learned: a pixel is a loss above this probability
+    threshold: float = 0.7           # learned, colour: a loss above this probability
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
-    model: str = str(DEFAULT_DETECTOR)  # learned: the detector model file
+    model: str = str(DEFAULT_DETECTOR)  # learned, colour: the detector model file
     _network: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise UserError(f"--detect {self.method}: choose one of {', '.join(METHODS)}")
-        if not 0 < self.threshold < 1 and self.method == "learned":
+        if not 0 < self.threshold < 1:
             raise UserError(f"--threshold {self.threshold}: a probability, between 0 and 1")
         if self.min_area < 1:
             raise UserError(f"--min-area {self.min_area}: must be at least 1")
