@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import utils  # noqa: E402,F401  (TensorFlow's environment)
-from utils.detect import DEFAULT_DETECTOR, Detector, detection_scores, true_damage  # noqa: E402
+from utils.detect import (DEFAULT_DETECTOR, Detector, detection_scores, innermost,  # noqa: E402
+                          true_damage)
 from utils.images import find_images, read_image, to_uint8  # noqa: E402
 from utils.plotting import image_grid  # noqa: E402
 from utils.restore import fill  # noqa: E402
@@ -89,12 +90,8 @@ def thai_murals(folder):
 def clicks(truth, count=3):
     """The points a user would click: the innermost pixel of each of the largest true losses."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(truth.view(np.uint8), connectivity=8)
-    points = []
-    for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:count] + 1:
-        inside = cv2.distanceTransform((labels == label).view(np.uint8), cv2.DIST_L2, 5)
-        y, x = np.unravel_index(np.argmax(inside), inside.shape)
-        points.append((int(x), int(y)))
-    return tuple(points)
+    return tuple(innermost(labels == label)
+                 for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:count] + 1)
 
 
 def pooled(scores):
@@ -204,7 +201,6 @@ def main():
     learned = Detector("learned", model=args.model)
     learned.network()
     colour = Detector("colour", model=args.model)
-    colour._network = learned.network()
     detectors = {"learned": lambda truth: learned, "colour": lambda truth: colour,
                  "white": lambda truth: Detector("white")}
     pages = manuscripts(args.data)

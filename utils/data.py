@@ -7,6 +7,7 @@ pixels painted white, mask is (H, W, 1) with 1 = missing, and weight is the per-
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from utils.images import IMAGE_SIZE, UserError, find_images, load_folder, read_image, resize
@@ -140,7 +141,6 @@ def random_crop(image, size, rng, zoom=(0.6, 1.5)):
     """A crop of size (h, w) at a random place and a random scale (a region zoom times the size,
     resized to it), mirrored left-right half the time: paintings are photographed, and analysed,
     at many scales."""
-    import cv2
     scale = min(rng.uniform(*zoom), image.shape[0] / size[0], image.shape[1] / size[1])
     height, width = int(size[0] * scale), int(size[1] * scale)
     top = int(rng.integers(0, image.shape[0] - height + 1))

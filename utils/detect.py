@@ -24,7 +24,8 @@ well under a second), cleans the mask there (losses kept whole, specks removed) 
 to the painting's size; `grow` then widens (or, negative, narrows) it by whole pixels of the
 painting, the margin restorers give a mask.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -46,7 +47,6 @@ class Detector:
     threshold: float = 0.7           # learned, colour: a loss above this probability
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
     model: str = str(DEFAULT_DETECTOR)  # learned, colour: the detector model file
-    _network: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -68,9 +68,7 @@ class Detector:
         return record
 
     def network(self):
-        if self._network is None:
-            self._network = load_detector(self.model)
-        return self._network
+        return load_detector(str(Path(self.model).resolve()))
 
     def __call__(self, image):
         """The damage mask (H, W) uint8, 1 = loss, of an image (H, W, 1 or 3) of 8- or 16-bit
@@ -86,15 +84,15 @@ class Detector:
         if self.points:
             points = [(min(int(x * scale), small.shape[1] - 1),
                        min(int(y * scale), small.shape[0] - 1)) for x, y in self.points]
-            found = colour_selection(small, click_seeds(features(small), points), 0.0,
-                                     self.min_area)
+            f = features(small)
+            found = colour_selection(f, click_seeds(f, points), self.min_area)
         else:
             probability = predict_damage(self.network(), small)
             found = clean(probability > self.threshold, self.min_area)
             points = surest_losses(probability) if self.method == "colour" else []
             if points:  # the colour model, seeded as clicks on the surest losses would seed it
                 f = features(small)
-                found |= colour_selection(small, click_seeds(f, points), 0.0, self.min_area, f)
+                found |= colour_selection(f, click_seeds(f, points), self.min_area)
         return full_size(found, (height, width), self.grow)
 
 
@@ -145,10 +143,12 @@ def full_size(found, shape, grow=0):
     """The analysed copy's mask (h, w) bool enlarged to the painting's (H, W), smooth-edged,
     then grown (or shrunk) by grow pixels: uint8, 1 = loss."""
     height, width = shape
-    mask = found.astype(np.uint8) * np.uint8(255)
-    if mask.shape != (height, width):
-        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = (mask >= 128).view(np.uint8)
+    if found.shape == (height, width):
+        mask = found.astype(np.uint8, copy=False)
+    else:
+        mask = cv2.resize(found.astype(np.uint8) * np.uint8(255), (width, height),
+                          interpolation=cv2.INTER_LINEAR)
+        mask = (mask >= 128).view(np.uint8)
     if grow:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1,) * 2)
         mask = (cv2.dilate if grow > 0 else cv2.erode)(mask, disc)
@@ -168,8 +168,10 @@ def clean(mask, min_area):
 
 # --- the learned detector -------------------------------------------------------------------
 
+@lru_cache(maxsize=4)
 def load_detector(path):
-    """The damage detector model saved by train_detector.py, checked: RGB in, one channel out."""
+    """The damage detector model saved by train_detector.py, checked: RGB in, one channel out;
+    loaded once per path, however many detectors and paintings use it."""
     from utils.inpaint import load_model_file
     model = load_model_file(path)
     shapes = [tuple(t.shape) for t in model.inputs]
@@ -244,13 +246,12 @@ def loss_log_odds(f, seeds, components=6, sample=20000, seed=0):
     return (loss.log_density(pixels) - np.max(paint, axis=0)).reshape(f.shape[:2])
 
 
-def colour_selection(rgb8, seeds, log_odds, min_area, f=None):
-    """Every pixel whose colour and texture are more like the seeds' than the paint's (log-odds
-    above log_odds), cleaned; nothing when there are too few seeds to fit."""
-    f = features(rgb8) if f is None else f
+def colour_selection(f, seeds, min_area):
+    """Every pixel whose features f (colour and texture) are more like the seeds' than the
+    paint's, cleaned, with a margin; nothing when there are too few seeds to fit."""
     if seeds.sum() < 2 * f.shape[-1] + 2:
-        return np.zeros(rgb8.shape[:2], bool)
-    selected = loss_log_odds(f, seeds) > log_odds
+        return np.zeros(f.shape[:2], bool)
+    selected = loss_log_odds(f, seeds) > 0
     selected = cv2.morphologyEx(selected.view(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # hand-drawn masks' margin
     return cv2.dilate(clean(selected | seeds, min_area).view(np.uint8), margin) > 0
@@ -282,12 +283,15 @@ def surest_losses(probability, count=3, min_probability=0.9, min_area=50):
     mean = mass / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
     chosen = [c for c in np.argsort(-mass) if c and stats[c, cv2.CC_STAT_AREA] >= min_area
               and mean[c] >= min_probability][:count]
-    points = []
-    for c in chosen:
-        inside = cv2.distanceTransform((labels == c).view(np.uint8), cv2.DIST_L2, 5)
-        y, x = np.unravel_index(np.argmax(inside), inside.shape)
-        points.append((int(x), int(y)))
-    return points
+    return [innermost(labels == c) for c in chosen]
+
+
+def innermost(region):
+    """(x, y) of the pixel of a region (bool (H, W)) farthest from its edge: where a user would
+    click it."""
+    inside = cv2.distanceTransform(region.view(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(np.argmax(inside), inside.shape)
+    return int(x), int(y)
 
 
 # --- pure-white marks -----------------------------------------------------------------------

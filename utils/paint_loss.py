@@ -62,25 +62,19 @@ def _polyline(shape, rng, steps, step, turn):
     return np.round(np.array(points)).astype(np.int32)
 
 
-class Cracks:
-    """Branching thin lines, 1-3 pixels wide (craquelure where the ground shows)."""
+class Lines:
+    """Random-walk lines: count lines of steps steps of step pixels, the direction turning by
+    turn radians (standard deviation) a step, width pixels wide; each range (low, high)."""
+
+    def __init__(self, count, steps, step, turn, width):
+        self.count, self.steps, self.step, self.turn, self.width = count, steps, step, turn, width
 
     def __call__(self, shape, rng):
         mask = np.zeros(shape, np.uint8)
-        for _ in range(int(rng.integers(2, 12))):
-            points = _polyline(shape, rng, int(rng.integers(5, 40)), rng.uniform(3, 10), 0.5)
-            cv2.polylines(mask, [points], False, 1, int(rng.integers(1, 4)))
-        return mask > 0
-
-
-class Scratches:
-    """Nearly straight lines 1-4 pixels wide."""
-
-    def __call__(self, shape, rng):
-        mask = np.zeros(shape, np.uint8)
-        for _ in range(int(rng.integers(1, 6))):
-            points = _polyline(shape, rng, int(rng.integers(3, 12)), rng.uniform(10, 40), 0.08)
-            cv2.polylines(mask, [points], False, 1, int(rng.integers(1, 5)))
+        for _ in range(int(rng.integers(*self.count))):
+            points = _polyline(shape, rng, int(rng.integers(*self.steps)),
+                               rng.uniform(*self.step), self.turn)
+            cv2.polylines(mask, [points], False, 1, int(rng.integers(*self.width)))
         return mask > 0
 
 
@@ -98,17 +92,6 @@ class Specks:
         return mask > 0
 
 
-class Strokes:
-    """Brush strokes 3-14 pixels wide, curved (the synthetic damage of inpainting benchmarks)."""
-
-    def __call__(self, shape, rng):
-        mask = np.zeros(shape, np.uint8)
-        for _ in range(int(rng.integers(1, 6))):
-            points = _polyline(shape, rng, int(rng.integers(2, 8)), rng.uniform(10, 40), 0.6)
-            cv2.polylines(mask, [points], False, 1, int(rng.integers(3, 15)))
-        return mask > 0
-
-
 # Ground colours in CIE Lab (L 0-100, a, b): ranges of L, a, b for each family.
 GROUNDS = {
     "parchment": ((55, 80), (6, 22), (12, 32)),
@@ -117,8 +100,17 @@ GROUNDS = {
     "ochre": ((55, 80), (0, 14), (20, 45)),
     "any pale": ((45, 97), (-8, 25), (-10, 45)),
 }
-SHAPES = {"flakes": Flakes(), "blobs": SmallBlobs(), "cracks": Cracks(), "scratches": Scratches(),
-          "specks": Specks(), "strokes": Strokes()}
+SHAPES = {
+    "flakes": Flakes(),
+    "blobs": SmallBlobs(),
+    # wandering thin lines, 1-3 pixels wide (craquelure where the ground shows)
+    "cracks": Lines(count=(2, 12), steps=(5, 40), step=(3, 10), turn=0.5, width=(1, 4)),
+    # nearly straight lines 1-4 pixels wide
+    "scratches": Lines(count=(1, 6), steps=(3, 12), step=(10, 40), turn=0.08, width=(1, 5)),
+    "specks": Specks(),
+    # curved brush strokes 3-14 pixels wide (the synthetic damage of inpainting benchmarks)
+    "strokes": Lines(count=(1, 6), steps=(2, 8), step=(10, 40), turn=0.6, width=(3, 15)),
+}
 
 
 def _convert(values, code):
