@@ -7,8 +7,14 @@ the learned models start from), auto (restore.py's default: ns for thin regions,
 pixels are always kept, so every figure is about the filled pixels: hole PSNR (dB), hole SSIM,
 hole L1, hole sharpness (the variance of the Laplacian in the hole as a ratio to the original's:
 1 = as much fine detail as the original; the median over images) and milliseconds per image
-(models: measured in batches of 8). Writes results.csv, per_image.csv, psnr.png and examples.png
-to --out and prints markdown tables.
+(models: measured in batches of 8; time the methods with nothing else running). Every method is
+also compared with the best classical method of each mask kind, painting by painting: the mean
+paired difference in hole PSNR with a 95% bootstrap interval over the paintings (each painting's
+difference averaged over the seeds first, since a painting's seeds are not independent).
+
+Writes results.csv, per_image.csv, differences.csv, psnr.png, examples.png (whole images) and
+large_holes.png (the largest hole of the first painting of each large-hole kind, every pixel at
+its own size, where texture shows) to --out, and prints markdown tables.
 
 examples:
   python evaluate.py --data ../shared/data/paintings/val --models pretrained/context_encoder.keras
@@ -34,14 +40,15 @@ from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 from utils.plotting import grouped_bars, image_grid
 
 METRICS = ("psnr", "ssim", "l1", "sharpness", "ms")
+RESAMPLES = 10000  # bootstrap resamples of the paintings for each interval
 
 
 def parse_args(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("--data", metavar="DIR", help="folder of clean paintings (default: "
                    "scikit-image's sample photographs)")
-    p.add_argument("--methods", nargs="+", choices=[*CLASSICAL, "auto"],
-                   default=list(CLASSICAL), help="classical methods (and auto) to compare")
+    p.add_argument("--methods", nargs="+", choices=[*CLASSICAL, "auto", "textured"],
+                   default=list(CLASSICAL), help="classical methods (and auto, textured) to compare")
     p.add_argument("--models", nargs="*", default=[], metavar="PATH",
                    help="saved inpainting models (.keras) to compare")
     p.add_argument("--masks", nargs="+", choices=["holes", "centre", "blobs", "mixed"],
@@ -56,11 +63,11 @@ def parse_args(argv=None):
 
 
 def _filler(method, models):
-    """fill(image, mask) for a method name; auto uses the first model given."""
-    if method == "auto":
+    """fill(image, mask) for a method name; auto and textured use the first model given."""
+    if method in ("auto", "textured"):
         from utils.restore import restore_image
         model = next(iter(models.values()), None)
-        return lambda image, mask: restore_image(image, mask, "auto", model)
+        return lambda image, mask: restore_image(image, mask, method, model)
     return lambda image, mask: classical(image, mask, method)
 
 
@@ -101,8 +108,9 @@ def evaluate(images, methods, models, mask_kinds, seeds):
                                      "sharpness": hole_sharpness(out, image, mask),
                                      "ms": 1000 * times[index]})
                 if kind not in examples:
-                    examples[kind] = [damage(images[0], masks[0])] + \
-                        [outputs[0] for outputs, _ in results.values()] + [images[0]]
+                    examples[kind] = ([damage(images[0], masks[0])] +
+                                      [outputs[0] for outputs, _ in results.values()] +
+                                      [images[0]], masks[0])
     return rows, examples
 
 
@@ -115,6 +123,52 @@ def summarise(rows):
     return {key: {m: float((np.median if m == "sharpness" else np.mean)([r[m] for r in group]))
                   for m in METRICS}
             for key, group in groups.items()}
+
+
+def paired_differences(rows, seed=0):
+    """{(method, mask): (mean, low, high)}: each method's hole PSNR minus the best classical
+    method's of that mask kind (the highest mean), per painting averaged over the seeds, with a
+    95% percentile-bootstrap interval over the paintings. Empty without a classical method."""
+    psnr = {}
+    for row in rows:
+        psnr.setdefault((row["method"], row["mask"]), {}).setdefault(row["image"], []).append(
+            row["psnr"])
+    per_painting = {key: np.array([np.mean(v) for _, v in sorted(images.items())])
+                    for key, images in psnr.items()}
+    rng = np.random.default_rng(seed)
+    result = {}
+    for kind in dict.fromkeys(k[1] for k in psnr):
+        classical_means = {m: v.mean() for (m, k), v in per_painting.items()
+                           if k == kind and m in CLASSICAL}
+        if not classical_means:
+            continue
+        best = max(classical_means, key=classical_means.get)
+        for (method, k), values in per_painting.items():
+            if k != kind:
+                continue
+            difference = values - per_painting[(best, kind)]
+            picks = rng.integers(0, len(difference), (RESAMPLES, len(difference)))
+            low, high = np.percentile(difference[picks].mean(axis=1), [2.5, 97.5])
+            result[(method, kind)] = (float(difference.mean()), float(low), float(high), best)
+    return result
+
+
+def _differences_table(differences):
+    """methods x mask kinds: the paired difference and its interval; the reference in the head."""
+    kinds = list(dict.fromkeys(k[1] for k in differences))
+    methods = list(dict.fromkeys(k[0] for k in differences))
+    references = [differences[(methods[0], k)][3] for k in kinds]
+    lines = ["| hole PSNR minus the best classical (dB, 95% interval) | " +
+             " | ".join(f"{k} (vs {r})" for k, r in zip(kinds, references)) + " |",
+             "|---" * (len(kinds) + 1) + "|"]
+    for method in methods:
+        cells = []
+        for kind in kinds:
+            mean, low, high, reference = differences[(method, kind)]
+            cells.append("(reference)" if method == reference else
+                         f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _pivot(summary, metric, title, best, digits=2):
@@ -133,15 +187,18 @@ def _pivot(summary, metric, title, best, digits=2):
     return lines
 
 
-def markdown(summary):
-    """The full table, then hole PSNR and hole sharpness as methods x mask kinds."""
+def markdown(summary, differences=None):
+    """The full table, then hole PSNR, the paired differences and hole sharpness as methods x
+    mask kinds."""
     lines = ["| method | mask | hole PSNR (dB) | hole SSIM | hole L1 | sharpness | ms/img |",
              "|---|---|---|---|---|---|---|"]
     for (method, kind), s in summary.items():
         lines.append(f"| {method} | {kind} | {s['psnr']:.2f} | {s['ssim']:.3f} | {s['l1']:.4f} "
                      f"| {s['sharpness']:.3f} | {s['ms']:.1f} |")
-    lines += ["", *_pivot(summary, "psnr", "hole PSNR (dB)", max), "",
-              *_pivot(summary, "sharpness", "sharpness (1 = original)",
+    lines += ["", *_pivot(summary, "psnr", "hole PSNR (dB)", max), ""]
+    if differences:
+        lines += [*_differences_table(differences), ""]
+    lines += [*_pivot(summary, "sharpness", "sharpness (1 = original)",
                       lambda values: min(values, key=lambda v: abs(np.log(max(v, 1e-8)))), 3)]
     return "\n".join(lines)
 
@@ -153,15 +210,37 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-def write_results(out, rows, summary, examples, mask_kinds, n_images, seeds):
-    """results.csv, per_image.csv, psnr.png and examples.png in out."""
+def largest_hole(panels, mask, margin=24):
+    """The panels cropped to the largest 8-connected region of mask and a margin around it."""
+    import cv2
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0.5).astype(np.uint8), 8)
+    x, y, w, h, _ = stats[1 + np.argmax(stats[1:, 4])]
+    height, width = mask.shape
+    rows = slice(max(0, y - margin), min(height, y + h + margin))
+    cols = slice(max(0, x - margin), min(width, x + w + margin))
+    return [panel[rows, cols] for panel in panels]
+
+
+def write_results(out, rows, summary, differences, examples, mask_kinds, n_images, seeds):
+    """results.csv, per_image.csv, differences.csv, psnr.png, examples.png and large_holes.png
+    in out."""
     write_csv(out / "per_image.csv", rows)
     write_csv(out / "results.csv", [{"method": m, "mask": k, **s} for (m, k), s in summary.items()])
+    if differences:
+        write_csv(out / "differences.csv",
+                  [{"method": m, "mask": k, "reference": ref, "psnr_difference": mean,
+                    "low_95": low, "high_95": high}
+                   for (m, k), (mean, low, high, ref) in differences.items()])
     names = list(dict.fromkeys(r["method"] for r in rows))
     grouped_bars({n: {k: summary[(n, k)]["psnr"] for k in mask_kinds} for n in names},
                  mask_kinds, names, out / "psnr.png", "hole PSNR (dB)",
                  f"hole PSNR, {n_images} images x {len(seeds)} seeds")
-    image_grid(list(examples.values()), ["damaged", *names, "original"], out / "examples.png")
+    titles = ["damaged", *names, "original"]
+    image_grid([panels for panels, _ in examples.values()], titles, out / "examples.png")
+    large = [largest_hole(panels, mask) for kind, (panels, mask) in examples.items()
+             if kind in ("centre", "blobs")]
+    if large:
+        image_grid(large, titles, out / "large_holes.png", max_width=None)
 
 
 def main(args):
@@ -187,17 +266,20 @@ def main(args):
           f"seeds {' '.join(map(str, args.seeds))}")
     rows, examples = evaluate(images, args.methods, models, args.masks, args.seeds)
     summary = summarise(rows)
-    print(markdown(summary))
+    differences = paired_differences(rows)
+    print(markdown(summary, differences))
+    results = (rows, summary, differences, examples, args.masks, len(images), args.seeds)
     try:
-        write_results(out, rows, summary, examples, args.masks, len(images), args.seeds)
+        write_results(out, *results)
     except OSError as error:
         # The evaluation may have taken hours: never lose it to a folder that went away.
         fallback = Path(tempfile.mkdtemp(prefix="evaluate-results-"))
-        write_results(fallback, rows, summary, examples, args.masks, len(images), args.seeds)
+        write_results(fallback, *results)
         print(f"warning: could not write to {out} ({error.strerror or error}); the results are "
               f"in {fallback} instead", file=sys.stderr)
         out = fallback
-    print(f"\nwrote {out}/results.csv, per_image.csv, psnr.png, examples.png")
+    print(f"\nwrote {out}/results.csv, per_image.csv, differences.csv, psnr.png, examples.png, "
+          f"large_holes.png")
     return summary
 
 

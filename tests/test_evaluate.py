@@ -139,8 +139,12 @@ def test_evaluate_compares_every_method_deterministically(tmp_path):
         assert abs(first[("ce", kind)]["psnr"] - first[("pyramid", kind)]["psnr"]) < 0.2
     with open(tmp_path / "a" / "per_image.csv") as handle:
         assert len(list(csv.DictReader(handle))) == len(methods) * 3 * 2 * 3
-    for name in ["results.csv", "psnr.png", "examples.png"]:
+    for name in ["results.csv", "differences.csv", "psnr.png", "examples.png",
+                 "large_holes.png"]:
         assert (tmp_path / "a" / name).stat().st_size > 0
+    # the large holes are shown at their own size: a crop of the centre block and a margin
+    from PIL import Image
+    assert Image.open(tmp_path / "a" / "large_holes.png").height > 16 + 2 * 16
 
 
 def test_predict_keeps_known_pixels_at_the_real_size():
@@ -153,14 +157,41 @@ def test_predict_keeps_known_pixels_at_the_real_size():
     assert np.array_equal(result[known], images[known])
 
 
-def test_auto_uses_the_model_for_wide_holes_and_ns_for_thin_ones(tmp_path):
+def test_auto_averages_the_model_and_telea_for_wide_holes(tmp_path):
     write_paintings(tmp_path / "clean", 2, size=(64, 96))
     build_context_encoder((64, 96, 3)).save(tmp_path / "ce.keras")
     summary = evaluate.main(evaluate.parse_args([
         "--data", str(tmp_path / "clean"), "--image-size", "64x96", "--seeds", "0",
-        "--methods", "ns", "auto", "--masks", "centre", "--models", str(tmp_path / "ce.keras"),
-        "--out", str(tmp_path / "out")]))
-    # the centre block (16 x 24 here) is wide: auto gives the model's fill, not Navier-Stokes'
-    assert summary[("auto", "centre")]["psnr"] == pytest.approx(summary[("ce", "centre")]["psnr"],
-                                                                abs=0.01)
+        "--methods", "ns", "telea", "auto", "--masks", "centre", "--models",
+        str(tmp_path / "ce.keras"), "--out", str(tmp_path / "out")]))
     assert summary[("auto", "centre")]["psnr"] != summary[("ns", "centre")]["psnr"]
+    # the centre block (16 x 24 here) is wide: auto gives the mean of the model's fill and
+    # Telea's, exactly (the enlargement and the blend are identities at the model's size)
+    from utils.images import load_folder
+    from utils.restore import restore_image
+    images, _ = load_folder(tmp_path / "clean", (64, 96))
+    mask = np.zeros((64, 96), np.float32)
+    mask[16:32, 24:48] = 1
+    model = load_inpainting_model(tmp_path / "ce.keras")
+    expected = (predict(model, images[:1], mask[None])[0] + classical(images[0], mask, "telea")) / 2
+    assert np.allclose(restore_image(images[0], mask, "auto", model), expected, atol=1e-5)
+
+
+def test_paired_differences_and_their_intervals():
+    rng = np.random.default_rng(0)
+    rows = []
+    for image in range(20):
+        base = rng.normal(20, 2)
+        for seed in range(3):
+            for method, shift in (("telea", 0.0), ("ns", -0.5), ("better", 1.0), ("same", 0.0)):
+                rows.append({"method": method, "mask": "centre", "seed": seed, "image": image,
+                             "psnr": base + shift + rng.normal(0, 0.1)})
+    differences = evaluate.paired_differences(rows)
+    mean, low, high, reference = differences[("better", "centre")]
+    assert reference == "telea" and 0.9 < mean < 1.1 and 0.8 < low < mean < high < 1.2
+    mean, low, high, _ = differences[("same", "centre")]
+    assert low < 0 < high  # no measurable difference: the interval holds zero
+    assert differences[("ns", "centre")][2] < 0  # worse by the whole interval
+    assert differences[("telea", "centre")][:3] == (0.0, 0.0, 0.0)
+    table = "\n".join(evaluate._differences_table(differences))
+    assert "centre (vs telea)" in table and "(reference)" in table

@@ -1,6 +1,7 @@
-"""Inpainting methods behind one call: classical (OpenCV, scikit-image), the pyramid fill, and
-saved Keras models. Every method takes float RGB images in [0, 1] and masks with 1 = missing, and
-returns the composite: known pixels exactly as they were."""
+"""Inpainting methods behind one call: classical (OpenCV, OpenCV-contrib's frequency-selective
+reconstruction, PatchMatch, scikit-image), the pyramid fill, and saved Keras models. Every method
+takes float RGB images in [0, 1] and masks with 1 = missing, and returns the composite: known
+pixels exactly as they were."""
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,9 @@ import numpy as np
 from utils.images import UserError, to_uint8
 from utils.masks import composite, damage
 
-CLASSICAL = ("telea", "ns", "biharmonic", "pyramid")
+CLASSICAL = ("telea", "ns", "biharmonic", "fsr", "patchmatch", "pyramid")
+PATCH_SIZE = 5  # PatchMatch's patch radius: 11 x 11 patches follow a painting's brushwork
+TEXTURE_SIGMA = 1.5  # pixels: finer than this a textured fill takes from PatchMatch
 
 
 def opencv_inpaint(pixels, holes, method, radius=3):
@@ -36,6 +39,43 @@ def _opencv(method):
 def _biharmonic(image, mask):
     from skimage.restoration import inpaint_biharmonic
     return inpaint_biharmonic(image, mask > 0.5, channel_axis=-1).astype(np.float32)
+
+
+def fsr_fill(image, mask):
+    """OpenCV-contrib's frequency-selective reconstruction (the fast variant) of a float RGB image.
+    It models each block around a hole as a sparse sum of Fourier basis functions fitted to the
+    known pixels; it works in 8 bits only (16-bit and float samples come out as noise), and its
+    mask marks the *known* pixels, the opposite of everything else here."""
+    import cv2
+    pixels = to_uint8(image)
+    known = (np.asarray(mask) <= 0.5).astype(np.uint8)
+    filled = np.zeros_like(pixels)
+    cv2.xphoto.inpaint(pixels, known, filled, cv2.xphoto.INPAINT_FSR_FAST)
+    return filled.astype(np.float32) / 255.0
+
+
+def patchmatch_fill(image, mask, patch_size=PATCH_SIZE, seed=0):
+    """PatchMatch (Barnes et al. 2009, the PyPatchMatch package): each hole pixel is copied from
+    the known patch that best matches its surroundings, so the fill has the painting's own texture.
+    8-bit RGB only; the library's random search is seeded here, so equal inputs fill equally."""
+    from patchmatch import patch_match
+    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
+    if holes.all():
+        raise ValueError("PatchMatch needs some known pixels to copy from")
+    patch_match.set_random_seed(seed)
+    filled = patch_match.inpaint(to_uint8(image), holes, patch_size=patch_size)
+    return filled.astype(np.float32) / 255.0
+
+
+def textured(smooth, patch, sigma=TEXTURE_SIGMA):
+    """The low frequencies of a smooth fill with the high frequencies (finer than sigma pixels) of
+    a PatchMatch fill of the same holes: the smooth fill's colour and structure, which score best,
+    with the painting's own grain, which a smooth fill averages away."""
+    import cv2
+
+    def low(values):
+        return cv2.GaussianBlur(values, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return low(smooth) + patch - low(patch)
 
 
 def _halve(values):
@@ -74,7 +114,7 @@ def pyramid_fill(image, mask, sharpness=16.0):
 
 
 _METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _biharmonic,
-            "pyramid": pyramid_fill}
+            "fsr": fsr_fill, "patchmatch": patchmatch_fill, "pyramid": pyramid_fill}
 
 
 def classical(image, mask, method, **options):

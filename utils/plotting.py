@@ -32,22 +32,27 @@ def restoration_figure(path, before, mask, after, method):
 
 
 def image_grid(rows, titles, path, max_width=1600):
-    """Save a grid: one row per example, one column per titled panel (each float RGB [0, 1])."""
+    """Save a grid: one row per example, one column per titled panel (each float RGB [0, 1]; the
+    panels of a row share a size, rows may differ), shrunk so the widest row fits max_width
+    (None: every pixel shown at its own size)."""
     panels = [[to_uint8(p) for p in row] for row in rows]
-    height, width = panels[0][0].shape[:2]
-    scale = min(1.0, max_width / (width * len(titles)))
-    height, width = max(1, int(height * scale)), max(1, int(width * scale))
+    widest = max(row[0].shape[1] for row in panels) * len(titles)
+    scale = 1.0 if max_width is None else min(1.0, max_width / widest)
+    sizes = [(max(1, int(row[0].shape[0] * scale)), max(1, int(row[0].shape[1] * scale)))
+             for row in panels]
     header, gap = 22, 4
-    grid = Image.new("RGB", (len(titles) * (width + gap) - gap,
-                             header + len(rows) * (height + gap) - gap), "white")
+    grid = Image.new("RGB", (max(len(titles) * (w + gap) - gap for _, w in sizes),
+                             header + sum(h + gap for h, _ in sizes) - gap), "white")
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default(size=15)
     for col, title in enumerate(titles):
-        draw.text((col * (width + gap) + 4, 3), title, fill="black", font=font)
-    for row_index, row in enumerate(panels):
+        draw.text((col * (sizes[0][1] + gap) + 4, 3), title, fill="black", font=font)
+    top = header
+    for row, (height, width) in zip(panels, sizes):
         for col, panel in enumerate(row):
             tile = Image.fromarray(panel).resize((width, height), Image.BILINEAR)
-            grid.paste(tile, (col * (width + gap), header + row_index * (height + gap)))
+            grid.paste(tile, (col * (width + gap), top))
+        top += height + gap
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
 
