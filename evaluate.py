@@ -48,7 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--data", metavar="DIR", help="folder of clean paintings (default: "
                    "scikit-image's sample photographs)")
     p.add_argument("--methods", nargs="+", choices=[*CLASSICAL, "auto", "textured"],
-                   default=list(CLASSICAL), help="classical methods (and auto, textured) to compare")
+                   default=list(CLASSICAL),
+                   help="classical methods (and auto, textured) to compare")
     p.add_argument("--models", nargs="*", default=[], metavar="PATH",
                    help="saved inpainting models (.keras) to compare")
     p.add_argument("--masks", nargs="+", choices=["holes", "centre", "blobs", "mixed"],

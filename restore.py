@@ -75,8 +75,9 @@ def parse_args(argv=None):
                         "('none': the pyramid fill)")
     p.add_argument("--radius", type=cli.positive(int), default=3,
                    help="telea and ns: neighbourhood radius")
-    p.add_argument("--thin-radius", type=cli.positive(float), default=6.0, help="auto, textured: regions "
-                   "whose every pixel lies within this many pixels of paint count as thin")
+    p.add_argument("--thin-radius", type=cli.positive(float), default=6.0,
+                   help="auto, textured: regions whose every pixel lies within this many pixels "
+                        "of paint count as thin")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to restore, in pixels (default: what this machine's "
                         "available memory allows, at about 20 bytes a pixel for 8-bit and 26 "

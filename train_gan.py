@@ -28,8 +28,9 @@ def parse_args(argv=None, doc=__doc__, mask="mixed"):
 def main(args, conditional=False):
     def make_model(config, input_shape, decay_steps):
         return compile_gan(build_gan(input_shape, conditional), config["lr"], config["d_lr"],
-                           config["rec_weight"], config["adv_weight"], decay_steps,
-                           jit_compile=not config["no_jit"])
+                           config["rec_weight"], config["adv_weight"],
+                           config.get("fm_weight", 0.0),  # runs from before the option: off
+                           decay_steps, jit_compile=not config["no_jit"])
     train(args, "cgan" if conditional else "gan", make_model)
 
 

@@ -9,9 +9,12 @@ per-painting phases from the record restore.py writes. Targets (issue 9):
 Telea's rows run the same tool (restore.py --method telea --mask) and, for reference, plain
 OpenCV cv2.inpaint on the whole decoded image.
 
+--methods adds runs of other fill methods on the 24-megapixel painting's given mask.
+
 examples:
   python bench/bench_large_scans.py                  # 24 and 100 megapixels
   python bench/bench_large_scans.py --sizes 24       # the timing part only
+  python bench/bench_large_scans.py --sizes 24 --methods textured patchmatch
 """
 import argparse
 import json
@@ -106,6 +109,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", nargs="+", type=int, choices=sorted(SHAPES), default=[24, 100],
                    help="megapixels of the generated paintings")
+    p.add_argument("--methods", nargs="*", default=[], metavar="METHOD",
+                   help="other fill methods (restore.py --method) to run on the 24-MP mask")
     args = p.parse_args()
     print("| painting | run | wall s | per painting s (read / mask / fill / write) | peak GB "
           "| ratio to Telea |\n|---|---|---|---|---|---|")
@@ -117,6 +122,9 @@ def main():
             runs = {"telea, given mask": ["--method", "telea", "--mask", str(folder / "mask.png")],
                     "auto, given mask": ["--mask", str(folder / "mask.png")],
                     "auto with detection (the defaults)": []}
+            runs.update({f"{method}, given mask": ["--method", method, "--mask",
+                                                   str(folder / "mask.png")]
+                         for method in args.methods})
             if size == 100:
                 runs = {"auto with detection (the defaults)": []}
             results = {}

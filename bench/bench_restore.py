@@ -4,12 +4,15 @@ The painting (a shared painting enlarged, or a generated one when ../shared is a
 damage at full resolution: a thousand flakes, cracks and several paint-loss blobs. Measured, each
 the median of --repeats runs: damage detection; `auto`'s fill of the detected mask (the model
 loaded and warmed once, as restore.py does for a folder of paintings); OpenCV Telea (radius 3)
-on the same mask. Target: detection + auto fill <= 1.5x Telea alone.
+on the same mask. Target: detection + auto fill <= 1.5x Telea alone. --methods times other
+fills of the same mask beside them (restore.py's --method, at full resolution; the slow ones
+once: --repeats applies to those under a second).
 
 examples:
   python bench/bench_restore.py
   python bench/bench_restore.py --model none     # auto with the pyramid fill for wide losses
   python bench/bench_restore.py --detect white   # the white rule, made for this white damage
+  python bench/bench_restore.py --methods ns biharmonic fsr patchmatch textured
 """
 import argparse
 import sys
@@ -64,6 +67,8 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--detect", default="learned", choices=("learned", "colour", "white"),
                    help="the detection method (restore.py's --detect)")
+    p.add_argument("--methods", nargs="*", default=[], metavar="METHOD",
+                   help="other fill methods to time on the same mask (utils.restore.METHODS)")
     args = p.parse_args()
 
     from utils.detect import Detector, detection_scores
@@ -88,6 +93,12 @@ def main():
     print(f"| detection | {detect_s:.3f} | {detect_s / telea_s:.2f} | |")
     print(f"| auto fill | {auto_s:.3f} | {auto_s / telea_s:.2f} | |")
     print(f"| detection + auto fill | {total:.3f} | {total / telea_s:.2f} | <= 1.5 |")
+    for method in args.methods:
+        def run():
+            return restore_image(damaged, mask, method, model)
+        once, _ = _median_time(run, 1)
+        seconds = once if once > 1.0 else _median_time(run, args.repeats)[0]
+        print(f"| {method} fill | {seconds:.3f} | {seconds / telea_s:.2f} | |")
 
 
 if __name__ == "__main__":

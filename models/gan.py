@@ -48,7 +48,11 @@ class AdversarialInpainter(keras.Model):
 
     Generator loss = rec_weight * reconstruction (MSE, per-pixel sample weights) + adv_weight *
     adversarial (binary cross-entropy of the discriminator calling the fake real), the defaults of
-    Pathak et al. 2016. Discriminator loss = cross-entropy on real and fake patches.
+    Pathak et al. 2016, + fm_weight * feature matching (the mean absolute difference between the
+    discriminator's features of the real painting and of the generated view, averaged over its
+    layers; pix2pixHD, Wang et al. 2018, eq. 4): a dense signal, at every position and scale the
+    discriminator looks at, that asks for the statistics of real paint and needs no downloaded
+    network. Discriminator loss = cross-entropy on real and fake patches.
 
     Labels are per patch, and only the patches that see a hole are judged as fake (as in LaMa,
     Suvorov et al. 2022): the rest of a damaged painting is the painting's own paint, and calling
@@ -69,8 +73,12 @@ class AdversarialInpainter(keras.Model):
         self.generator, self.discriminator = generator, discriminator
         self.conditional = conditional
         self.composite = Composite(name="composite") if conditional else None
+        # the discriminator with its hidden features as outputs too (the same weights)
+        features = [layer.output for layer in discriminator.layers
+                    if isinstance(layer, layers.LeakyReLU)]
+        self.critic = keras.Model(discriminator.inputs, [*features, discriminator.outputs[0]])
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("loss", "g_adv", "d_loss", "d_acc", "d_perfect")}
+                         for name in ("loss", "g_adv", "g_fm", "d_loss", "d_acc", "d_perfect")}
         self.built = True  # both networks are functional models, built when they were made
 
     def call(self, inputs, training=False):
@@ -81,18 +89,19 @@ class AdversarialInpainter(keras.Model):
         return self.composite(generated, damaged, mask) if self.conditional else generated
 
     def compile(self, g_optimizer, d_optimizer, rec_weight=0.999, adv_weight=0.001,
-                jit_compile=True):
+                fm_weight=0.0, jit_compile=True):
         # No optimizer for super(): Keras would build a third one over both networks' weights.
         super().compile(optimizer=None, jit_compile=jit_compile)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.rec_weight, self.adv_weight = rec_weight, adv_weight
+        self.rec_weight, self.adv_weight, self.fm_weight = rec_weight, adv_weight, fm_weight
         # Built now, so a reloaded checkpoint finds the slots its saved state goes into.
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
         self._adversarial_compile = {
             "g_optimizer": keras.saving.serialize_keras_object(g_optimizer),
             "d_optimizer": keras.saving.serialize_keras_object(d_optimizer),
-            "rec_weight": rec_weight, "adv_weight": adv_weight, "jit_compile": jit_compile}
+            "rec_weight": rec_weight, "adv_weight": adv_weight, "fm_weight": fm_weight,
+            "jit_compile": jit_compile}
 
     def get_compile_config(self):
         return getattr(self, "_adversarial_compile", None)
@@ -133,15 +142,17 @@ class AdversarialInpainter(keras.Model):
         (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             generated = self.generator([damaged, mask], training=True)
-            real_logits = self.discriminator(image, training=True)
-            fake_logits = self.discriminator(self.critic_view(generated, damaged, mask),
-                                             training=True)
+            *real_features, real_logits = self.critic(image, training=True)
+            *fake_features, fake_logits = self.critic(
+                self.critic_view(generated, damaged, mask), training=True)
             holes = self.hole_patches(mask, fake_logits)
+            g_fm = ops.mean(ops.stack([ops.mean(ops.abs(ops.stop_gradient(real) - fake))
+                                       for real, fake in zip(real_features, fake_features)]))
             d_loss = 0.5 * (self._bce(ops.ones_like(real_logits), real_logits)
                             + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes))
             g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
             rec = self.reconstruction(generated, image, weight)
-            g_loss = self.rec_weight * rec + self.adv_weight * g_adv
+            g_loss = self.rec_weight * rec + self.adv_weight * g_adv + self.fm_weight * g_fm
         # Both networks step on the same forward pass: each tape only differentiates towards its
         # own network's weights, so the discriminator's loss never moves the generator.
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
@@ -150,7 +161,7 @@ class AdversarialInpainter(keras.Model):
         fake_right = ops.sum(ops.cast(fake_logits < 0, "float32") * holes)
         accuracy = 0.5 * (ops.mean(ops.cast(real_logits > 0, "float32"))
                           + fake_right / ops.maximum(ops.sum(holes), 1.0))
-        for name, value in (("loss", rec), ("g_adv", g_adv), ("d_loss", d_loss),
+        for name, value in (("loss", rec), ("g_adv", g_adv), ("g_fm", g_fm), ("d_loss", d_loss),
                             ("d_acc", accuracy),
                             ("d_perfect", ops.cast(accuracy == 1.0, "float32"))):
             self.trackers[name].update_state(value)
@@ -189,7 +200,7 @@ def build_gan(input_shape=(*IMAGE_SIZE, 3), conditional=False, generator=None,
                                 name="cgan" if conditional else "gan")
 
 
-def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001,
+def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001, fm_weight=0.0,
                 decay_steps=None, jit_compile=True):
     """The generator's optimizer is the Context Encoder's (Adam, cosine decay to 5%, clipnorm 1);
     the discriminator's is Adam with beta_1 = 0.5 (Radford et al. 2016), clipped the same way."""
@@ -199,5 +210,6 @@ def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001,
         d_lr_schedule = keras.optimizers.schedules.CosineDecay(d_lr, decay_steps, alpha=0.05)
     model.compile(keras.optimizers.Adam(g_lr, global_clipnorm=1.0),
                   keras.optimizers.Adam(d_lr_schedule, beta_1=0.5, global_clipnorm=1.0),
-                  rec_weight=rec_weight, adv_weight=adv_weight, jit_compile=jit_compile)
+                  rec_weight=rec_weight, adv_weight=adv_weight, fm_weight=fm_weight,
+                  jit_compile=jit_compile)
     return model

@@ -57,7 +57,7 @@ def test_one_train_step_changes_both_networks(conditional):
     before = [v.numpy().copy() for v in model.generator.trainable_variables +
               model.discriminator.trainable_variables]
     logs = model.train_on_batch((damaged, mask), image, return_dict=True)
-    assert set(logs) == {"loss", "g_adv", "d_loss", "d_acc", "d_perfect"}
+    assert set(logs) == {"loss", "g_adv", "g_fm", "d_loss", "d_acc", "d_perfect"}
     assert all(np.isfinite(v) for v in logs.values())
     assert 0.0 <= logs["d_acc"] <= 1.0
     after = model.generator.trainable_variables + model.discriminator.trainable_variables
@@ -65,6 +65,36 @@ def test_one_train_step_changes_both_networks(conditional):
     n_gen = len(model.generator.trainable_variables)
     # the generator's zero-initialised correction gets a gradient, and every discriminator layer
     assert any(changed[:n_gen]) and all(changed[n_gen:])
+
+
+def test_feature_matching_pulls_the_generator_only_when_weighted():
+    """The feature-matching term is logged either way; with fm_weight 0 the generator's step is
+    the one without it, with fm_weight > 0 it differs."""
+    damaged, mask, image = _batch()
+    steps = {}
+    for weight in (0.0, 50.0):
+        keras.utils.set_random_seed(0)
+        model = compile_gan(build_gan(SMALL), fm_weight=weight, jit_compile=False)
+        logs = model.train_on_batch((damaged, mask), image, return_dict=True)
+        assert logs["g_fm"] > 0
+        steps[weight] = [v.numpy() for v in model.generator.trainable_variables]
+    assert any(not np.allclose(a, b) for a, b in zip(steps[0.0], steps[50.0]))
+    assert model.get_compile_config()["fm_weight"] == 50.0
+
+
+def test_a_gan_starts_from_a_saved_context_encoder(tmp_path):
+    from models.context_encoder import build_context_encoder
+    from utils.training import start_from
+    encoder = build_context_encoder(SMALL)
+    rng = np.random.default_rng(3)
+    encoder.set_weights([rng.normal(0, 0.01, w.shape) for w in encoder.get_weights()])
+    encoder.save(tmp_path / "ce.keras")
+    gan = build_gan(SMALL, conditional=True)
+    critic = [w.copy() for w in gan.discriminator.get_weights()]
+    start_from(gan, tmp_path / "ce.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(gan.generator.get_weights(),
+                                                     encoder.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(gan.discriminator.get_weights(), critic))
 
 
 def test_only_patches_that_see_a_hole_are_labelled_fake():
@@ -126,7 +156,7 @@ def test_scripts_run_end_to_end(script, mask, tmp_path):
     write_paintings(tmp_path / "data" / "val", 2, seed=2)
     runs = tmp_path / "runs"
     help_text = run_script(script, "--help").stdout
-    for option in ("--d-lr", "--adv-weight", "--rec-weight", "--resume", "--mask"):
+    for option in ("--d-lr", "--adv-weight", "--rec-weight", "--fm-weight", "--resume", "--mask"):
         assert option in help_text
     result = run_script(script, "--data", tmp_path / "data", "--name", "tiny", "--runs-dir",
                         runs, *TINY)

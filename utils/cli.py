@@ -127,6 +127,9 @@ def add_adversarial_args(p):
     g.add_argument("--adv-weight", type=positive(float, zero=True), default=0.001,
                    help="weight of the adversarial loss in the generator's loss (Pathak et al. "
                         "2016 used 0.999 / 0.001)")
+    g.add_argument("--fm-weight", type=positive(float, zero=True), default=0.0,
+                   help="weight of the feature-matching loss: the discriminator's features of the "
+                        "real and the generated painting brought together (default 0: off)")
 
 
 def parse_training_args(p, argv=None):

@@ -62,6 +62,7 @@ def image_grid(rows, titles, path, max_width=1600):
 LOSS_PANELS = (
     ("reconstruction (MSE)", ("loss",), True),
     ("adversarial (cross-entropy)", ("d_loss", "g_adv"), False),
+    ("feature matching (L1)", ("g_fm",), True),
     ("discriminator", ("d_acc", "d_perfect"), False),
 )
 

@@ -17,7 +17,9 @@ known on the crop's known pixels, is spread into the holes with the pyramid fill
 edge the fill meets its surroundings exactly and deep inside it is the average's own.
 
 `auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks, cracks,
-strokes) to OpenCV Navier-Stokes, a few milliseconds, and wide ones to that average. `textured`
+strokes) to OpenCV Navier-Stokes with a radius of 1 pixel (on 24 training paintings' tiny holes
+28.3 dB against 27.9 with the radius 3 that suits wide holes), a few milliseconds, and wide ones
+to that average. `textured`
 does the same, then gives each wide region a PatchMatch fill at full resolution on a crop around
 it, and keeps the low frequencies of the mean of the three fills (model, Telea, PatchMatch) with
 PatchMatch's own high frequencies: the painting's grain instead of a smooth smear, at a PSNR
@@ -35,6 +37,7 @@ from utils.scan import from_float, to_float
 
 METHODS = ("auto", "textured", "telea", "ns", "biharmonic", "fsr", "patchmatch", "pyramid")
 TILE = 128
+THIN_RADIUS_NS = 1  # Navier-Stokes' neighbourhood for auto's thin regions (see above)
 BLEND_MARGIN = 16
 
 
@@ -192,8 +195,8 @@ def _fill_wide(pixels, regions, selected, model, average=True, texture=False):
 def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
     """Fill pixels (H, W, C: 1 gray or 3 RGB; uint8, uint16 or float in [0, 1]) in place where
     mask (H, W) is nonzero. method: one of METHODS, or "model" for the model alone (auto and
-    textured use the model for wide regions when given, else the pyramid fill). Pixels outside
-    the mask are not written."""
+    textured use the model for wide regions when given, else the pyramid fill); radius is the
+    neighbourhood of the telea and ns methods. Pixels outside the mask are not written."""
     if method not in (*METHODS, "model"):
         raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
     regions = Regions((np.asarray(mask) > 0).astype(np.uint8))
@@ -206,7 +209,7 @@ def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
     else:
         wide = regions.inscribed_radius() > thin_radius
         if (~wide[1:]).any():
-            _fill_classical(pixels, regions, ~wide, "ns", radius)
+            _fill_classical(pixels, regions, ~wide, "ns", THIN_RADIUS_NS)
         if wide[1:].any():
             # The thin regions are filled by now, so the wide fill sees them as paint.
             _fill_wide(pixels, regions, wide, model, texture=method == "textured")

@@ -36,7 +36,7 @@ SAMPLE_ROWS = 4
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
 FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
                    "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
-                   "adv_weight")
+                   "adv_weight", "fm_weight")
 RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
              "discriminator.keras", ".lock"}
 
@@ -306,10 +306,15 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
 
 def start_from(model, path):
     """Copy the weights of the saved model at path into model (fine-tuning), or one clear error
-    when its architecture differs."""
+    when its architecture differs. A GAN takes a saved generator (a Context Encoder) into its
+    generator, its discriminator starting fresh."""
     from utils.inpaint import load_model_file
     saved = load_model_file(path)
-    mine, theirs = [w.shape for w in model.weights], [w.shape for w in saved.weights]
+    theirs = [w.shape for w in saved.weights]
+    generator = getattr(model, "generator", None)
+    if generator is not None and [w.shape for w in generator.weights] == theirs:
+        model = generator
+    mine = [w.shape for w in model.weights]
     if mine != theirs:
         raise UserError(f"--init {path}: its model is not this one ({len(theirs)} weight "
                         f"arrays against {len(mine)}, or of other shapes): fine-tuning needs "
