@@ -10,9 +10,9 @@ written to. For each painting OUT holds <name>_restored.png (or .tif with --form
 the method, the model and its sha256, every setting, the project version, the time taken).
 
 --method auto (the default) fills thin damage (specks, cracks, strokes) with OpenCV Navier-Stokes
-and wide losses with the mean of the learned model's (--model) and OpenCV Telea's fills, as
-evaluate.py measured best for each; --method textured adds the painting's own grain to the wide
-fills (from PatchMatch), instead of a smooth smear, at the same measured accuracy but slower.
+and wide losses with the learned model (--model), the most accurate on large holes in
+evaluate.py; --method textured gives the wide losses the painting's own grain (from PatchMatch)
+instead of a smooth smear, still more accurate than any classical method, and slower.
 
 A painting that fails in a batch (a truncated file, too large for memory) is reported and
 skipped; the others are restored, and the run ends with a summary and exit status 2.
@@ -24,6 +24,7 @@ examples:
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
   python restore.py page.png --point 410,220 --point 95,630 # select losses like the clicked ones
   python restore.py mural.jpg --grow 2                      # a wider margin around each loss
+  python restore.py painting.jpg --method textured          # wide losses with the paint's grain
 """
 import json
 import sys

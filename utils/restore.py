@@ -9,21 +9,21 @@ back. Known pixels are never written.
 
 Classical methods fill each crop directly. The wide fill of `auto` and `textured` starts at a
 model's size (256 x 384): the whole painting and mask are shrunk and filled there by the learned
-model (the pyramid fill when no model is given) and by OpenCV Telea, and the two fills are
-averaged: their errors differ, and on evaluate.py's large holes the average beat either alone
-(and every classical method) by about 0.4 dB. Each crop then takes the enlarged average (cubic)
-for its holes, blended in seamlessly: the difference between the painting and the enlargement,
-known on the crop's known pixels, is spread into the holes with the pyramid fill, so at a hole's
-edge the fill meets its surroundings exactly and deep inside it is the average's own.
+model, or, without one, by the mean of the pyramid fill and OpenCV Telea (their errors differ,
+and the mean beats either alone on large holes: docs/filling.md). Each crop then takes the
+enlarged fill (cubic) for its holes, blended in seamlessly: the difference between the painting
+and the enlargement, known on the crop's known pixels, is spread into the holes with the pyramid
+fill, so at a hole's edge the fill meets its surroundings exactly and deep inside it is the
+model's own.
 
 `auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks, cracks,
 strokes) to OpenCV Navier-Stokes with a radius of 1 pixel (on 24 training paintings' tiny holes
 28.3 dB against 27.9 with the radius 3 that suits wide holes), a few milliseconds, and wide ones
-to that average. `textured`
-does the same, then gives each wide region a PatchMatch fill at full resolution on a crop around
-it, and keeps the low frequencies of the mean of the three fills (model, Telea, PatchMatch) with
-PatchMatch's own high frequencies: the painting's grain instead of a smooth smear, at a PSNR
-still above every classical method's (evaluate.py).
+to the model. `textured` does the same, then gives each wide region a PatchMatch fill at full
+resolution on a crop around it, and keeps the low frequencies of the mean of three fills (the
+model's and Telea's at the model's size, PatchMatch's) with PatchMatch's own high frequencies:
+the painting's grain instead of a smooth smear, at a PSNR still above every classical method's
+(evaluate.py; docs/filling.md says how this was chosen).
 """
 import cv2
 import numpy as np
@@ -135,9 +135,9 @@ def _fill_classical(pixels, regions, selected, method, radius):
             _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
 
 
-def _small_fill(model, pixels, mask, average=True):
+def _small_fill(model, pixels, mask, with_telea):
     """The painting (shrunk to the model's size, or the working size without a model) filled by
-    the model (or the pyramid fill) and, when average, the mean of that and Telea's fill."""
+    the model (or the pyramid fill) and, with_telea, the mean of that and Telea's fill."""
     if model is not None:
         height, width = model_size(model)
     else:  # the working size, or the painting's own when it is smaller
@@ -157,7 +157,7 @@ def _small_fill(model, pixels, mask, average=True):
         output = np.asarray(model(inputs if len(model.inputs) == 2 else inputs[0],
                                   training=False))
         filled = composite(output[0], small, small_mask).astype(np.float32)
-    if average:
+    if with_telea:
         filled = (filled + classical(small, small_mask, "telea")) / 2.0
     return filled
 
@@ -172,11 +172,11 @@ def _enlarged(small, crop, shape):
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def _fill_wide(pixels, regions, selected, model, average=True, texture=False):
+def _fill_wide(pixels, regions, selected, model, texture=False):
     """Fill the selected regions from the shrunk fill (see _small_fill), enlarged and blended in;
     with texture, add PatchMatch's grain at full resolution (see the module's docstring)."""
     mask = (regions.labels > 0) if selected is None else selected[regions.labels]
-    small = _small_fill(model, pixels, mask.astype(np.uint8), average)
+    small = _small_fill(model, pixels, mask.astype(np.uint8), texture or model is None)
     del mask
     for ids, box in regions.groups(selected):
         # a ring of paint around the holes pins the blend at their edges; PatchMatch needs more
@@ -203,7 +203,7 @@ def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
     if regions.count == 0:
         return pixels
     if method == "model":
-        _fill_wide(pixels, regions, None, model, average=False)
+        _fill_wide(pixels, regions, None, model)
     elif method not in ("auto", "textured"):
         _fill_classical(pixels, regions, None, method, radius)
     else:
