@@ -1,9 +1,11 @@
 """Compare inpainting methods on clean paintings: damage each one with the fixed masks of every
 kind and seed, fill the holes with each method, and measure the holes only.
 
-Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), pyramid (the weightless fill
-the learned models start from), auto (restore.py's default: ns for thin regions, the first
---models model for wide ones, or the pyramid without one), and any saved model.keras. Known
+Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), fsr (OpenCV-contrib's
+frequency-selective reconstruction), patchmatch, pyramid (the weightless fill the learned models
+start from), auto (restore.py's default: ns for thin regions, the first --models model for wide
+ones, or the mean of the pyramid fill and Telea's without one), textured (auto with PatchMatch's
+grain in the wide regions), and any saved model.keras. Known
 pixels are always kept, so every figure is about the filled pixels: hole PSNR (dB), hole SSIM,
 hole L1, hole sharpness (the variance of the Laplacian in the hole as a ratio to the original's:
 1 = as much fine detail as the original; the median over images) and milliseconds per image
@@ -127,9 +129,10 @@ def summarise(rows):
 
 
 def paired_differences(rows, seed=0):
-    """{(method, mask): (mean, low, high)}: each method's hole PSNR minus the best classical
-    method's of that mask kind (the highest mean), per painting averaged over the seeds, with a
-    95% percentile-bootstrap interval over the paintings. Empty without a classical method."""
+    """{(method, mask): (mean, low, high, reference)}: each method's hole PSNR minus the best
+    classical method's of that mask kind (the reference: the highest mean), per painting averaged
+    over the seeds, with a 95% percentile-bootstrap interval over the paintings. Empty without a
+    classical method."""
     psnr = {}
     for row in rows:
         psnr.setdefault((row["method"], row["mask"]), {}).setdefault(row["image"], []).append(

@@ -7,8 +7,8 @@ a loss (a click without dragging): the tool fits a colour model to the losses yo
 paint around them and selects every similar loss in the whole painting (utils/detect.py), the way
 a magic wand would if it knew what a loss looks like; one to three clicks on typical losses are
 usually enough. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
-The mask is the union of both, filled by OpenCV. The result is written to a new file (default
-<name>_restored.png beside the painting, or .tif with --format tiff) with the mask
+The mask is the union of both, filled by OpenCV Telea (or --method). The result is written to a
+new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the mask
 (<name>_restored_mask.png), an overlay figure (<name>_restored_figure.jpg) and a record of how
 it was made (<name>_restored_record.json) beside it. Every pixel outside the mask is kept
 exactly, at the painting's own depth, with its alpha, gray or colour, ICC profile and EXIF; the
@@ -32,6 +32,7 @@ import numpy as np
 from utils import cli
 from utils.detect import Detector, planes
 from utils.images import UserError, to_uint8
+from utils.inpaint import CLASSICAL
 from utils.plotting import restoration_figure, thumbnail
 from utils.outputs import (check_outputs, input_record, record_json, tool_record,
                            write_atomically, write_text)
@@ -69,10 +70,12 @@ def parse_args(argv=None):
                         "narrow them)")
     p.add_argument("--threshold", type=int, default=150,
                    help="a pixel is whitish when every channel is at least this (0-255)")
-    p.add_argument("--method", choices=["telea", "ns"], default="telea",
-                   help="OpenCV inpainting: Telea's fast marching or Navier-Stokes")
+    p.add_argument("--method", choices=CLASSICAL, default="telea",
+                   help="the fill: OpenCV's Telea (fast marching) or Navier-Stokes, "
+                        "biharmonic, fsr (frequency-selective reconstruction, slow on large "
+                        "areas), patchmatch (the painting's own texture) or pyramid")
     p.add_argument("--radius", type=cli.positive(int), default=3,
-                   help="inpainting neighbourhood radius")
+                   help="telea and ns: inpainting neighbourhood radius")
     return p.parse_args(argv)
 
 

@@ -96,9 +96,10 @@ def test_its_mask_never_overwrites_an_input(painting, tmp_path):
         "scan_mask.png"]
 
 
-def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path):
+@pytest.mark.parametrize("method", ["telea", "patchmatch"])
+def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path, method):
     """16-bit in, 16-bit out; gray stays gray, alpha and the ICC profile are carried, known
-    pixels bit-identical at 16 bits."""
+    pixels bit-identical at 16 bits (PatchMatch, which works in 8 bits, too)."""
     from PIL import ImageCms
     from utils.scan import Scan, read_scan, write_png
     rng = np.random.default_rng(0)
@@ -108,7 +109,7 @@ def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
     write_png(tmp_path / "scan.png", Scan(gray, alpha, icc))
     result = run_script("pixel_diff.py", tmp_path / "scan.png", "--roi", "0,0,90,60",
-                        "--format", "tiff")
+                        "--format", "tiff", "--method", method)
     assert result.returncode == 0, result.stderr
     out = read_scan(tmp_path / "scan_restored.tif")
     mask = read_scan(tmp_path / "scan_restored_mask.png").colour[..., 0] > 0
@@ -205,10 +206,16 @@ needs_xvfb = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
 def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
     out = tmp_path / "drawn.png"
     with _window(painting, out) as (xdo, win, tool):
-        # drag from (30, 40) to (130, 120) in window (= painting) pixels
-        xdo("mousemove", "--window", win, "30", "40", "mousedown", "1")
-        xdo("mousemove", "--window", win, "80", "80")
-        xdo("mousemove", "--window", win, "130", "120", "mouseup", "1")
+        # drag from (30, 40) to (130, 120) in window (= painting) pixels; each event given time
+        # to arrive, as a hand would (a press sent with the move could land before it, once)
+        xdo("mousemove", "--window", win, "30", "40")
+        time.sleep(0.3)
+        xdo("mousedown", "1")
+        for x, y in ((80, 80), (130, 120)):
+            time.sleep(0.2)
+            xdo("mousemove", "--window", win, str(x), str(y))
+        time.sleep(0.3)
+        xdo("mouseup", "1")
     stdout, stderr = tool.communicate(timeout=30)
     assert tool.returncode == 0, stderr
     assert "1 rectangle(s), 0 click(s)" in stdout
