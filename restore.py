@@ -40,21 +40,13 @@ from utils import cli
 from utils.detect import ANALYSIS_SIDE, Detector
 from utils.detect import METHODS as DETECT_METHODS
 from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
-from utils.outputs import (check_outputs, input_record, record_json, remove_stale_partials,
-                           same_file, sha256, tool_record, writable_folder, write_atomically,
-                           write_text)
-from utils.plotting import restoration_figure, thumbnail
-from utils.restore import METHODS, fill, load_method
-from utils.scan import FORMATS, SUFFIX, Scan, header, read_scan, write_scan
+from utils.outputs import (check_outputs, input_record, remove_stale_partials, same_file, sha256,
+                           tool_record, writable_folder)
+from utils.plotting import thumbnail
+from utils.restore import DEFAULT_MODEL, METHODS, fill, load_method
+from utils.saving import OUTPUT_ENDINGS, is_output_name, output_paths, write_restoration
+from utils.scan import FORMATS, check_size, header, read_scan
 
-ROOT = Path(__file__).resolve().parent
-DEFAULT_MODEL = ROOT / "pretrained" / "context_encoder.keras"
-OUTPUT_ENDINGS = ("_restored", "_mask", "_figure", "_record")  # a folder scan skips these
-# Peak memory per pixel of a restoration beyond the program itself: 8-bit RGB measured by
-# bench/bench_large_scans.py (18 at 100 MP, 20 at 24 MP); 16-bit estimated, not measured, as
-# that plus the doubled samples of the painting and its thumbnails.
-BYTES_PER_PIXEL = {8: 20, 16: 26}
-BASE_MEMORY = 1.0e9  # Python, TensorFlow and a loaded model
 WARN_FRACTION = 0.5
 
 
@@ -111,7 +103,7 @@ def is_output(path, folder, out):
     output folder when that lies within folder."""
     out, folder = out.resolve(), folder.resolve()
     inside_out = out != folder and folder in out.parents and out in path.resolve().parents
-    return inside_out or any(path.stem.endswith(ending) for ending in OUTPUT_ENDINGS)
+    return inside_out or is_output_name(path)
 
 
 def recorded_outputs(folder):
@@ -180,49 +172,8 @@ def find_masks(mask, files):
     return masks
 
 
-def output_paths(out, files, fmt):
-    """{painting: {kind: path}} for the four outputs of each painting."""
-    stems = [path.stem for path in files]
-    duplicates = {s for s in stems if stems.count(s) > 1}
-    if duplicates:
-        raise UserError(f"several inputs are named {sorted(duplicates)[0]}: their outputs would "
-                        f"overwrite each other; restore them into separate folders")
-    return {path: {"restored": out / f"{path.stem}_restored{SUFFIX[fmt]}",
-                   "mask": out / f"{path.stem}_mask.png",
-                   "figure": out / f"{path.stem}_figure.jpg",
-                   "record": out / f"{path.stem}_record.json"} for path in files}
-
-
 def prepare_output_folder(out):
     remove_stale_partials(writable_folder(out))
-
-
-def available_memory():
-    """Bytes of memory available now (Linux's MemAvailable), or None where unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def check_size(path, max_pixels):
-    """Refuse, before decoding, a painting larger than --max-pixels or than memory allows."""
-    width, height, bits = header(path)
-    pixels = width * height
-    if max_pixels:
-        if pixels > max_pixels:
-            raise ImageError(f"{path}: {width} x {height} pixels is over --max-pixels "
-                             f"{max_pixels} (raise it to {pixels} to restore this painting)")
-        return
-    memory = available_memory()
-    need = BASE_MEMORY + pixels * BYTES_PER_PIXEL[bits]
-    if memory is not None and need > memory:
-        raise ImageError(f"{path}: {width} x {height} pixels needs about {need / 1e9:.1f} GB of "
-                         f"memory to restore and {memory / 1e9:.1f} GB is available; free "
-                         f"memory, or pass --max-pixels {pixels} to try anyway")
 
 
 def read_mask(path, shape):
@@ -271,17 +222,12 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, model_f
     lap("mask")
     fill(scan.colour, mask, method, model, args.radius, args.thin_radius)
     lap("fill")
-    writers = {"restored": lambda p: write_scan(p, scan, args.format),
-               "mask": lambda p: write_scan(p, Scan((mask * np.uint8(255))[..., None]), "png"),
-               "figure": lambda p: restoration_figure(p, before, mask, scan.colour, args.method)}
-    try:
-        for kind, write in writers.items():
-            write_atomically(outputs[kind], write)
+
+    def record():
         lap("write")
         seconds["total"] = round(clock[-1] - clock[0], 3)
-        record = {
+        return {
             "input": input_record(path, scan),
-            "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
             "mask": ({"source": "user", "path": str(mask_path.resolve()),
                       "sha256": sha256(mask_path)} if mask_path is not None else
                      {"source": "detected", "detector": detector.settings()}),
@@ -292,12 +238,7 @@ def restore_one(path, outputs, args, method, model, detector, mask_path, model_f
             "seconds": seconds,
             "tool": tool,
         }
-        write_text(outputs["record"], record_json(record))
-    except BaseException:
-        # A painting's files come as a set: never a restored file without its mask and record.
-        for written in outputs.values():
-            written.unlink(missing_ok=True)
-        raise
+    write_restoration(outputs, scan, mask, before, args.method, args.format, record)
     return fraction
 
 

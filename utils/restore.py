@@ -25,6 +25,8 @@ model's and Telea's at the model's size, PatchMatch's) with PatchMatch's own hig
 the painting's grain instead of a smooth smear, at a PSNR still above every classical method's
 (evaluate.py; docs/filling.md says how this was chosen).
 """
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -35,6 +37,7 @@ from utils.inpaint import (classical, load_inpainting_model, model_size, opencv_
 from utils.masks import composite, damage
 from utils.scan import from_float, to_float
 
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "pretrained" / "context_encoder.keras"
 METHODS = ("auto", "textured", "telea", "ns", "biharmonic", "fsr", "patchmatch", "pyramid")
 TILE = 128
 THIN_RADIUS_NS = 1  # Navier-Stokes' neighbourhood for auto's thin regions (see above)

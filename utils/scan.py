@@ -184,6 +184,42 @@ def header(path):
             return page.imagewidth, page.imagelength, 16 if page.bitspersample > 8 else 8
 
 
+# Peak memory per pixel of a restoration beyond the program itself: 8-bit RGB measured by
+# bench/bench_large_scans.py (18 at 100 MP, 20 at 24 MP); 16-bit estimated, not measured, as
+# that plus the doubled samples of the painting and its thumbnails.
+BYTES_PER_PIXEL = {8: 20, 16: 26}
+BASE_MEMORY = 1.0e9  # Python, TensorFlow and a loaded model
+
+
+def available_memory():
+    """Bytes of memory available now (Linux's MemAvailable), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_size(path, max_pixels):
+    """Refuse, before decoding, a painting larger than max_pixels (the --max-pixels option) or,
+    without it, than the memory available allows to restore."""
+    width, height, bits = header(path)
+    pixels = width * height
+    if max_pixels:
+        if pixels > max_pixels:
+            raise ImageError(f"{path}: {width} x {height} pixels is over --max-pixels "
+                             f"{max_pixels} (raise it to {pixels} to restore this painting)")
+        return
+    memory = available_memory()
+    need = BASE_MEMORY + pixels * BYTES_PER_PIXEL[bits]
+    if memory is not None and need > memory:
+        raise ImageError(f"{path}: {width} x {height} pixels needs about {need / 1e9:.1f} GB of "
+                         f"memory to restore and {memory / 1e9:.1f} GB is available; free "
+                         f"memory, or pass --max-pixels {pixels} to try anyway")
+
+
 def read_scan(path, max_pixels=MAX_PIXELS):
     """Read a painting losslessly as a Scan. max_pixels refuses larger images before decoding
     (None: the caller has checked the size against the memory it has)."""

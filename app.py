@@ -1,0 +1,74 @@
+"""A restorer's workbench in the browser: open a painting (from FOLDER, or uploaded), see the
+damage found for you, correct the mask with a brush, an eraser and clicks on losses, restore it
+with any method or model, compare before and after down to real pixels, and save the painting at
+its own depth with its profile, its mask and a record, exactly as restore.py writes them.
+
+It serves one page on this machine only (127.0.0.1) unless --host says otherwise; the page needs
+no internet. Nothing is read from outside FOLDER, and nothing is written outside OUT.
+
+examples:
+  python app.py scans/                       # then open the address it prints
+  python app.py scans/ -o restored --port 8765
+  python app.py                              # no folder: upload paintings from the page
+"""
+import logging
+import sys
+from pathlib import Path
+
+import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+from utils import cli
+from utils.detect import METHODS as DETECT_METHODS
+from utils.detect import Detector
+from utils.images import UserError
+
+LOCAL = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_args(argv=None):
+    p = cli.parser(__doc__)
+    p.add_argument("folder", nargs="?", metavar="FOLDER",
+                   help="folder of paintings to offer on the page (default: uploads only)")
+    p.add_argument("-o", "--out", default="restored", help="folder the page saves into")
+    p.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: this machine only; anything else lets "
+                        "anyone on the network use the page)")
+    p.add_argument("--max-upload-mb", type=cli.positive(float), default=200,
+                   help="largest upload accepted, in MB")
+    p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
+                   help="largest painting to open, in pixels (default: what memory allows)")
+    p.add_argument("--detect", choices=DETECT_METHODS, default="learned",
+                   help="how the damage is found when a painting is opened (restore.py --detect)")
+    return p.parse_args(argv)
+
+
+def main(args):
+    from werkzeug.serving import make_server
+    from utils.workbench import Workbench, create_app
+    if args.folder and not Path(args.folder).is_dir():
+        raise UserError(f"{args.folder}: no such folder")
+    workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
+                          Detector(args.detect))
+    print("loading the detector and the model…", flush=True)
+    workbench.warm_up()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    try:
+        server = make_server(args.host, args.port, create_app(workbench), threaded=True)
+    except OSError as error:
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+                        f"try another --port")
+    if args.host not in LOCAL:
+        print(f"warning: listening on {args.host}: anyone who can reach this machine on the "
+              f"network can open, restore and save paintings here", file=sys.stderr)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"the workbench is at http://{host}:{server.server_port}/ (Ctrl-C to stop); paintings "
+          f"from {workbench.folder or 'uploads'}, saved into {Path(args.out).resolve()}",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+if __name__ == "__main__":
+    cli.run(main, parse_args)

@@ -1,0 +1,186 @@
+"""The workbench (app.py): the page driven in headless Chromium end to end (open a painting with
+known damage, the overlay, a brush stroke, restore, download), and the server's refusals (paths
+outside the folder, oversized and broken uploads, outputs over an input)."""
+import io
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import textured_painting, with_losses
+from utils.detect import Detector
+from utils.scan import read_scan
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+RED = (slice(124, 136), slice(45, 65))  # a red patch under the test's brush stroke
+
+
+def _painting(folder, name="test.png"):
+    """A generated painting (200 x 300) with pale losses and a red patch that is not a loss;
+    (path, 8-bit pixels)."""
+    rng = np.random.default_rng(0)
+    damaged, _ = with_losses(rng, textured_painting(rng), count=5)
+    pixels = np.round(damaged * 255).astype(np.uint8)
+    pixels[RED] = (220, 20, 20)
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(folder / name)
+    return folder / name, pixels
+
+
+def _png_bytes(pixels):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """app.py on a free port with a folder of one painting; yields (url, painting, pixels, out)."""
+    from utils.workbench import launch
+    painting, pixels = _painting(tmp_path / "paintings")
+    out = tmp_path / "out"
+    process, url = launch(painting.parent, out)
+    yield url, painting, pixels, out
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; "
+                                               ".ci/run installs it)")
+def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, painting, pixels, out = server
+    expected = Detector()(pixels)  # the detection the overlay must show (the view is 1:1 here)
+    assert not expected[RED].any()  # the red patch is paint, not a detected loss
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+        page.goto(url)
+        page.select_option("#folder-list", "test.png")
+        page.wait_for_function("window.workbench.openMs !== null", timeout=60000)
+        overlay = np.array(page.evaluate("""() => {
+            const c = document.getElementById('overlay');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const marked = [];
+            for (let i = 3; i < d.length; i += 4) marked.push(d[i] > 0 ? 1 : 0);
+            return marked; }""")).reshape(pixels.shape[:2])
+        assert np.array_equal(overlay.astype(bool), expected)
+        assert f"{100 * expected.mean():.2f}%" in page.inner_text("#info")
+
+        # a brush stroke (size 16) across the red patch
+        box = page.locator("#canvas-box").bounding_box()
+        page.mouse.move(box["x"] + 35, box["y"] + 130)
+        page.mouse.down()
+        for x in range(40, 80, 5):
+            page.mouse.move(box["x"] + x, box["y"] + 130)
+        page.mouse.up()
+        shown = page.evaluate("""() => document.getElementById('overlay').getContext('2d')
+                                     .getImageData(55, 130, 1, 1).data[3]""")
+        assert shown > 0  # the stroke shows on the overlay
+        assert page.evaluate("window.workbench.strokeMs.length") > 0
+
+        page.select_option("#method", "telea")
+        page.click("#restore")
+        page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
+        page.click("#save")
+        page.wait_for_selector("#download-restored", timeout=60000)
+        with page.expect_download() as download:
+            page.click("#download-restored")
+        restored = read_scan(download.value.path()).colour
+        browser.close()
+
+    mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
+    assert np.array_equal(read_scan(out / "test_restored.png").colour, restored)
+    assert restored.dtype == np.uint8 and restored.shape == pixels.shape
+    assert np.array_equal(restored[~mask], pixels[~mask])  # every known pixel bit-identical
+    assert mask[RED].all() and (mask & expected).sum() == expected.sum()  # stroke and detection
+    red = restored[RED].astype(int)
+    assert (red[..., 0] - red[..., 1]).mean() < 60  # the stroke's pixels were filled
+    assert (out / "test_record.json").is_file() and (out / "test_figure.jpg").is_file()
+
+
+def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
+    pytest.importorskip("flask")
+    from utils.workbench import Workbench, create_app
+    folder = tmp_path / "paintings"
+    _, pixels = _painting(folder)
+    (tmp_path / "secret.png").write_bytes(_png_bytes(pixels))
+    (folder / "link.png").symlink_to(tmp_path / "secret.png")
+    out = tmp_path / "out"
+    workbench = Workbench(folder, out, max_upload_mb=0.5, detector=Detector("white"))
+    client = create_app(workbench).test_client()
+
+    for name in ("../secret.png", str(tmp_path / "secret.png"), "link.png", "missing.png"):
+        response = client.post("/api/open", json={"name": name})
+        assert response.status_code == 400, name
+        assert "not one of the paintings" in response.json["error"] or \
+            "outside the folder" in response.json["error"]
+
+    big = {"file": (io.BytesIO(b"x" * 600_000), "big.png")}
+    response = client.post("/api/open", data=big, content_type="multipart/form-data")
+    assert response.status_code == 413 and "over the limit of 0.5 MB" in response.json["error"]
+
+    for data, what in ((b"not an image", "notes.png"), (_png_bytes(pixels)[:400], "cut.png")):
+        response = client.post("/api/open", data={"file": (io.BytesIO(data), what)},
+                               content_type="multipart/form-data")
+        assert response.status_code == 400 and "could not be opened" in response.json["error"]
+
+    # a file name that climbs out of every folder: opened, restored and saved inside OUT only
+    response = client.post("/api/open", data={"file": (io.BytesIO(_png_bytes(pixels)),
+                                                       "../../evil.png")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    painting = response.json["id"]
+    assert client.post(f"/api/{painting}/restore", data={"method": "telea"}).status_code == 200
+    while client.get(f"/api/{painting}/status").json["state"] == "running":
+        time.sleep(0.1)
+    assert client.get(f"/api/{painting}/status").json["state"] == "done"
+    saved = client.post(f"/api/{painting}/save", json={"format": "png"}).json["saved"]
+    assert saved["restored"] == "evil_restored.png"
+    assert sorted(p.name for p in out.iterdir()) == sorted(saved.values())
+    assert not (tmp_path / "evil_restored.png").exists()
+    assert client.get("/api/nonexistent/status").status_code == 400  # no crash either
+
+
+def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
+    pytest.importorskip("flask")
+    from utils.workbench import Workbench, create_app
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(folder / "p.png")
+    client = create_app(Workbench(folder, tmp_path / "out", detector=Detector("white"))) \
+        .test_client()
+    painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
+    from utils.detect import innermost
+    x, y = innermost(truth > 0)
+    found = client.post(f"/api/{painting}/select", json={"x": int(x), "y": int(y)}).json
+    assert found["fraction"] > 0.5 * truth.mean()
+    view = client.get(f"/api/{painting}/selection/{found['selection']}.png")
+    selected = np.asarray(Image.open(io.BytesIO(view.data))) > 0
+    assert selected.shape == truth.shape and selected[truth].mean() > 0.5
+
+
+def test_saving_never_replaces_an_input(tmp_path):
+    pytest.importorskip("flask")
+    from utils.workbench import Workbench, create_app
+    folder = tmp_path / "paintings"
+    _, pixels = _painting(folder)
+    Image.fromarray(pixels).save(folder / "test_mask.png")  # the user's own mask, beside it
+    before = (folder / "test_mask.png").read_bytes()
+    client = create_app(Workbench(folder, folder, detector=Detector("white"))).test_client()
+    painting = client.post("/api/open", json={"name": "test.png"}).json["id"]
+    client.post(f"/api/{painting}/restore", data={"method": "ns"})
+    while client.get(f"/api/{painting}/status").json["state"] == "running":
+        time.sleep(0.1)
+    response = client.post(f"/api/{painting}/save", json={"format": "png"})
+    assert response.status_code == 400 and "test_mask.png" in response.json["error"]
+    assert (folder / "test_mask.png").read_bytes() == before
+    assert not (folder / "test_restored.png").exists()
