@@ -93,6 +93,20 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         with page.expect_download() as download:
             page.click("#download-restored")
         restored = read_scan(download.value.path()).colour
+
+        # the 1:1 view: a crop of the restored painting at its own pixels
+        page.check("#real-pixels")
+        box = page.locator("#canvas-box").bounding_box()  # the messages above it may have moved it
+        page.mouse.click(box["x"] + 55, box["y"] + 130)
+        page.wait_for_function("document.getElementById('zoom-after').naturalWidth > 0")
+        assert page.evaluate("document.getElementById('zoom-after').naturalWidth") == 300
+
+        # a file that is not an image: a message on the page, and the server goes on
+        page.set_input_files("#upload", files=[{"name": "notes.png", "mimeType": "image/png",
+                                                "buffer": b"not an image"}])
+        page.wait_for_selector("#message.error", timeout=30000)
+        assert "could not be opened" in page.inner_text("#message")
+        assert page.evaluate("fetch('/api/paintings').then(r => r.status)") == 200
         browser.close()
 
     mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
