@@ -184,12 +184,12 @@ def _fill_wide(pixels, regions, selected, model, texture=False):
     for ids, box in regions.groups(selected):
         # a ring of paint around the holes pins the blend at their edges; PatchMatch needs more
         crop = regions.crop(box, _source_margin(box) if texture else BLEND_MARGIN)
-        holes = regions.holes[crop]
+        holes, painted = regions.holes[crop], _rgb(pixels[crop])
         enlarged = _enlarged(small, crop, regions.holes.shape)
         # Seamless edges: spread the known pixels' difference from the enlargement inward.
-        filled = enlarged + pyramid_fill(_rgb(pixels[crop]) - enlarged, holes)
+        filled = enlarged + pyramid_fill(painted - enlarged, holes)
         if texture:
-            patch = patchmatch_fill(_rgb(pixels[crop]), holes)
+            patch = patchmatch_fill(painted, holes)
             # the mean of model, Telea (both in `filled`) and PatchMatch, with PatchMatch's grain
             filled = textured((2.0 * filled + patch) / 3.0, patch)
         _write(pixels, crop, regions.own(crop, ids), np.clip(filled, 0.0, 1.0))

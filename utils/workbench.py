@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from utils.detect import Detector
+from utils.detect import Detector, full_size
 from utils.images import UserError, find_images
 from utils.outputs import check_outputs, input_record, sha256, tool_record, writable_folder
 from utils.plotting import thumbnail
@@ -64,13 +64,11 @@ def _view_mask(mask, size):
 
 def _full_mask(png, shape):
     """A mask drawn at view size (PNG bytes; any nonzero alpha or colour marks) enlarged to shape
-    (H, W)."""
+    (H, W), as detection enlarges its analysed copy's mask."""
     with Image.open(io.BytesIO(png)) as im:
         drawn = np.asarray(im.convert("RGBA"))
     marked = (drawn[..., 3] > 0) & (drawn[..., :3].max(axis=2) > 0)
-    large = cv2.resize(marked.astype(np.uint8) * 255, (shape[1], shape[0]),
-                       interpolation=cv2.INTER_LINEAR)
-    return large >= 128
+    return full_size(marked, shape).astype(bool)
 
 
 class Painting:
@@ -83,9 +81,9 @@ class Painting:
         self.scan = read_scan(self.path, max_pixels=None)  # check_size weighed it first
         height, width = self.scan.shape
         self.scale = min(1.0, VIEW_SIDE / max(height, width))
-        self.view_size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
-        self.view = (thumbnail(self.scan.colour, self.view_size[0]) * 255 + 0.5).astype(np.uint8)
-        self.view_size = (self.view.shape[1], self.view.shape[0])
+        view_width = max(1, round(width * self.scale))
+        self.view = (thumbnail(self.scan.colour, view_width) * 255 + 0.5).astype(np.uint8)
+        self.view_size = (self.view.shape[1], self.view.shape[0])  # (w, h), as OpenCV takes it
         self.detector = detector
         start = time.perf_counter()
         self.detected = detector(self.scan.colour).astype(bool)
@@ -361,9 +359,7 @@ def create_app(workbench):
         painting = workbench.get(painting_id)
         point = request.get_json(force=True)
         x, y = painting.to_full(float(point["x"]), float(point["y"]))
-        clicks = Detector(painting.detector.method, ((x, y),), painting.detector.grow,
-                          painting.detector.threshold, painting.detector.min_area,
-                          painting.detector.model)
+        clicks = dataclasses.replace(painting.detector, points=((x, y),))
         found = clicks(painting.scan.colour).astype(bool)
         key = uuid.uuid4().hex[:12]
         painting.selections[key] = (found, [x, y])
