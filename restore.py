@@ -14,12 +14,15 @@ and wide losses with the learned model (--model), the most accurate on large hol
 evaluate.py; --method textured gives the wide losses the painting's own grain (from PatchMatch)
 instead of a smooth smear, still more accurate than any classical method, and slower.
 
-A painting that fails in a batch (a truncated file, too large for memory) is reported and
-skipped; the others are restored, and the run ends with a summary and exit status 2.
+A folder is restored by --jobs worker processes at once (default: one per core), each loading
+the models once and holding its share of the memory. A painting that fails in a batch (a
+truncated file, too large for memory) is reported and skipped; the others are restored, and the
+run ends with a summary and exit status 2.
 
 examples:
   python restore.py painting.jpg                            # -> restored/painting_restored.png
   python restore.py scans/ -o restored_scans --format tiff  # every image in a folder
+  python restore.py archive/ -o out --jobs 4                # four paintings at a time
   python restore.py painting.jpg --mask damage.png --method telea
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
   python restore.py page.png --point 410,220 --point 95,630 # select losses like the clicked ones
@@ -27,8 +30,13 @@ examples:
   python restore.py painting.jpg --method textured          # wide losses with the paint's grain
 """
 import json
+import multiprocessing
+import os
+import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +53,12 @@ from utils.outputs import (check_outputs, input_record, remove_stale_partials, s
 from utils.plotting import thumbnail
 from utils.restore import DEFAULT_MODEL, METHODS, fill, load_method
 from utils.saving import OUTPUT_ENDINGS, is_output_name, output_paths, write_restoration
-from utils.scan import FORMATS, check_size, header, read_scan
+from utils.scan import FORMATS, available_memory, check_size, header, read_scan
 
 WARN_FRACTION = 0.5
+# The memory the default --jobs leaves each worker at least: a worker restoring 1600 x 1200
+# paintings peaked at 1.1 GB (bench/bench_jobs.py).
+WORKER_MEMORY = 2e9
 
 
 def parse_args(argv=None):
@@ -71,6 +82,10 @@ def parse_args(argv=None):
     p.add_argument("--thin-radius", type=cli.positive(float), default=6.0,
                    help="auto, textured: regions whose every pixel lies within this many pixels "
                         "of paint count as thin")
+    p.add_argument("--jobs", type=cli.positive(int), metavar="N",
+                   help="paintings restored at once, each in a worker process of its own with "
+                   "its own copy of the models and an Nth of the memory (default: one per core, "
+                   f"as many as the available memory gives {WORKER_MEMORY / 1e9:.0f} GB each)")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to restore, in pixels (default: what this machine's "
                         "available memory allows, at about 20 bytes a pixel for 8-bit and 26 "
@@ -193,15 +208,17 @@ def read_mask(path, shape):
     return mask
 
 
-def restore_one(path, outputs, args, method, model, detector, mask_path, model_file, tool):
-    """Restore one painting and write its four files; returns the masked fraction."""
+def restore_one(path, outputs, args, method, model, detector, model_file, tool, mask_path=None,
+                budget=None):
+    """Restore one painting and write its four files; returns the masked fraction. budget: the
+    bytes of memory this process may use (a worker's share), None for what is available."""
     clock = [time.perf_counter()]
     seconds = {}
 
     def lap(name):
         clock.append(time.perf_counter())
         seconds[name] = round(clock[-1] - clock[-2], 3)
-    check_size(path, args.max_pixels)
+    check_size(path, args.max_pixels, budget)
     scan = read_scan(path, max_pixels=None)  # check_size has weighed it against the memory
     lap("read")
     if mask_path is not None:
@@ -263,30 +280,126 @@ def main(args):
         if name.lower().endswith(".keras"):
             inputs.append(name)
     check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
-    if len(masks) < len(files) and detector.method != "white" and not detector.points:
-        detector.network()  # a wrong --detector file is one error before any painting
-    method, model = load_method(args.method)
-    if method in ("auto", "textured") and args.model.lower() != "none":
-        _, model = load_method(args.model)
-    model_file, tool = model_record(args, method, model), tool_record()
-    prepare_output_folder(out)
+    jobs = min(args.jobs or default_jobs(), len(files))
+    if jobs == 1:
+        tools = load_tools(args, detector, detect=len(masks) < len(files))
+        prepare_output_folder(out)
+        report = _restore_here(files, outputs, masks, args, tools)
+    else:
+        prepare_output_folder(out)
+        report = _restore_in_workers(files, outputs, masks, args, detector, jobs,
+                                     detect=len(masks) < len(files))
     failures = []
-    for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
-        try:
-            fraction = restore_one(path, outputs[path], args, method, model, detector,
-                                   masks.get(path), model_file, tool)
-        except (UserError, OSError, MemoryError) as error:
-            if len(files) == 1:
-                raise UserError(_reason(error)) from None
-            failures.append(path)
-            tqdm.write(f"error: {_reason(error)} (skipped)", file=sys.stderr)
+    for path, (fraction, reason) in report:
+        if reason is None:
+            tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> "
+                       f"{outputs[path]['restored']}")
             continue
-        tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> "
-                   f"{outputs[path]['restored']}")
+        if len(files) == 1:
+            raise UserError(reason)
+        failures.append(path)
+        tqdm.write(f"error: {reason} (skipped)", file=sys.stderr)
     if failures:
         raise UserError(f"{len(failures)} of {len(files)} paintings failed and were skipped "
                         f"({', '.join(p.name for p in failures)}); the other "
                         f"{len(files) - len(failures)} were restored into {out}")
+
+
+def default_jobs():
+    """One worker per core, but no more than the available memory gives WORKER_MEMORY each."""
+    cores, memory = len(os.sched_getaffinity(0)), available_memory()
+    return cores if memory is None else max(1, min(cores, int(memory // WORKER_MEMORY)))
+
+
+def load_tools(args, detector, detect=True):
+    """What restoring needs loaded, once per process: (method, model, detector, model_file,
+    tool); a wrong model or detector file is one error here, before any painting."""
+    if detect and detector.method != "white" and not detector.points:
+        detector.network()
+    method, model = load_method(args.method)
+    if method in ("auto", "textured") and args.model.lower() != "none":
+        _, model = load_method(args.model)
+    return method, model, detector, model_record(args, method, model), tool_record()
+
+
+def _restore_here(files, outputs, masks, args, tools, budget=None):
+    """Restore files in this process, one after another: yields (path, (fraction, None)) or
+    (path, (None, the reason it failed))."""
+    for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
+        try:
+            yield path, (restore_one(path, outputs[path], args, *tools, mask_path=masks.get(path),
+                                     budget=budget), None)
+        except (UserError, OSError, MemoryError) as error:
+            yield path, (None, _reason(error))
+
+
+_WORKER = {}  # a worker process's loaded tools and memory budget
+
+
+def _start_worker(args, detector, detect, threads, budget):
+    """A worker process's start: its share of the cores and the memory, and the models, loaded
+    once for all the paintings it restores."""
+    import cv2
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    cv2.setNumThreads(threads)
+    _WORKER.update(args=args, budget=budget)
+    try:
+        _WORKER["tools"] = load_tools(args, detector, detect)
+    except UserError as error:  # told with the first painting, and the run stops
+        _WORKER["setup_error"] = str(error)
+
+
+def _restore_in_worker(path, outputs, mask_path):
+    """(fraction or None, the reason it failed or None, whether the worker could not start,
+    (this worker's process id, its peak memory so far))."""
+    peak = (os.getpid(), peak_memory())
+    if "setup_error" in _WORKER:
+        return None, _WORKER["setup_error"], True, peak
+    try:
+        fraction = restore_one(path, outputs, _WORKER["args"], *_WORKER["tools"],
+                               mask_path=mask_path, budget=_WORKER["budget"])
+        return fraction, None, False, (os.getpid(), peak_memory())
+    except (UserError, OSError, MemoryError) as error:
+        return None, _reason(error), False, (os.getpid(), peak_memory())
+
+
+def peak_memory():
+    """This process's peak resident memory so far, in bytes (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect):
+    """Restore files in jobs worker processes, the progress bar over all of them: yields as
+    _restore_here does, in the order the paintings finish."""
+    memory = available_memory()
+    budget = None if memory is None else memory // jobs
+    threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    # "spawn": a fork of a process that has started TensorFlow's threads can deadlock
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker,
+                             initargs=(args, detector, detect, threads, budget)) as pool:
+        pending = {pool.submit(_restore_in_worker, path, outputs[path], masks.get(path)): path
+                   for path in files}
+        peaks = {}
+        with tqdm(total=len(files), desc=f"restoring ({jobs} workers)", unit="painting") as bar:
+            for done in as_completed(pending):
+                try:
+                    fraction, reason, setup, (pid, peak) = done.result()
+                except BrokenProcessPool:
+                    raise UserError(f"a worker process died (killed, or out of memory?): "
+                                    f"{len(files) - bar.n} painting(s) were not restored or "
+                                    f"not reported; try fewer --jobs, or --jobs 1") from None
+                if setup:
+                    pool.shutdown(cancel_futures=True)
+                    raise UserError(reason)
+                peaks[pid] = max(peak, peaks.get(pid, 0))
+                bar.update()
+                yield pending[done], (fraction, reason)
+    tqdm.write(f"restored by {len(peaks)} worker process(es) of --jobs {jobs}; peak memory of "
+               f"each: {', '.join(f'{p / 1e9:.2f}' for p in sorted(peaks.values()))} GB (this "
+               f"process: {peak_memory() / 1e9:.2f} GB)")
 
 
 def _reason(error):

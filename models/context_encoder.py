@@ -19,6 +19,7 @@ import keras
 from keras import layers
 
 from models.layers import ChannelwiseDense, Logit, PyramidFill
+from utils.distribute import Adam
 from utils.images import IMAGE_SIZE
 
 
@@ -105,6 +106,6 @@ def compile_context_encoder(model, lr=1e-3, decay_steps=None, jit_compile=True):
     """
     if decay_steps:
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(lr, global_clipnorm=1.0),
+    model.compile(optimizer=Adam(lr, global_clipnorm=1.0),
                   loss="mean_squared_error", jit_compile=jit_compile)
     return model

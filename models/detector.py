@@ -13,6 +13,8 @@ nearest upsampling and a 3 x 3 convolution, plus the encoder's map of the same s
 import keras
 from keras import layers, ops
 
+from utils.distribute import Adam
+
 DEPTH = 5  # input sides must be divisible by 2 ** DEPTH
 
 
@@ -53,6 +55,6 @@ def compile_damage_detector(model, lr=1e-3, decay_steps=None, jit_compile=True):
     """Adam on bce_dice, the learning rate falling along a cosine to 5% over decay_steps."""
     if decay_steps:
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(lr, global_clipnorm=1.0), loss=bce_dice,
+    model.compile(optimizer=Adam(lr, global_clipnorm=1.0), loss=bce_dice,
                   jit_compile=jit_compile)
     return model

@@ -12,6 +12,7 @@ from keras import layers, ops
 
 from models.context_encoder import build_context_encoder
 from models.layers import Composite
+from utils.distribute import Adam, replica_share, replica_sum
 from utils.images import IMAGE_SIZE
 
 
@@ -60,6 +61,12 @@ class AdversarialInpainter(keras.Model):
     patches (measured: the discriminator learned to call everything real). So the discriminator's
     loss is the mean over real patches plus the mean over fake hole patches, and the generator's
     adversarial loss is taken over the hole patches too.
+
+    On several replicas (tf.distribute) every loss is this replica's share of the loss over the
+    global batch (the optimizers sum the replicas' gradients): a plain mean is divided by the
+    replicas, a mean over the hole patches divides by the hole patches of the whole global batch,
+    and the logged figures are those of the global batch, so one step on two replicas of half a
+    batch is the step one device takes on the whole batch.
 
     Logged per epoch: loss (the reconstruction MSE, the same figure the Context Encoder reports,
     and the one validation uses), g_adv, d_loss, d_acc (the discriminator's accuracy: the mean of
@@ -117,7 +124,8 @@ class AdversarialInpainter(keras.Model):
         return list(self.trackers.values())
 
     def reconstruction(self, generated, image, weight):
-        """Mean squared error per pixel, weighted by the per-pixel sample weights (1 = plain)."""
+        """Mean squared error per pixel, weighted by the per-pixel sample weights (1 = plain),
+        over this replica's images."""
         error = ops.mean(ops.square(generated - image), axis=-1)
         if weight is not None:
             error = error * ops.reshape(weight, ops.shape(error))
@@ -133,10 +141,12 @@ class AdversarialInpainter(keras.Model):
 
     @staticmethod
     def _bce(labels, logits, weights=None):
+        """This replica's share of the binary cross-entropy's mean over the global batch (over
+        the patches whose weight is 1, with weights)."""
         loss = ops.binary_crossentropy(labels, logits, from_logits=True)
         if weights is None:
-            return ops.mean(loss)
-        return ops.sum(loss * weights) / ops.maximum(ops.sum(weights), 1.0)
+            return replica_share(ops.mean(loss))
+        return ops.sum(loss * weights) / ops.maximum(replica_sum(ops.sum(weights)), 1.0)
 
     def train_step(self, data):
         (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -146,21 +156,25 @@ class AdversarialInpainter(keras.Model):
             *fake_features, fake_logits = self.critic(
                 self.critic_view(generated, damaged, mask), training=True)
             holes = self.hole_patches(mask, fake_logits)
-            g_fm = ops.mean(ops.stack([ops.mean(ops.abs(ops.stop_gradient(real) - fake))
-                                       for real, fake in zip(real_features, fake_features)]))
+            g_fm = replica_share(ops.mean(ops.stack([
+                ops.mean(ops.abs(ops.stop_gradient(real) - fake))
+                for real, fake in zip(real_features, fake_features)])))
             d_loss = 0.5 * (self._bce(ops.ones_like(real_logits), real_logits)
                             + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes))
             g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
-            rec = self.reconstruction(generated, image, weight)
+            rec = replica_share(self.reconstruction(generated, image, weight))
             g_loss = self.rec_weight * rec + self.adv_weight * g_adv + self.fm_weight * g_fm
         # Both networks step on the same forward pass: each tape only differentiates towards its
         # own network's weights, so the discriminator's loss never moves the generator.
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        fake_right = ops.sum(ops.cast(fake_logits < 0, "float32") * holes)
-        accuracy = 0.5 * (ops.mean(ops.cast(real_logits > 0, "float32"))
-                          + fake_right / ops.maximum(ops.sum(holes), 1.0))
+        real_right = replica_share(ops.mean(ops.cast(real_logits > 0, "float32")))
+        fake_right = ops.sum(ops.cast(fake_logits < 0, "float32") * holes) / ops.maximum(
+            replica_sum(ops.sum(holes)), 1.0)
+        # The shares summed over the replicas: the global batch's figures, the same on each.
+        rec, g_adv, g_fm, d_loss, accuracy = replica_sum(
+            [rec, g_adv, g_fm, d_loss, 0.5 * (real_right + fake_right)])
         for name, value in (("loss", rec), ("g_adv", g_adv), ("g_fm", g_fm), ("d_loss", d_loss),
                             ("d_acc", accuracy),
                             ("d_perfect", ops.cast(accuracy == 1.0, "float32"))):
@@ -170,7 +184,10 @@ class AdversarialInpainter(keras.Model):
     def test_step(self, data):
         (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
         generated = self.generator([damaged, mask], training=False)
-        self.trackers["loss"].update_state(self.reconstruction(generated, image, weight))
+        # weighted by the images, so that a last, smaller batch (or a replica's smaller share of
+        # it) counts for the images it holds
+        self.trackers["loss"].update_state(self.reconstruction(generated, image, weight),
+                                           sample_weight=ops.shape(image)[0])
         return {"loss": self.trackers["loss"].result()}
 
     def exports(self):
@@ -208,8 +225,8 @@ def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001, f
     if decay_steps:
         g_lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
         d_lr_schedule = keras.optimizers.schedules.CosineDecay(d_lr, decay_steps, alpha=0.05)
-    model.compile(keras.optimizers.Adam(g_lr, global_clipnorm=1.0),
-                  keras.optimizers.Adam(d_lr_schedule, beta_1=0.5, global_clipnorm=1.0),
+    model.compile(Adam(g_lr, global_clipnorm=1.0),
+                  Adam(d_lr_schedule, beta_1=0.5, global_clipnorm=1.0),
                   rec_weight=rec_weight, adv_weight=adv_weight, fm_weight=fm_weight,
                   jit_compile=jit_compile)
     return model

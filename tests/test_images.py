@@ -112,6 +112,14 @@ def test_parse_size():
             images.parse_size(bad)
 
 
+def test_a_workers_memory_share_limits_the_paintings_it_takes(tmp_path):
+    from utils.scan import BASE_MEMORY, check_size
+    Image.new("RGB", (300, 200)).save(tmp_path / "p.png")
+    check_size(tmp_path / "p.png", None, budget=BASE_MEMORY + 60_000 * 20)  # just enough
+    with pytest.raises(ImageError, match="this worker's share of it: pass --jobs 1"):
+        check_size(tmp_path / "p.png", None, budget=BASE_MEMORY + 60_000 * 19)
+
+
 def test_a_lossless_read_refuses_a_bomb_before_decoding(tmp_path):
     from utils.scan import read_scan
     Image.new("RGB", (300, 200)).save(tmp_path / "big.png")

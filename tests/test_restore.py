@@ -122,6 +122,28 @@ def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
     assert np.array_equal(written, mask > 0)
 
 
+def test_jobs_restore_a_folder_in_workers_as_one_process_does(tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for seed in range(3):
+        _save(folder / f"scan{seed}.png", damaged_painting(seed)[0])
+    one = run_script("restore.py", folder, "-o", tmp_path / "one", "--jobs", "1")
+    two = run_script("restore.py", folder, "-o", tmp_path / "two", "--jobs", "2")
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    for seed in range(3):  # the defaults: the learned detector and the model, in each worker
+        for ending in ("_restored.png", "_mask.png"):
+            name = f"scan{seed}{ending}"
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name)\
+                .read_bytes(), name
+        assert f"scan{seed}.png: filled" in two.stdout
+    line = next(x for x in (two.stdout + two.stderr).splitlines() if "worker process" in x)
+    peaks = [float(v) for v in line.split("each: ")[1].split(" GB")[0].split(",")]
+    # (a worker that starts late may find the three paintings taken)
+    assert line.startswith(f"restored by {len(peaks)} worker process(es) of --jobs 2")
+    assert 1 <= len(peaks) <= 2
+    assert all(0.1 < peak < 8 for peak in peaks)  # each loaded TensorFlow and the models once
+
+
 def _bad_input_cases(tmp_path):
     painting = _save(tmp_path / "painting.png", damaged_painting()[0])
     (tmp_path / "garbage.jpg").write_bytes(b"not an image at all")

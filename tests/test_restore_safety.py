@@ -151,7 +151,8 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
         "path": str(detector), "sha256": hashlib.sha256(detector.read_bytes()).hexdigest()}
 
 
-def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path, jobs):
     scans, out = tmp_path / "scans", tmp_path / "out"
     scans.mkdir()
     for name in ("a", "c"):
@@ -162,7 +163,7 @@ def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path):
     whole.unlink()
     out.mkdir()
     (out / ".partial-999-a_restored.png").write_bytes(b"left by a killed run")
-    result = run_script("restore.py", scans, "-o", out, "--method", "ns")
+    result = run_script("restore.py", scans, "-o", out, "--method", "ns", "--jobs", jobs)
     message = _error(result)
     assert "1 of 3 paintings failed" in message and "b.jpg" in message
     # its own line says why
@@ -202,6 +203,9 @@ def test_each_mistake_is_one_line(tmp_path):
         "a misspelt method": ([painting, "--method", "teela"], "telea, ns, biharmonic"),
         "a text file named .keras": ([painting, "--method", tmp_path / "text.keras"],
                                      "is not a Keras model file"),
+        "the same, told by two workers": ([painting, painting.with_name("q.png"), "--jobs", "2",
+                                           "--model", tmp_path / "text.keras"],
+                                          "is not a Keras model file"),
         "a mask folder without the mask": ([painting, "--mask", tmp_path / "out"],
                                            "no mask for p.png"),
         "a negative radius": ([painting, "--radius", "-2"], "must be above 0"),

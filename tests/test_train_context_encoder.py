@@ -56,10 +56,12 @@ def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
     assert int(checkpoint.optimizer.iterations.numpy()) == 3 * 2  # optimizer state carried over
 
 
-def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
+@pytest.mark.parametrize("spread", [[], ["--distribute", "mirrored", "--cpu-devices", "2"]],
+                         ids=["one device", "two replicas"])
+def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path, spread):
     runs = tmp_path / "runs"
     command = [sys.executable, str(ROOT / "train_context_encoder.py"), "--data", str(data_dir),
-               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY]
+               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY, *spread]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = runs / "stopped" / "checkpoints" / "state.json"
     deadline = time.time() + 240
@@ -72,7 +74,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path):
     done = json.loads(state.read_text())["epochs"]
     assert 1 <= done < 500
     result = run_script("train_context_encoder.py", "--name", "stopped", "--runs-dir", runs,
-                        "--resume", "--epochs", str(done + 1))
+                        "--resume", "--epochs", str(done + 1), *spread)
     assert result.returncode == 0, result.stderr
     assert f"Epoch {done + 1}/{done + 1}" in result.stdout
 

@@ -8,7 +8,11 @@ from utils.masks import MASK_KINDS
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        # an option without a default says in its own help what happens without it
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,7 +86,9 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed",
     p.set_defaults(default_epochs=epochs)
     p.add_argument("--steps-per-epoch", type=positive(int), default=steps_per_epoch,
                    help="batches per epoch (the data is repeated and re-augmented endlessly)")
-    p.add_argument("--batch-size", type=positive(int), default=batch_size, help="images per batch")
+    p.add_argument("--batch-size", type=positive(int), default=batch_size,
+                   help="images per batch on each device (with --distribute, the global batch "
+                        "is this times the replicas)")
     if inpainting:
         p.add_argument("--mask", choices=sorted(MASK_KINDS), default=mask,
                        help="artificial damage: tiny flakes, the centre block, irregular paint "
@@ -115,6 +121,23 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed",
                         "the learning rate's 5%% floor)")
     p.add_argument("--no-jit", action="store_true",
                    help="do not compile the training step with XLA (slower; for debugging)")
+    add_distribute_args(p)
+
+
+def add_distribute_args(p):
+    """The options that spread a train script over several devices or machines."""
+    from utils.distribute import LR_SCALINGS, MODES
+    g = p.add_argument_group("several devices or machines (tf.distribute; see the README)")
+    g.add_argument("--distribute", choices=MODES, default="none",
+                   help="none: one device; mirrored: every GPU of this machine (without GPUs, "
+                        "the CPU's logical devices); multi-worker: the machines that the "
+                        "TF_CONFIG environment variable lists, the same command on each")
+    g.add_argument("--lr-scaling", choices=sorted(LR_SCALINGS), default="sqrt",
+                   help="how the learning rates grow with the replicas (the global batch): by "
+                        "their square root (for Adam), linearly, or not at all")
+    g.add_argument("--cpu-devices", type=positive(int), metavar="N",
+                   help="split the CPU into N logical devices, to try --distribute mirrored "
+                        "on a machine without GPUs (the same cores do the work)")
 
 
 def add_adversarial_args(p):

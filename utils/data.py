@@ -100,18 +100,31 @@ def _with_mask(images, masks, hole_weight):
     return (damage(images, masks), masks), images, weight
 
 
+def _shard(images, shard):
+    """The paintings of one input pipeline (of a multi-worker run) and the seeds' extra key:
+    pipeline 0 of 1 is every painting, with the seeds a single-device run has always had."""
+    index, count = shard
+    if count > 1 and len(images) >= count:
+        images = images[index::count]
+    return images, ([index] if index else [])
+
+
 def training_dataset(images, batch_size, mask_kind="mixed", seed=0, augment=True,
-                     hole_weight=1.0, start_batch=0):
+                     hole_weight=1.0, start_batch=0, shard=(0, 1)):
     """An endless tf.data.Dataset of damaged training batches, reproducible for a seed.
 
-    start_batch offsets the mask stream, so a resumed run does not replay the first masks.
+    start_batch offsets the mask stream, so a resumed run does not replay the first masks;
+    shard = (index, count) makes input pipeline index of count (one per worker of a multi-worker
+    run): its own share of the paintings, and its own masks and augmentation.
     """
     import tensorflow as tf
+    images, key = _shard(images, shard)
     shape = images.shape[1:3]
     generate = mask_generator(mask_kind)
+    seed_offset = 7919 * shard[0]
 
     def make_masks(index):
-        rng = np.random.default_rng([seed, 1, int(index)])
+        rng = np.random.default_rng([seed, 1, int(index), *key])
         return np.stack([generate(shape, rng) for _ in range(batch_size)]).astype(np.float32)
 
     def add_masks(index, batch):
@@ -120,10 +133,11 @@ def training_dataset(images, batch_size, mask_kind="mixed", seed=0, augment=True
         return _with_mask(batch, masks, hole_weight)
 
     ds = tf.data.Dataset.from_tensor_slices(images)
-    ds = ds.shuffle(len(images), seed=seed + start_batch, reshuffle_each_iteration=True)
+    ds = ds.shuffle(len(images), seed=seed + seed_offset + start_batch,
+                    reshuffle_each_iteration=True)
     ds = ds.repeat().batch(batch_size, drop_remainder=True)
     if augment:
-        layers = augmenter(seed + start_batch)
+        layers = augmenter(seed + seed_offset + start_batch)
         # One call at a time: the layers' seed state advances with each call, and parallel calls
         # would advance it in a different order on every run.
         ds = ds.map(lambda batch: layers(batch, training=True))
@@ -158,16 +172,17 @@ def _damaged_crops(images, picks, size, rng, paint_loss):
             np.stack([p[1] for p in pairs])[..., None].astype(np.float32))
 
 
-def detection_dataset(images, batch_size, size, seed=0, start_batch=0):
+def detection_dataset(images, batch_size, size, seed=0, start_batch=0, shard=(0, 1)):
     """An endless tf.data.Dataset of (painting, damage mask) batches for the damage detector:
     random crops of size (h, w) at random scales from the paintings, each with synthetic paint
     loss (or, three in ten, none), reproducible for a seed; start_batch continues a resumed
-    run's stream."""
+    run's stream; shard as training_dataset takes it."""
     import tensorflow as tf
+    images, key = _shard(images, shard)
     paint_loss = PaintLoss()
 
     def make(index):
-        rng = np.random.default_rng([seed, 2, int(index)])
+        rng = np.random.default_rng([seed, 2, int(index), *key])
         return _damaged_crops(images, rng.integers(0, len(images), batch_size), size, rng,
                               paint_loss)
 

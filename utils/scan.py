@@ -202,9 +202,10 @@ def available_memory():
     return None
 
 
-def check_size(path, max_pixels):
+def check_size(path, max_pixels, budget=None):
     """Refuse, before decoding, a painting larger than max_pixels (the --max-pixels option) or,
-    without it, than the memory available allows to restore."""
+    without it, than the memory available allows to restore; budget (bytes) caps that memory
+    for one of several worker processes that restore at once."""
     width, height, bits = header(path)
     pixels = width * height
     if max_pixels:
@@ -213,11 +214,15 @@ def check_size(path, max_pixels):
                              f"{max_pixels} (raise it to {pixels} to restore this painting)")
         return
     memory = available_memory()
+    if budget is not None:
+        memory = budget if memory is None else min(memory, budget)
     need = BASE_MEMORY + pixels * BYTES_PER_PIXEL[bits]
     if memory is not None and need > memory:
+        share = " (this worker's share of it: pass --jobs 1 to give one worker all)" \
+            if budget is not None and memory == budget else ""
         raise ImageError(f"{path}: {width} x {height} pixels needs about {need / 1e9:.1f} GB of "
-                         f"memory to restore and {memory / 1e9:.1f} GB is available; free "
-                         f"memory, or pass --max-pixels {pixels} to try anyway")
+                         f"memory to restore and {memory / 1e9:.1f} GB is available{share}; "
+                         f"free memory, or pass --max-pixels {pixels} to try anyway")
 
 
 def read_scan(path, max_pixels=MAX_PIXELS):

@@ -12,6 +12,10 @@ runs/<name>/
 A kill at any moment leaves the run consistent: state.json, written whole by a rename after the
 checkpoint it names, is the one record of what is done, and log.csv is rewritten from it.
 A lock file (.lock) keeps a second process from training the same run.
+
+With --distribute (utils/distribute.py) the models, optimizers and metrics are made in the
+strategy's scope and the training data is one input pipeline per worker; only the chief writes
+the folder, and every worker resumes from its checkpoint.
 """
 import csv
 import fcntl
@@ -27,6 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from utils import distribute
 from utils.images import UserError
 from utils.masks import composite
 from utils.outputs import remove_stale_partials, write_atomically, write_text
@@ -36,7 +41,11 @@ SAMPLE_ROWS = 4
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
 FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
                    "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
-                   "adv_weight", "fm_weight")
+                   "adv_weight", "fm_weight", "lr_scaling")
+# Options that are not the run's own: how this command reaches the run, and how it spreads it
+# over devices (placement() records that, and a resume may change it if the global batch stays).
+NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "distribute",
+                   "cpu_devices")
 RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
              "discriminator.keras", ".lock"}
 
@@ -48,8 +57,8 @@ def _json_value(value):
 class Run:
     """A run folder and the options it was started with."""
 
-    def __init__(self, folder, config):
-        self.folder, self.config = Path(folder), config
+    def __init__(self, folder, config, chief=True):
+        self.folder, self.config, self.chief = Path(folder), config, chief
         self.checkpoints = self.folder / "checkpoints"
         self.state_file = self.checkpoints / "state.json"
 
@@ -72,20 +81,26 @@ class Run:
         return handle
 
     @classmethod
-    def start(cls, args, model_name):
-        """Create runs/<name>/ for new options, or reopen it for --resume."""
-        options = {k: v for k, v in vars(args).items()
-                   if k not in ("resume", "runs_dir", "default_epochs", "option_defaults")}
+    def start(cls, args, model_name, chief=True):
+        """Create runs/<name>/ for new options, or reopen it for --resume. A worker that is not
+        the chief (chief=False) reads the folder but never writes to it."""
+        options = {k: v for k, v in vars(args).items() if k not in NOT_RUN_OPTIONS}
         if args.resume:
             if not args.name:
                 raise UserError("--resume needs --name of the run to continue")
             folder = Path(args.runs_dir) / args.name
             if not (folder / "config.json").exists():
                 raise UserError(f"no run to resume in {folder} (no config.json)")
-            lock = cls._lock(folder)
+            lock = cls._lock(folder) if chief else None
             config = json.loads((folder / "config.json").read_text())
             _refuse_changed_options(args, config)
             config["epochs"] = args.epochs or config["epochs"]
+        elif not chief:  # the chief makes the folder; this worker only needs its options
+            config = {**options, "epochs": args.epochs or args.default_epochs,
+                      "name": args.name, "model": model_name, "image_size": list(args.image_size)}
+            run = cls(Path(args.runs_dir) / args.name, config, chief=False)
+            keras.utils.set_random_seed(config["seed"])
+            return run
         else:
             name = args.name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
             folder = Path(args.runs_dir) / name
@@ -105,15 +120,16 @@ class Run:
             config = {**options, "epochs": args.epochs or args.default_epochs,
                       "name": name, "model": model_name,
                       "image_size": list(args.image_size)}
-        run = cls(folder, config)
+        run = cls(folder, config, chief)
         run.lock = lock
-        for place in (folder, run.checkpoints):  # what a killed run was writing
-            if place.is_dir():
-                remove_stale_partials(place)
-        (folder / "samples").mkdir(parents=True, exist_ok=True)
-        run.save_config()
-        if args.resume:
-            run.rewrite_log()  # drop any row a kill left beyond the checkpoint
+        if chief:
+            for place in (folder, run.checkpoints):  # what a killed run was writing
+                if place.is_dir():
+                    remove_stale_partials(place)
+            (folder / "samples").mkdir(parents=True, exist_ok=True)
+            run.save_config()
+            if args.resume:
+                run.rewrite_log()  # drop any row a kill left beyond the checkpoint
         keras.utils.set_random_seed(config["seed"])
         return run
 
@@ -132,7 +148,8 @@ class Run:
 
     def save_config(self, **extra):
         self.config.update(extra)
-        write_text(self.folder / "config.json", json.dumps(self.config, indent=2) + "\n")
+        if self.chief:
+            write_text(self.folder / "config.json", json.dumps(self.config, indent=2) + "\n")
 
     def restore(self):
         """The checkpointed model with its optimizer state, or None for a new run."""
@@ -144,6 +161,8 @@ class Run:
     def save_checkpoint(self, model, epochs, best, row=None):
         """Write the checkpoint, then state.json naming it (the commit), then log.csv from the
         state: after a kill at any moment the three agree."""
+        if not self.chief:
+            return
         self.checkpoints.mkdir(exist_ok=True)
         state = self.state()
         name = f"epoch_{epochs:04d}.keras"
@@ -242,22 +261,27 @@ class RunCallback(keras.callbacks.Callback):
                   f"{logs['d_perfect']:.0%} of this epoch's steps: it has won, and the generator "
                   f"learns little from it (try a lower --d-lr or a higher --adv-weight)",
                   file=sys.stderr)
+        # Every worker predicts the samples (a prediction is a collective step under a
+        # multi-worker strategy); the chief alone writes them, and everything below.
         rows, titles = self.show(self.model, self.samples)
-        image_grid(rows, titles, self.run.folder / "samples" / f"epoch_{epoch + 1:04d}.png")
+        if self.run.chief:
+            image_grid(rows, titles, self.run.folder / "samples" / f"epoch_{epoch + 1:04d}.png")
         val = logs.get("val_loss", logs.get("loss", math.inf))
         # The datasets are small enough to overfit, so the model a user gets is the epoch that
         # did best on validation, not simply the last one.
         if val < self.best:
             self.best = float(val)
-            save_exports(self.model, self.run.folder)
-        elif val > 10 * self.best:
+            if self.run.chief:
+                save_exports(self.model, self.run.folder)
+        elif val > 10 * self.best and self.run.chief:
             print(f"\nwarning: validation loss {val:.4g} is over 10x the best {self.best:.4g}: "
                   f"training has probably diverged (try a lower --lr); model.keras keeps the "
                   f"best epoch", file=sys.stderr)
         row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
         self.run.save_checkpoint(self.model, epoch + 1, self.best, row)
-        loss_plot(self.run.folder / "log.csv", self.run.folder / "loss.png",
-                  title=self.run.config["name"])
+        if self.run.chief:
+            loss_plot(self.run.folder / "log.csv", self.run.folder / "loss.png",
+                      title=self.run.config["name"])
 
 
 def _first(data, rows):
@@ -286,7 +310,8 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
         callback.best = float(model.evaluate(*val_data[:2], sample_weight=weight,
                                              batch_size=batch_size, verbose=0,
                                              return_dict=True)["loss"])
-        save_exports(model, run.folder)
+        if run.chief:
+            save_exports(model, run.folder)
         print(f"before training: val_loss {callback.best:.6g}")
     callbacks = [callback]  # log.csv is written with the checkpoint, from state.json
     # Ctrl-C arrives as SIGINT; turn it into KeyboardInterrupt even where a library replaced the
@@ -296,11 +321,13 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
         model.fit(train_ds, epochs=run.config["epochs"], initial_epoch=start,
                   steps_per_epoch=steps_per_epoch, validation_data=val_data,
                   validation_batch_size=batch_size, callbacks=callbacks, shuffle=False,
-                  verbose=1)
+                  verbose=1 if run.chief else 0)
     except KeyboardInterrupt:
         run.save_checkpoint(model, callback.epochs_done, callback.best)
-        print(f"\ninterrupted: saved a checkpoint after {callback.epochs_done} finished epochs; "
-              f"continue with --name {run.config['name']} --resume", file=sys.stderr)
+        if run.chief:
+            print(f"\ninterrupted: saved a checkpoint after {callback.epochs_done} finished "
+                  f"epochs; continue with --name {run.config['name']} --resume",
+                  file=sys.stderr)
         sys.exit(130)
 
 
@@ -324,47 +351,115 @@ def start_from(model, path):
 
 
 def inpainting_data(config, start_batch):
-    """The paintings with artificial damage to fill: (training dataset, validation data, where
-    the paintings came from)."""
+    """The paintings with artificial damage to fill: (make_training(shard, batch_size) -> the
+    training dataset of one input pipeline, validation data, where the paintings came from)."""
     from utils.data import load_paintings, training_dataset, validation_data
     c = config
     (train_images, _), (val_images, _), where = load_paintings(c["data"], tuple(c["image_size"]),
                                                                c["seed"])
-    train_ds = training_dataset(train_images, c["batch_size"], c["mask"], c["seed"],
+
+    def make_training(shard, batch_size):
+        return training_dataset(train_images, batch_size, c["mask"], c["seed"],
                                 augment=not c["no_augment"], hole_weight=c["hole_weight"],
-                                start_batch=start_batch)
-    return train_ds, validation_data(val_images, c["mask"], c["seed"], c["hole_weight"]), where
+                                start_batch=start_batch, shard=shard)
+    return make_training, validation_data(val_images, c["mask"], c["seed"], c["hole_weight"]), \
+        where
+
+
+def placement(args, config, strategy, resume):
+    """How the run is spread (written to config.json): the strategy, its replicas, the global
+    batch and the learning rate's scale; a resumed run must keep its global batch."""
+    replicas = strategy.num_replicas_in_sync
+    scaling = config.get("lr_scaling", "none")
+    spread = {"distribute": args.distribute, "replicas": replicas,
+              "global_batch_size": config["batch_size"] * replicas,
+              "lr_scale": distribute.LR_SCALINGS[scaling](replicas),
+              # XLA cannot compile one step across several devices (a variable on each)
+              "jit_compile": not config["no_jit"] and replicas == 1}
+    before = config.get("global_batch_size", config["batch_size"])
+    if resume and before != spread["global_batch_size"]:
+        raise UserError(f"run {config['name']} trained on a global batch of {before} "
+                        f"({config.get('replicas', 1)} replica(s) of {config['batch_size']}); "
+                        f"this resume has {replicas} replica(s), a global batch of "
+                        f"{spread['global_batch_size']}: resume it on "
+                        f"{config.get('replicas', 1)} replica(s)")
+    if resume:  # the optimizer's schedule in the checkpoint keeps the run's own scale
+        spread["lr_scale"] = config.get("lr_scale", 1.0)
+    return spread
 
 
 def train(args, model_name, make_model, data=inpainting_data, show=inpainting_samples):
-    """Everything a train script does after parsing its options: the run folder, the data
-    (data(config, start_batch) -> training dataset, validation data, where it came from), the
-    model (make_model(config, input_shape, decay_steps) -> a compiled model, unless a checkpoint
-    is resumed), training, and a sample grid per epoch (show, as fit takes it)."""
-    run = Run.start(args, model_name)
+    """Everything a train script does after parsing its options: the strategy, the run folder,
+    the data (data(config, start_batch) -> make_training(shard, batch_size), validation data,
+    where it came from), the model (make_model(config, input_shape, decay_steps) -> a compiled
+    model, unless a checkpoint is resumed; config["lr"] and config.get("d_lr") already scaled
+    for the global batch), training, and a sample grid per epoch (show, as fit takes it)."""
+    import tensorflow as tf
+    strategy = distribute.make_strategy(args.distribute, args.cpu_devices)
+    chief = distribute.is_chief(strategy)
+    if distribute.worker_count(strategy) > 1 and not args.name:
+        raise UserError("--distribute multi-worker needs --name: every worker must find the "
+                        "same run folder")
+    try:
+        _train(args, model_name, make_model, data, show, strategy, chief)
+    except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
+        # a worker that stops (an error of its own, a kill) stops the others' collectives
+        reason = str(error).strip().splitlines()[0][:300]
+        raise UserError(f"the cluster's training stopped: another worker stopped or cannot be "
+                        f"reached (its own output says why): {reason}") from None
+
+
+def _train(args, model_name, make_model, data, show, strategy, chief):
+    """train() under strategy, on this process (the chief, or another worker)."""
+    run = Run.start(args, model_name, chief)
     c = run.config
-    train_ds, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"])
+    run.save_config(**placement(args, c, strategy, args.resume))
+    make_training, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"])
     print(where)
     run.save_config(data_source=where)
-    model = run.restore()
-    if model is None:
-        model = make_model(c, (*run.image_size, 3), c["epochs"] * c["steps_per_epoch"])
-        if c.get("init"):
-            start_from(model, c["init"])
-    fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["batch_size"], show)
-    print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")
+    if distribute.worker_count(strategy) == 1:
+        # One pipeline of global batches, each split between the replicas: the batches one
+        # device would train on with the global batch.
+        train_ds = make_training((0, 1), c["global_batch_size"])
+        if strategy.num_replicas_in_sync > 1:
+            train_ds = strategy.experimental_distribute_dataset(train_ds)
+    else:  # a pipeline per worker, on its own share of the paintings
+        train_ds = strategy.distribute_datasets_from_function(
+            lambda context: make_training(
+                (context.input_pipeline_id, context.num_input_pipelines),
+                context.get_per_replica_batch_size(c["global_batch_size"])))
+    distribute.agree(strategy, run.epochs_done, "the epochs the run's checkpoint has done")
+    with strategy.scope():
+        model = run.restore()
+        if model is None:
+            scaled = {**c, "lr": c["lr"] * c["lr_scale"]}
+            if "d_lr" in c:
+                scaled["d_lr"] = c["d_lr"] * c["lr_scale"]
+            scaled["no_jit"] = not c["jit_compile"]
+            model = make_model(scaled, (*run.image_size, 3), c["epochs"] * c["steps_per_epoch"])
+            if c.get("init"):
+                start_from(model, c["init"])
+    distribute.fit_under(strategy, model, _first(val_data, c["global_batch_size"]))
+    if strategy.num_replicas_in_sync > 1:
+        print(f"training on {strategy.num_replicas_in_sync} replicas ({args.distribute}): "
+              f"global batch {c['global_batch_size']}, learning rate x {c['lr_scale']:.3g}")
+    fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["global_batch_size"], show)
+    if chief:
+        print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")
 
 
 def detection_data(config, start_batch):
-    """Crops of the paintings with synthetic paint loss, for the damage detector: (training
-    dataset, validation data, where the paintings came from)."""
+    """Crops of the paintings with synthetic paint loss, for the damage detector: (make_training
+    (shard, batch_size), validation data, where the paintings came from)."""
     from utils.data import detection_dataset, detection_validation, load_paintings
     c = config
     size = tuple(c["image_size"])
     (train_images, _), (val_images, _), where = load_paintings(
         c["data"], (2 * size[0], 2 * size[1]), c["seed"])
-    train_ds = detection_dataset(train_images, c["batch_size"], size, c["seed"], start_batch)
-    return train_ds, detection_validation(val_images, size, c["seed"]), where
+
+    def make_training(shard, batch_size):
+        return detection_dataset(train_images, batch_size, size, c["seed"], start_batch, shard)
+    return make_training, detection_validation(val_images, size, c["seed"]), where
 
 
 def detection_samples(model, samples):
