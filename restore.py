@@ -322,13 +322,13 @@ def load_tools(args, detector, detect=True):
     return method, model, detector, model_record(args, method, model), tool_record()
 
 
-def _restore_here(files, outputs, masks, args, tools, budget=None):
+def _restore_here(files, outputs, masks, args, tools):
     """Restore files in this process, one after another: yields (path, (fraction, None)) or
     (path, (None, the reason it failed))."""
     for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
         try:
-            yield path, (restore_one(path, outputs[path], args, *tools, mask_path=masks.get(path),
-                                     budget=budget), None)
+            yield path, (restore_one(path, outputs[path], args, *tools,
+                                     mask_path=masks.get(path)), None)
         except (UserError, OSError, MemoryError) as error:
             yield path, (None, _reason(error))
 
@@ -354,15 +354,14 @@ def _start_worker(args, detector, detect, threads, budget):
 def _restore_in_worker(path, outputs, mask_path):
     """(fraction or None, the reason it failed or None, whether the worker could not start,
     (this worker's process id, its peak memory so far))."""
-    peak = (os.getpid(), peak_memory())
-    if "setup_error" in _WORKER:
-        return None, _WORKER["setup_error"], True, peak
-    try:
-        fraction = restore_one(path, outputs, _WORKER["args"], *_WORKER["tools"],
-                               mask_path=mask_path, budget=_WORKER["budget"])
-        return fraction, None, False, (os.getpid(), peak_memory())
-    except (UserError, OSError, MemoryError) as error:
-        return None, _reason(error), False, (os.getpid(), peak_memory())
+    fraction, reason = None, _WORKER.get("setup_error")
+    if reason is None:
+        try:
+            fraction = restore_one(path, outputs, _WORKER["args"], *_WORKER["tools"],
+                                   mask_path=mask_path, budget=_WORKER["budget"])
+        except (UserError, OSError, MemoryError) as error:
+            reason = _reason(error)
+    return fraction, reason, "setup_error" in _WORKER, (os.getpid(), peak_memory())
 
 
 def peak_memory():

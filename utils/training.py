@@ -443,6 +443,9 @@ def _train(args, model_name, make_model, data, show, strategy, chief):
     if strategy.num_replicas_in_sync > 1:
         print(f"training on {strategy.num_replicas_in_sync} replicas ({args.distribute}): "
               f"global batch {c['global_batch_size']}, learning rate x {c['lr_scale']:.3g}")
+    elif args.distribute != "none":
+        print(f"note: --distribute {args.distribute} found one device: training as on one "
+              f"device (without GPUs, --cpu-devices N splits the CPU)", file=sys.stderr)
     fit(model, train_ds, val_data, run, c["steps_per_epoch"], c["global_batch_size"], show)
     if chief:
         print(f"done: {run.folder / 'model.keras'} (samples in {run.folder / 'samples'})")
