@@ -404,7 +404,7 @@ def train(args, model_name, make_model, data=inpainting_data, show=inpainting_sa
         _train(args, model_name, make_model, data, show, strategy, chief)
     except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
         # a worker that stops (an error of its own, a kill) stops the others' collectives
-        reason = str(error).strip().splitlines()[0][:300]
+        reason = str(error).strip().splitlines()[0].split("aborted by: ")[-1][:300]
         raise UserError(f"the cluster's training stopped: another worker stopped or cannot be "
                         f"reached (its own output says why): {reason}") from None
 
