@@ -51,27 +51,21 @@ def make_strategy(mode, cpu_devices=None):
     if mode == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
-    if mode == "multi-worker":
-        cluster = _cluster()
-        if cluster is None:
-            raise UserError('--distribute multi-worker needs the cluster in the TF_CONFIG '
-                            'environment variable, e.g. TF_CONFIG=\'{"cluster": {"worker": '
-                            '["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
-                            '"index": 0}}\' on the first machine (index 1 on the second)')
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise UserError(f"--distribute {mode}: expected one of {', '.join(MODES)}")
-
-
-def _cluster():
+    # mode == "multi-worker" (argparse allows no other)
     text = os.environ.get("TF_CONFIG", "").strip()
     if not text:
-        return None
+        raise UserError('--distribute multi-worker needs the cluster in the TF_CONFIG '
+                        'environment variable, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+                        '["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+                        '"index": 0}}\' on the first machine (index 1 on the second)')
     try:
         config = json.loads(text)
-        return config["cluster"], config["task"]
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
+        config = None
+    if not isinstance(config, dict) or not {"cluster", "task"} <= config.keys():
         raise UserError(f"TF_CONFIG is not a cluster description ({text[:80]!r}): it needs "
-                        f'"cluster" and "task", as in the README') from None
+                        f'"cluster" and "task", as in the README')
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def is_chief(strategy):
@@ -114,29 +108,27 @@ def agree(strategy, value, what):
                         f"every worker reads")
 
 
+def _replicas():
+    """The replicas in sync here: inside a train_step, those of its strategy; 1 on one device."""
+    import tensorflow as tf
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else context.num_replicas_in_sync
+
+
 def replica_sum(value):
     """value summed over the replicas in sync (inside a train_step; itself on one device)."""
     import tensorflow as tf
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
+    if _replicas() == 1:
         return value
-    return context.all_reduce("SUM", value)
+    return tf.distribute.get_replica_context().all_reduce("SUM", value)
 
 
 def replica_share(value):
     """This replica's share of a mean over the global batch: its own mean divided by the
     replicas, so that the optimizer's sum of the replicas' gradients is the gradient of the
     global mean (the sub-batches are equal: the datasets drop incomplete batches)."""
-    import tensorflow as tf
-    context = tf.distribute.get_replica_context()
-    count = 1 if context is None else context.num_replicas_in_sync
+    count = _replicas()
     return value if count == 1 else value * (1.0 / count)
-
-
-def _in_sync():
-    import tensorflow as tf
-    context = tf.distribute.get_replica_context()
-    return context is not None and context.num_replicas_in_sync > 1
 
 
 @keras.saving.register_keras_serializable(package="paintings")
@@ -151,11 +143,11 @@ class Adam(keras.optimizers.Adam):
     Here the clip waits for the sum. On one device nothing changes."""
 
     def _clip_gradients(self, grads):
-        return grads if _in_sync() else super()._clip_gradients(grads)
+        return grads if _replicas() > 1 else super()._clip_gradients(grads)
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         summed = super()._all_reduce_sum_gradients(grads_and_vars)
-        if not _in_sync():
+        if _replicas() == 1:
             return summed
         clipped = super()._clip_gradients([g for g, _ in summed])
         return list(zip(clipped, [v for _, v in summed]))

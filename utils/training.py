@@ -81,6 +81,25 @@ class Run:
         return handle
 
     @classmethod
+    def _start_folder(cls, folder):
+        """Lock a new run's folder, refusing one that holds another run, and clear what a start
+        that failed before its first checkpoint left."""
+        if folder.exists():
+            finished = (folder / "checkpoints" / "state.json").exists()
+            foreign = {p.name for p in folder.iterdir()} - RUN_FILES
+            if finished or foreign:
+                raise UserError(f"run folder {folder} already exists: pass --resume to "
+                                f"continue it, or another --name")
+        lock = cls._lock(folder)
+        # A start that failed before its first checkpoint (bad data, an early Ctrl-C) left only
+        # its own files: start it again from nothing.
+        for leftover in ("log.csv", "loss.png", "model.keras", "discriminator.keras"):
+            (folder / leftover).unlink(missing_ok=True)
+        for sample in (folder / "samples").glob("*.png"):
+            sample.unlink()
+        return lock
+
+    @classmethod
     def start(cls, args, model_name, chief=True):
         """Create runs/<name>/ for new options, or reopen it for --resume. A worker that is not
         the chief (chief=False) reads the folder but never writes to it."""
@@ -95,28 +114,10 @@ class Run:
             config = json.loads((folder / "config.json").read_text())
             _refuse_changed_options(args, config)
             config["epochs"] = args.epochs or config["epochs"]
-        elif not chief:  # the chief makes the folder; this worker only needs its options
-            config = {**options, "epochs": args.epochs or args.default_epochs,
-                      "name": args.name, "model": model_name, "image_size": list(args.image_size)}
-            run = cls(Path(args.runs_dir) / args.name, config, chief=False)
-            keras.utils.set_random_seed(config["seed"])
-            return run
         else:
             name = args.name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
             folder = Path(args.runs_dir) / name
-            if folder.exists():
-                finished = (folder / "checkpoints" / "state.json").exists()
-                foreign = {p.name for p in folder.iterdir()} - RUN_FILES
-                if finished or foreign:
-                    raise UserError(f"run folder {folder} already exists: pass --resume to "
-                                    f"continue it, or another --name")
-            lock = cls._lock(folder)
-            # A start that failed before its first checkpoint (bad data, an early Ctrl-C)
-            # left only its own files: start it again from nothing.
-            for leftover in ("log.csv", "loss.png", "model.keras", "discriminator.keras"):
-                (folder / leftover).unlink(missing_ok=True)
-            for sample in (folder / "samples").glob("*.png"):
-                sample.unlink()
+            lock = cls._start_folder(folder) if chief else None  # the chief makes the folder
             config = {**options, "epochs": args.epochs or args.default_epochs,
                       "name": name, "model": model_name,
                       "image_size": list(args.image_size)}
