@@ -15,11 +15,10 @@ import logging
 import sys
 from pathlib import Path
 
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+from detection import registry as detections
+from detection.detect import Detector
 from utils import cli
-from utils.detect import METHODS as DETECT_METHODS
-from utils.detect import Detector
-from utils.images import UserError
+from utils.errors import UserError
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
@@ -37,14 +36,16 @@ def parse_args(argv=None):
                    help="largest upload accepted, in MB")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to open, in pixels (default: what memory allows)")
-    p.add_argument("--detect", choices=DETECT_METHODS, default="learned",
-                   help="how the damage is found when a painting is opened (restore.py --detect)")
+    p.add_argument("--detect", choices=detections.METHODS, default="learned",
+                   help=f"how the damage is found when a painting is opened: "
+                        f"{detections.describe()}")
     return p.parse_args(argv)
 
 
 def main(args):
     from werkzeug.serving import make_server
-    from utils.workbench import Workbench, create_app
+
+    from workbench.server import Workbench, create_app
     if args.folder and not Path(args.folder).is_dir():
         raise UserError(f"{args.folder}: no such folder")
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,

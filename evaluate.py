@@ -31,13 +31,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+from filling import registry as fills
+from filling.fill import classical, restore_image
+from models.loading import load_inpainting_model, model_size, predict
+from scans.outputs import writable_folder
+from training.data import sample_images
 from utils import cli
-from utils.data import sample_images
-from utils.images import IMAGE_SIZE, UserError, load_folder, parse_size
-from utils.inpaint import CLASSICAL, classical, load_inpainting_model, model_size, predict
+from utils.errors import UserError
+from utils.images import IMAGE_SIZE, load_folder, parse_size
 from utils.masks import damage, fixed_masks
-from utils.outputs import writable_folder
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 from utils.plotting import grouped_bars, image_grid
 
@@ -49,9 +51,8 @@ def parse_args(argv=None):
     p = cli.parser(__doc__)
     p.add_argument("--data", metavar="DIR", help="folder of clean paintings (default: "
                    "scikit-image's sample photographs)")
-    p.add_argument("--methods", nargs="+", choices=[*CLASSICAL, "auto", "textured"],
-                   default=list(CLASSICAL),
-                   help="classical methods (and auto, textured) to compare")
+    p.add_argument("--methods", nargs="+", choices=fills.METHODS, default=list(fills.CLASSICAL),
+                   help=f"fill methods to compare: {fills.describe()}")
     p.add_argument("--models", nargs="*", default=[], metavar="PATH",
                    help="saved inpainting models (.keras) to compare")
     p.add_argument("--masks", nargs="+", choices=["holes", "centre", "blobs", "mixed"],
@@ -66,12 +67,11 @@ def parse_args(argv=None):
 
 
 def _filler(method, models):
-    """fill(image, mask) for a method name; auto and textured use the first model given."""
-    if method in ("auto", "textured"):
-        from utils.restore import restore_image
-        model = next(iter(models.values()), None)
-        return lambda image, mask: restore_image(image, mask, method, model)
-    return lambda image, mask: classical(image, mask, method)
+    """fill(image, mask) for a method name; one that uses a model takes the first model given."""
+    if fills.get(method).classical:
+        return lambda image, mask: classical(image, mask, method)
+    model = next(iter(models.values()), None)
+    return lambda image, mask: restore_image(image, mask, method, model)
 
 
 def evaluate(images, methods, models, mask_kinds, seeds):
@@ -143,7 +143,7 @@ def paired_differences(rows, seed=0):
     result = {}
     for kind in dict.fromkeys(k[1] for k in psnr):
         classical_means = {m: v.mean() for (m, k), v in per_painting.items()
-                           if k == kind and m in CLASSICAL}
+                           if k == kind and m in fills.CLASSICAL}
         if not classical_means:
             continue
         best = max(classical_means, key=classical_means.get)

@@ -4,13 +4,14 @@ them, or click on a few losses to select every loss that looks like them (OpenCV
 A window shows the painting. Drag a rectangle: inside it the whitish pixels (every channel at
 least --threshold) become the mask, dilated by one pixel to take in their blended edges. Click on
 a loss (a click without dragging): the tool fits a colour model to the losses you clicked and the
-paint around them and selects every similar loss in the whole painting (utils/detect.py), the way
+paint around them and selects every similar loss in the whole painting (detection/detect.py), the way
 a magic wand would if it knew what a loss looks like; one to three clicks on typical losses are
 usually enough. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
 The mask is the union of both, filled by OpenCV Telea (or --method). The result is written to a
-new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the mask
-(<name>_restored_mask.png), an overlay figure (<name>_restored_figure.jpg) and a record of how
-it was made (<name>_restored_record.json) beside it. Every pixel outside the mask is kept
+new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the
+mask (<name>_mask.png), an overlay figure (<name>_figure.jpg) and a record of how it was made
+(<name>_record.json) beside it, named and written as restore.py writes them (for -o X.tif:
+X_mask.png, X_figure.jpg, X_record.json). Every pixel outside the mask is kept
 exactly, at the painting's own depth, with its alpha, gray or colour, ICC profile and EXIF; the
 painting itself is never written to. Without a display, give rectangles with --roi and clicks
 with --point.
@@ -29,15 +30,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection.detect import Detector, planes
+from filling import registry as fills
+from filling.fill import fill
+from scans.outputs import check_outputs, tool_record
+from scans.saving import foreign_files, output_set, restoration_record, write_restoration
+from scans.scan import FORMATS, SUFFIX, read_scan
 from utils import cli
-from utils.detect import Detector, planes
-from utils.images import UserError, to_uint8
-from utils.inpaint import CLASSICAL
-from utils.plotting import restoration_figure, thumbnail
-from utils.outputs import (check_outputs, input_record, record_json, tool_record,
-                           write_atomically, write_text)
-from utils.restore import fill
-from utils.scan import FORMATS, SUFFIX, Scan, read_scan, to_float, write_scan
+from utils.errors import UserError
+from utils.images import to_float, to_uint8
+from utils.plotting import thumbnail
 
 WINDOW = ("pixel_diff: drag rectangles, click losses; Backspace undoes, Enter finishes")
 CLICK = 4  # a press and release closer than this (screen pixels) is a click, not a drag
@@ -70,10 +72,8 @@ def parse_args(argv=None):
                         "narrow them)")
     p.add_argument("--threshold", type=int, default=150,
                    help="a pixel is whitish when every channel is at least this (0-255)")
-    p.add_argument("--method", choices=CLASSICAL, default="telea",
-                   help="the fill: OpenCV's Telea (fast marching) or Navier-Stokes, "
-                        "biharmonic, fsr (frequency-selective reconstruction, slow on large "
-                        "areas), patchmatch (the painting's own texture) or pyramid")
+    p.add_argument("--method", choices=fills.CLASSICAL, default="telea",
+                   help=f"the fill: {fills.describe(fills.CLASSICAL)}")
     p.add_argument("--radius", type=cli.positive(int), default=3,
                    help="telea and ns: inpainting neighbourhood radius")
     return p.parse_args(argv)
@@ -188,11 +188,12 @@ def main(args):
         raise UserError(f"--threshold {args.threshold}: must be within 0-255")
     rectangles = [parse_roi(text) for text in args.roi]
     points = list(args.point)
-    out = output_path(painting, args.out, args.format)
-    mask_path = out.with_name(out.stem + "_mask.png")
-    figure_path = out.with_name(out.stem + "_figure.jpg")
-    record_path = out.with_name(out.stem + "_record.json")
-    check_outputs([out, mask_path, figure_path, record_path], [painting])
+    outputs = output_set(output_path(painting, args.out, args.format))
+    check_outputs(list(outputs.values()), [painting])
+    foreign = foreign_files(outputs.values())
+    if foreign:
+        raise UserError(f"{foreign[0]} exists and no record of these tools lists it as an "
+                        f"output: it is not replaced (move it, or give another -o)")
     scan = read_scan(painting)
     if not rectangles and not points:
         if not _has_display():
@@ -207,28 +208,24 @@ def main(args):
         mask |= detector(scan.colour)
     before = thumbnail(scan.colour)
     fill(scan.colour, mask, args.method, radius=args.radius)
-    record = {"input": input_record(painting, scan),
-              "outputs": {"restored": str(out.resolve()), "mask": str(mask_path.resolve()),
-                          "figure": str(figure_path.resolve())},
-              "mask": {"source": "rectangles and clicks", "rectangles": rectangles,
-                       "threshold": args.threshold,
-                       "clicks": detector.settings() if points else None},
-              "masked_fraction": float(mask.mean()), "method": args.method,
-              "settings": {"radius": args.radius},
-              "seconds": round(time.perf_counter() - start, 3),
-              "tool": tool_record()}
+    seconds = {"select_and_fill": round(time.perf_counter() - start, 3)}
+    write_start = time.perf_counter()
+
+    def record():
+        seconds["write"] = round(time.perf_counter() - write_start, 3)
+        source = {"source": "rectangles and clicks", "rectangles": rectangles,
+                  "threshold": args.threshold, "clicks": detector.settings() if points else None}
+        return restoration_record(painting, scan, source, float(mask.mean()), args.method, None,
+                                  {"radius": args.radius}, seconds, tool_record())
+    out = outputs["restored"]
     fmt = "png" if out.suffix.lower() == ".png" else "tiff"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(out, lambda p: write_scan(p, scan, fmt))
-        write_atomically(mask_path, lambda p: write_scan(p, Scan(mask[..., None] * np.uint8(255))))
-        write_atomically(figure_path, lambda p: restoration_figure(p, before, mask, scan.colour,
-                                                                   args.method))
-        write_text(record_path, record_json(record))
+        write_restoration(outputs, scan, mask, before, args.method, fmt, record)
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
     print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels "
-          f"filled ({args.method}, radius {args.radius}) -> {out}, mask {mask_path}")
+          f"filled ({args.method}, radius {args.radius}) -> {out}, mask {outputs['mask']}")
 
 
 if __name__ == "__main__":

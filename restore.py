@@ -43,17 +43,19 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
+from detection import registry as detections
+from detection.detect import ANALYSIS_SIDE, Detector
+from filling import registry as fills
+from filling.fill import fill
+from scans.outputs import (check_outputs, remove_stale_partials, same_file, sha256, tool_record,
+                           writable_folder)
+from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
+                          restoration_record, write_restoration)
+from scans.scan import FORMATS, available_memory, check_size, header, read_scan
 from utils import cli
-from utils.detect import ANALYSIS_SIDE, Detector
-from utils.detect import METHODS as DETECT_METHODS
-from utils.images import IMAGE_SUFFIXES, ImageError, UserError, find_images
-from utils.outputs import (check_outputs, input_record, remove_stale_partials, same_file, sha256,
-                           tool_record, writable_folder)
+from utils.errors import ImageError, UserError
+from utils.images import IMAGE_SUFFIXES, find_images
 from utils.plotting import thumbnail
-from utils.restore import DEFAULT_MODEL, METHODS, fill, load_method
-from utils.saving import OUTPUT_ENDINGS, is_output_name, output_paths, write_restoration
-from utils.scan import FORMATS, available_memory, check_size, header, read_scan
 
 WARN_FRACTION = 0.5
 # The memory the default --jobs leaves each worker at least: a worker restoring 1600 x 1200
@@ -72,9 +74,9 @@ def parse_args(argv=None):
                    "missing) instead of automatic detection: a file for one painting, or a "
                    "folder holding <name>_mask.png or <name>.png for each painting")
     p.add_argument("--method", default="auto", metavar="METHOD",
-                   help=f"fill with one of {', '.join(METHODS)}, or a model PATH.keras from the "
-                        f"train scripts")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), metavar="PATH",
+                   help=f"the fill: {fills.describe()}; or a model PATH.keras from the train "
+                        f"scripts")
+    p.add_argument("--model", default=str(fills.DEFAULT_MODEL), metavar="PATH",
                    help="the learned model that auto and textured use for wide losses "
                         "('none': the pyramid fill)")
     p.add_argument("--radius", type=cli.positive(int), default=3,
@@ -92,10 +94,8 @@ def parse_args(argv=None):
                         "for 16-bit, plus 1 GB)")
     d = p.add_argument_group("damage detection (without --mask; see the README)")
     defaults = Detector()
-    d.add_argument("--detect", choices=DETECT_METHODS, default=defaults.method,
-                   help="learned: the damage detector network; colour: also every pixel like "
-                        "the losses it is surest of (finds more losses, and marks more on clean "
-                        "paintings); white: pure-white marks only")
+    d.add_argument("--detect", choices=detections.METHODS, default=defaults.method,
+                   help=detections.describe())
     d.add_argument("--point", action="append", default=[], metavar="X,Y", type=cli.point,
                    help="a click on a loss, in the painting's pixels (repeatable; one painting): "
                         "every loss that looks like the clicked ones is selected")
@@ -119,17 +119,6 @@ def is_output(path, folder, out):
     out, folder = out.resolve(), folder.resolve()
     inside_out = out != folder and folder in out.parents and out in path.resolve().parents
     return inside_out or is_output_name(path)
-
-
-def recorded_outputs(folder):
-    """The files that earlier runs of this tool wrote into folder, as their records list them."""
-    written = set()
-    for record in Path(folder).glob("*_record.json"):
-        try:
-            written.update(Path(p) for p in json.loads(record.read_text())["outputs"].values())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return written
 
 
 def find_paintings(paths, out):
@@ -243,26 +232,18 @@ def restore_one(path, outputs, args, method, model, detector, model_file, tool, 
     def record():
         lap("write")
         seconds["total"] = round(clock[-1] - clock[0], 3)
-        return {
-            "input": input_record(path, scan),
-            "mask": ({"source": "user", "path": str(mask_path.resolve()),
-                      "sha256": sha256(mask_path)} if mask_path is not None else
-                     {"source": "detected", "detector": detector.settings()}),
-            "masked_fraction": fraction,
-            "method": args.method, "model": model_file,
-            "settings": {"radius": args.radius, "thin_radius": args.thin_radius,
-                         "format": args.format},
-            "seconds": seconds,
-            "tool": tool,
-        }
+        source = ({"source": "user", "path": str(mask_path.resolve()), "sha256": sha256(mask_path)}
+                  if mask_path is not None else
+                  {"source": "detected", "detector": detector.settings()})
+        return restoration_record(path, scan, source, fraction, args.method, model_file,
+                                  {"radius": args.radius, "thin_radius": args.thin_radius,
+                                   "format": args.format}, seconds, tool)
     write_restoration(outputs, scan, mask, before, args.method, args.format, record)
     return fraction
 
 
-def model_record(args, method, model):
+def model_record(path):
     """What every record says of the model: its file and sha256, or None when none is used."""
-    path = args.method if method == "model" else (
-        args.model if method in ("auto", "textured") and model is not None else None)
     return None if path is None else {"path": str(Path(path).resolve()), "sha256": sha256(path)}
 
 
@@ -314,12 +295,10 @@ def default_jobs():
 def load_tools(args, detector, detect=True):
     """What restoring needs loaded, once per process: (method, model, detector, model_file,
     tool); a wrong model or detector file is one error here, before any painting."""
-    if detect and detector.method != "white" and not detector.points:
+    if detect and detections.DETECTIONS[detector.method].network and not detector.points:
         detector.network()
-    method, model = load_method(args.method)
-    if method in ("auto", "textured") and args.model.lower() != "none":
-        _, model = load_method(args.model)
-    return method, model, detector, model_record(args, method, model), tool_record()
+    method, model, path = fills.load_method(args.method, args.model)
+    return method, model, detector, model_record(path), tool_record()
 
 
 def _restore_here(files, outputs, masks, args, tools):

@@ -8,17 +8,17 @@ examples:
   python train_cgan.py --data ~/paintings --name mycgan --mask blobs
   python train_cgan.py --name mycgan --resume --epochs 60
 """
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
-import train_gan
+from training import recipes
 from utils import cli
 
 
 def parse_args(argv=None):
-    return train_gan.parse_args(argv, doc=__doc__, mask="centre")
+    return cli.parse_training_args(
+        recipes.inpainting_parser(__doc__, mask="centre", adversarial=True), argv)
 
 
 def main(args):
-    train_gan.main(args, conditional=True)
+    recipes.train_gan(args, conditional=True)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,17 @@ examples:
   python train_context_encoder2.py --data ~/paintings --name mine2  # your own paintings
   python train_context_encoder2.py --name mine2 --resume --epochs 60
 """
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
-import train_context_encoder
-from models.context_encoder import build_context_encoder2
+from training import recipes
 from utils import cli
 
 
 def parse_args(argv=None):
-    return train_context_encoder.parse_args(argv, doc=__doc__)
+    return cli.parse_training_args(recipes.inpainting_parser(__doc__), argv)
 
 
 def main(args):
-    train_context_encoder.main(args, build=build_context_encoder2)
+    from models.context_encoder import build_context_encoder2
+    recipes.train_context_encoder(args, build_context_encoder2)
 
 
 if __name__ == "__main__":

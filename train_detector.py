@@ -1,5 +1,5 @@
 """Train the damage detector: a U-Net that marks paint loss, learned from clean paintings with
-synthetic losses of realistic appearance (utils/paint_loss.py).
+synthetic losses of realistic appearance (training/paint_loss.py).
 
 Writes runs/<name>/: model.keras (best on validation; restore.py --detector loads it),
 checkpoints, samples/epoch_XXXX.png (painting | true loss | found | overlay), log.csv, loss.png
@@ -10,10 +10,7 @@ examples:
   python train_detector.py --data ~/paintings --name det            # your own clean paintings
   python train_detector.py --name det --resume --epochs 60          # continue a stopped run
 """
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
-from models.detector import build_damage_detector, compile_damage_detector
 from utils import cli
-from utils.training import detection_data, detection_samples, train
 
 
 def parse_args(argv=None):
@@ -25,6 +22,10 @@ def parse_args(argv=None):
 
 
 def main(args):
+    from models.detector import build_damage_detector, compile_damage_detector
+    from training.loop import train
+    from training.tasks import detection_data, detection_samples
+
     def make_model(config, input_shape, decay_steps):
         return compile_damage_detector(build_damage_detector(), config["lr"], decay_steps,
                                        jit_compile=not config["no_jit"])

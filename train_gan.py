@@ -10,28 +10,16 @@ examples:
   python train_gan.py --data ~/paintings --name mygan --adv-weight 0.003
   python train_gan.py --name mygan --resume --epochs 60       # continue a stopped run
 """
-import utils  # noqa: F401  (sets TensorFlow's environment before it is imported)
-from models.gan import build_gan, compile_gan
+from training import recipes
 from utils import cli
-from utils.training import train
 
 
-def parse_args(argv=None, doc=__doc__, mask="mixed"):
-    p = cli.parser(doc)
-    # A step costs 1.55 times the Context Encoder's (bench/); 32 steps per epoch keep the default
-    # run near its 35 minutes on a 2-core CPU.
-    cli.add_training_args(p, epochs=30, steps_per_epoch=32, batch_size=8, lr=1e-3, mask=mask)
-    cli.add_adversarial_args(p)
-    return cli.parse_training_args(p, argv)
+def parse_args(argv=None):
+    return cli.parse_training_args(recipes.inpainting_parser(__doc__, adversarial=True), argv)
 
 
-def main(args, conditional=False):
-    def make_model(config, input_shape, decay_steps):
-        return compile_gan(build_gan(input_shape, conditional), config["lr"], config["d_lr"],
-                           config["rec_weight"], config["adv_weight"],
-                           config.get("fm_weight", 0.0),  # runs from before the option: off
-                           decay_steps, jit_compile=not config["no_jit"])
-    train(args, "cgan" if conditional else "gan", make_model)
+def main(args):
+    recipes.train_gan(args)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def part_train_gan(conditional, steps=8):
 
 
 def part_pipeline(data, batches=40):
-    from utils.data import training_dataset
+    from training.data import training_dataset
     from utils.images import load_folder
     start = time.perf_counter()
     if data:
@@ -161,7 +161,8 @@ def main():
     p.add_argument("--part", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.part:
-        import utils  # noqa: F401  (TensorFlow's environment, as the scripts set it)
+        from utils import env
+        env.prepare()  # TensorFlow's environment, as the scripts set it
         result = {"matmul": part_matmul, "train": part_train, "inference": part_inference,
                   "train_defaults": lambda: part_train(jit=False),
                   "train_ce2": lambda: part_train(model="context_encoder2"),

@@ -34,12 +34,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import utils  # noqa: E402,F401  (TensorFlow's environment)
-from utils.detect import (DEFAULT_DETECTOR, Detector, detection_scores, innermost,  # noqa: E402
-                          true_damage)
+from utils import env  # noqa: E402
+
+env.prepare()  # TensorFlow's environment, as the scripts set it
+from detection.detect import (DEFAULT_DETECTOR, Detector, detection_scores,  # noqa: E402
+                              innermost, true_damage)
 from utils.images import find_images, read_image, to_uint8  # noqa: E402
 from utils.plotting import image_grid  # noqa: E402
-from utils.restore import fill  # noqa: E402
+from filling.fill import fill  # noqa: E402
+from bench import common  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 TUNED = ("manuscript-101", "manuscript-201", "manuscript-203")
@@ -167,16 +170,8 @@ def false_alarms(detectors, out):
 
 def speed(detector):
     """Seconds to detect a 24-megapixel painting and to fill its mask with Telea."""
-    paintings = find_images(SHARED / "paintings" / "val")
-    small = to_uint8(read_image(paintings[0])) if paintings else None
-    if small is None:
-        from skimage.data import astronaut
-        small = astronaut()
-    image = cv2.resize(small, (6000, 4000), interpolation=cv2.INTER_CUBIC)
-    rng = np.random.default_rng(0)
-    for x, y, r in zip(rng.integers(0, 6000, 3000), rng.integers(0, 4000, 3000),
-                       rng.integers(4, 30, 3000)):
-        cv2.circle(image, (int(x), int(y)), int(r), (235, 215, 200), -1)
+    images, _ = common.sources()
+    image, _ = common.painting(images[0], (4000, 6000), "spots", 0)
     detector(image[:512, :512])  # load the model and build its graph once, as restore.py does
     start = time.perf_counter()
     mask = detector(image)

@@ -12,6 +12,7 @@ examples:
   python bench/bench_jobs.py --count 8 --jobs 2 4
 """
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -27,42 +28,15 @@ WITH_PEAK = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1
 
 
 def make_paintings(folder, count, seed=0):
-    """count damaged paintings of SHAPE in folder, made in a child process so that the bench's
-    own memory stays out of every measurement."""
-    code = f"""
-import sys; sys.path.insert(0, {str(ROOT)!r})
-import cv2, numpy as np
-from pathlib import Path
-height, width = {SHAPE}
-rng = np.random.default_rng({seed})
-shared = Path({str(ROOT.parent / 'shared' / 'data' / 'paintings')!r})
-files = sorted(shared.glob('val/*.*')) + sorted(shared.glob('train/*.*'))
-files = [f for f in files if f.suffix.lower() in ('.jpg', '.jpeg', '.png', '.tif', '.tiff')]
-if files:
-    sources = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files[:{count}]]
-else:
-    from skimage import data
-    sources = [im[..., ::-1].copy() for im in (data.astronaut(), data.coffee(), data.chelsea(),
-                                               data.rocket(), data.immunohistochemistry())]
-for i in range({count}):
-    image = cv2.resize(sources[i % len(sources)], (width, height), interpolation=cv2.INTER_AREA)
-    image = (image.astype(np.uint16) * 85 // 100).astype(np.uint8)
-    for x, y, r in zip(rng.integers(0, width, 300), rng.integers(0, height, 300),
-                       rng.integers(1, 5, 300)):
-        cv2.circle(image, (int(x), int(y)), int(r), (250, 250, 250), -1)
-    for _ in range(6):
-        points = np.cumsum(rng.integers(-40, 41, (8, 2)), axis=0) + rng.integers(100, 1100, 2)
-        cv2.polylines(image, [points.astype(np.int32)], False, (245, 245, 240), 2)
-    for _ in range(3):
-        centre = (int(rng.integers(100, width - 100)), int(rng.integers(100, height - 100)))
-        axes = (int(rng.integers(15, 60)), int(rng.integers(10, 40)))
-        cv2.ellipse(image, centre, axes, float(rng.uniform(0, 180)), 0, 360, (238, 236, 230), -1)
-    cv2.imwrite(str(Path({str(folder)!r}) / f"painting_{{i:02d}}.png"), image)
-print(len(files) and "shared paintings" or "scikit-image samples")
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    return result.stdout.strip()
+    """count damaged paintings of SHAPE in folder (bench/common.py's), made in a child process so
+    that the bench's own memory stays out of every measurement."""
+    arguments = dict(folder=str(folder), count=count, size=SHAPE, damage="flakes", seed=seed,
+                     folders=["val", "train"], interpolation="area",
+                     samples=["astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry"])
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "common.py"),
+                             json.dumps(arguments)], capture_output=True, text=True, check=True)
+    shared, _ = json.loads(result.stdout.splitlines()[-1])
+    return "shared paintings" if shared else "scikit-image samples"
 
 
 def restore(folder, out, jobs):

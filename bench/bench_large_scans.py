@@ -31,44 +31,15 @@ SHAPES = {24: (4000, 6000), 100: (8400, 12000)}  # height, width
 
 
 def make_painting(folder, shape, seed=0):
-    """painting.png (damaged, 8-bit) and mask.png (the damage) at shape, made in a child process
-    so that the bench's own memory stays out of every measurement."""
-    code = f"""
-import sys; sys.path.insert(0, {str(ROOT)!r})
-import cv2, numpy as np
-from pathlib import Path
-height, width = {shape}
-rng = np.random.default_rng({seed})
-shared = Path({str(ROOT.parent / 'shared' / 'data' / 'paintings' / 'val')!r})
-files = sorted(shared.glob('*')) if shared.is_dir() else []
-if files:
-    small = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
-else:
-    from skimage.data import astronaut
-    small = astronaut()[..., ::-1].copy()
-image = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-image = (image.astype(np.uint16) * 85 // 100).astype(np.uint8)  # no paint as white as a loss
-mask = np.zeros((height, width), np.uint8)
-scale = width / 1600
-for x, y, r in zip(rng.integers(0, width, 4000), rng.integers(0, height, 4000),
-                   rng.integers(1, 4, 4000)):
-    cv2.circle(mask, (int(x), int(y)), int(r * scale), 1, -1)
-for _ in range(40):
-    points = np.cumsum(rng.integers(-60, 61, (10, 2)) * scale, axis=0) + \\
-        rng.integers(0, min(width, height), 2)
-    cv2.polylines(mask, [points.astype(np.int32)], False, 1, max(1, int(2 * scale)))
-for _ in range(12):
-    cv2.ellipse(mask, (int(rng.integers(0, width)), int(rng.integers(0, height))),
-                (int(rng.integers(10, 40) * scale), int(rng.integers(10, 40) * scale)),
-                float(rng.uniform(0, 180)), 0, 360, 1, -1)
-image[mask > 0] = 255
-cv2.imwrite({str(folder / 'painting.png')!r}, image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-cv2.imwrite({str(folder / 'mask.png')!r}, mask * 255)
-print(f"{{mask.mean():.4f}}")
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    return float(result.stdout.strip())
+    """painting.png (damaged, 8-bit) and mask.png (the damage) at shape (bench/common.py's), made
+    in a child process so that the bench's own memory stays out of every measurement; returns
+    the fraction damaged."""
+    arguments = dict(folder=str(folder), count=1, size=shape, damage="scaled flakes", seed=seed,
+                     name="painting.png", mask_name="mask.png", png_compression=1)
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "common.py"),
+                             json.dumps(arguments)], capture_output=True, text=True, check=True)
+    _, (fraction,) = json.loads(result.stdout.splitlines()[-1])
+    return fraction
 
 
 def measure(command):

@@ -23,31 +23,21 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import utils  # noqa: E402,F401  (TensorFlow's environment, as the scripts set it)
+from utils import env  # noqa: E402
+
+env.prepare()  # TensorFlow's environment, as the scripts set it
+from bench import common  # noqa: E402
 
 SIZE = (1200, 1600)  # height, width
 
 
 def test_painting(rng):
-    """(damaged, true mask): a painting at SIZE with white flakes, cracks and blobs painted on."""
-    import cv2
-    from utils.images import find_images, read_image
-    from utils.masks import Blobs, Holes, damage
-    shared = ROOT.parent / "shared" / "data" / "paintings" / "val"
-    if shared.is_dir():
-        image = read_image(find_images(shared)[0])
-        source = f"{find_images(shared)[0].name}, enlarged"
-    else:
-        from skimage.data import astronaut
-        image = astronaut().astype(np.float32) / 255.0
-        source = "scikit-image's astronaut, enlarged"
-    image = cv2.resize(image, SIZE[::-1], interpolation=cv2.INTER_CUBIC).clip(0, 1)
-    mask = Holes()(SIZE, rng) + Blobs()(SIZE, rng)
-    for _ in range(12):  # cracks: random polylines 2 px wide
-        points = np.cumsum(rng.integers(-40, 41, (8, 2)), axis=0) + rng.integers(0, 1200, 2)
-        cv2.polylines(mask, [points.astype(np.int32)], False, 1.0, 2)
-    mask = (mask > 0).astype(np.float32)
-    return damage(image, mask), mask, source
+    """(damaged, true mask, source): a painting at SIZE with white flakes, cracks and blobs
+    painted on (bench/common.py's)."""
+    images, paths = common.sources()
+    damaged, mask = common.painting(images[0], SIZE, "masks", rng)
+    name = paths[0].name if paths else "scikit-image's astronaut"
+    return damaged, mask, f"{name}, enlarged"
 
 
 def _median_time(call, repeats):
@@ -68,12 +58,13 @@ def main():
     p.add_argument("--detect", default="learned", choices=("learned", "colour", "white"),
                    help="the detection method (restore.py's --detect)")
     p.add_argument("--methods", nargs="*", default=[], metavar="METHOD",
-                   help="other fill methods to time on the same mask (utils.restore.METHODS)")
+                   help="other fill methods to time on the same mask (filling/registry.py)")
     args = p.parse_args()
 
-    from utils.detect import Detector, detection_scores
-    from utils.inpaint import classical, load_inpainting_model
-    from utils.restore import restore_image
+    from detection.detect import Detector, detection_scores
+    from filling.fill import classical
+    from models.loading import load_inpainting_model
+    from filling.fill import restore_image
     damaged, truth, source = test_painting(np.random.default_rng(0))
     start = time.perf_counter()
     model = None if args.model == "none" else load_inpainting_model(args.model)

@@ -2,7 +2,7 @@
 with restore.py on the same painting and mask.
 
 The painting: a shared painting (or scikit-image's astronaut) enlarged to 1600 x 1200 with
-synthetic paint loss of realistic appearance (utils/paint_loss.py). Measured in the page
+synthetic paint loss of realistic appearance (training/paint_loss.py). Measured in the page
 (window.workbench, performance.now()): opening a painting until its overlay is drawn (the
 detection included; the median of --repeats openings), each brush event until the frame that
 shows it (a 60-event stroke), restoring with auto until the result is shown (click to
@@ -27,21 +27,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import common  # noqa: E402
+from utils.images import save_image  # noqa: E402
+
 SIZE = (1200, 1600)  # height, width
 
 
 def make_painting(folder):
-    import cv2
-    from utils.images import find_images, read_image, save_image
-    from utils.paint_loss import PaintLoss
-    shared = ROOT.parent / "shared" / "data" / "paintings" / "val"
-    if shared.is_dir():
-        image = read_image(find_images(shared)[0])
-    else:
-        from skimage.data import astronaut
-        image = astronaut().astype(np.float32) / 255.0
-    image = cv2.resize(image, SIZE[::-1], interpolation=cv2.INTER_CUBIC).clip(0, 1)
-    damaged, truth = PaintLoss(clean=0.0, events=(3, 3))(image, np.random.default_rng(5))
+    """painting.png in folder: a painting at SIZE with synthetic paint loss (bench/common.py's);
+    returns the fraction lost."""
+    images, _ = common.sources()
+    damaged, truth = common.painting(images[0], SIZE, "paint loss", 5)
     save_image(folder / "painting.png", damaged)
     return truth.mean()
 
@@ -59,7 +55,7 @@ def main():
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         fraction = make_painting(tmp / "in")
-        from utils.workbench import launch
+        from tests.helpers import launch
         server, url = launch(tmp / "in", tmp / "out")
         try:
             with sync_playwright() as pw:

@@ -13,14 +13,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import utils  # noqa: E402,F401  (TensorFlow's environment, as the scripts set it)
+from utils import env  # noqa: E402
+
+env.prepare()  # TensorFlow's environment, as the scripts set it
 from skimage.data import chelsea  # noqa: E402
 
-from utils.inpaint import load_inpainting_model  # noqa: E402
+from models.loading import load_inpainting_model  # noqa: E402
 from utils.masks import damage  # noqa: E402
 from utils.metrics import hole_psnr, hole_sharpness  # noqa: E402
 from utils.plotting import image_grid  # noqa: E402
-from utils.restore import restore_image  # noqa: E402
+from filling.fill import restore_image  # noqa: E402
 
 METHODS = ("telea", "fsr", "patchmatch", "auto", "textured")
 

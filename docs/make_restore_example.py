@@ -1,6 +1,6 @@
 """Make the painting of docs/restore_example.jpg: scikit-image's coffee photograph (not a painting:
 the shared paintings are not ours to redistribute) with synthetic paint loss of realistic
-appearance (utils/paint_loss.py: pale grounds, soft edges), then restore it with restore.py's
+appearance (training/paint_loss.py: pale grounds, soft edges), then restore it with restore.py's
 defaults and score the detected mask against the true one.
 
   python docs/make_restore_example.py
@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from skimage.data import coffee  # noqa: E402
 
-from utils.detect import detection_scores  # noqa: E402
+from detection.detect import detection_scores  # noqa: E402
 from utils.images import save_image  # noqa: E402
-from utils.paint_loss import PaintLoss  # noqa: E402
+from training.paint_loss import PaintLoss  # noqa: E402
 
 out = ROOT / "runs" / "demo"
 image = coffee().astype(np.float32) / 255.0

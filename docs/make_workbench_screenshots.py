@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 from skimage.data import coffee  # noqa: E402
 
 from utils.images import save_image  # noqa: E402
-from utils.paint_loss import PaintLoss  # noqa: E402
-from utils.workbench import launch  # noqa: E402
+from training.paint_loss import PaintLoss  # noqa: E402
+from tests.helpers import launch  # noqa: E402
 
 with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
     tmp = Path(tmp)

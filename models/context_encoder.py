@@ -9,7 +9,7 @@ Departures from the paper, and why:
   a correction to it, in logit space, whose last layer starts at zero: an untrained model already
   fills as well as the pyramid, and training only has to improve on it. On the 2-core CPU this
   project trains on, a plain encoder-decoder trained for 45 minutes fills holes worse than a flat
-  mean colour (see the README);
+  mean colour (see docs/models.md);
 - the decoder upsamples with nearest neighbours and 3 x 3 convolutions instead of the paper's
   up-convolutions: no checkerboard artifacts, and much faster per FLOP here (see `bench/`);
 - the decoder adds the encoder's feature map of the same size (a U-Net-style skip), so edges that

@@ -4,7 +4,7 @@ Input: `painting` (H, W, 3), RGB in [0, 1], any size divisible by 32 (fully conv
 Output: `damage` (H, W, 1), the probability that each pixel is a loss, through a sigmoid.
 
 It is trained on clean paintings with synthetic losses of realistic appearance
-(utils/paint_loss.py), so what it learns is the look of a loss relative to the paint around it
+(training/paint_loss.py), so what it learns is the look of a loss relative to the paint around it
 (lighter, flatter, its own colour, a jagged or soft edge), not one absolute colour; the clean
 paintings, whites included, teach it where to stay silent. Strided convolutions go down five
 levels (a receptive field of about 200 pixels: the surroundings a loss is judged against);

@@ -1,7 +1,13 @@
-"""Shared fixtures: generated paintings on disk, the repository root, the shared data folder."""
+"""Shared fixtures: generated paintings on disk, the repository root, the shared data folder, and
+running the scripts."""
+import contextlib
+import importlib
+import io
+import logging
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import cv2
@@ -12,7 +18,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
-import utils  # noqa: E402,F401  (sets TensorFlow's environment before anything imports it)
+from utils import env  # noqa: E402
+
+env.prepare()  # TensorFlow's environment, before any test imports it
+from utils.masks import Holes, damage  # noqa: E402
 
 
 def synthetic_painting(rng, height=60, width=80):
@@ -52,6 +61,17 @@ def with_losses(rng, image, count=4, radius=(8, 16)):
     return np.clip(damaged, 0, 1).astype(np.float32), mask
 
 
+def damaged_painting(seed=0, shape=(120, 180)):
+    """(damaged, clean, true mask): a painting with white flakes and two white cracks."""
+    rng = np.random.default_rng(seed)
+    clean = synthetic_painting(rng, *shape) * 0.85  # no paint as white as the damage
+    mask = Holes(count=300)(shape, rng)
+    cv2.line(mask, (10, 10), (150, 100), 1.0, 2)
+    cv2.line(mask, (20, 110), (170, 30), 1.0, 3)
+    mask = (mask > 0).astype(np.float32)
+    return damage(clean, mask), clean, mask
+
+
 def write_paintings(folder, count, seed=0, size=(60, 80)):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -82,8 +102,37 @@ def shared_data():
     return SHARED
 
 
-def run_script(script, *args, timeout=300, **kwargs):
-    """Run a top-level script in a fresh Python process; returns the CompletedProcess."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
+def run_script(script, *args, fresh=False, timeout=300):
+    """Run a top-level script as a user runs it: its options, its output, its exit status, in a
+    CompletedProcess. In this process by default, through the script's own cli.run (TensorFlow,
+    the models and the imports load once per session instead of about 4 s a run); fresh=True
+    starts a new Python process, for what only a process shows: TensorFlow's start-up lines,
+    logical devices made before TensorFlow starts, signals, limits."""
+    args = [str(a) for a in args]
+    if fresh:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return subprocess.run([sys.executable, str(ROOT / script), *args], env=env,
+                              capture_output=True, text=True, timeout=timeout)
+    from utils import cli
+    module = importlib.import_module(Path(script).stem)
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv, logging.root.handlers[:], logging.root.level
+    logging.root.handlers.clear()  # cli.run's basicConfig binds to this run's stderr
+    sys.argv = [str(ROOT / script), *args]  # what a record says of the command
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.run(module.main, module.parse_args, args)
+            except SystemExit as stop:
+                if isinstance(stop.code, str):
+                    print(stop.code, file=sys.stderr)
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+            except Exception:  # a traceback, as the process would print it
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv, logging.root.handlers[:], level = saved
+        logging.root.setLevel(level)
+    return subprocess.CompletedProcess([script, *args], code, out.getvalue(),
+                                       err.getvalue())

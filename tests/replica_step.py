@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import utils  # noqa: E402,F401  (TensorFlow's environment)
+from utils import env  # noqa: E402
+
+env.prepare()  # TensorFlow's environment, as the scripts set it
 from utils import distribute  # noqa: E402
 
 distribute.split_cpu(2)

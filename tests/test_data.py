@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import write_paintings
-from utils import data
-from utils.images import UserError
+from training import data
+from utils.errors import UserError
 
 
 def test_train_and_val_folders_are_used_when_present(tmp_path):

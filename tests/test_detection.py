@@ -9,10 +9,9 @@ import pytest
 
 from conftest import ROOT, run_script, textured_painting, with_losses
 from models.detector import build_damage_detector
-from utils.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, detection_scores,
-                          full_size, surest_losses)
-from utils.images import UserError
-from utils.paint_loss import SHAPES, PaintLoss
+from detection.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, detection_scores, full_size, surest_losses)
+from utils.errors import UserError
+from training.paint_loss import SHAPES, PaintLoss
 
 def test_paint_loss_damages_with_pale_ground_and_says_where():
     rng = np.random.default_rng(0)

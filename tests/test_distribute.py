@@ -63,8 +63,9 @@ def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes(tiny_data,
               "--no-jit", "--image-size", "64x96", "--steps-per-epoch", "2"]
     one = run_script("train_context_encoder.py", *common, "--name", "one", "--batch-size", "4")
     assert one.returncode == 0, one.stderr
+    # logical devices exist only in a process whose TensorFlow has not started yet
     result = run_script("train_context_encoder.py", *common, "--name", "m", "--batch-size", "2",
-                        *mirrored)
+                        *mirrored, fresh=True)
     assert result.returncode == 0, result.stderr
     assert "training on 2 replicas (mirrored): global batch 4" in result.stdout
     run = runs / "m"
@@ -82,7 +83,7 @@ def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes(tiny_data,
             assert float(row[name]) == pytest.approx(float(same[name]), rel=1e-5), name
 
     result = run_script("train_context_encoder.py", "--name", "m", "--runs-dir", runs,
-                        "--resume", "--epochs", "3", *mirrored)
+                        "--resume", "--epochs", "3", *mirrored, fresh=True)
     assert result.returncode == 0, result.stderr
     assert "Epoch 3/3" in result.stdout and "Epoch 1/" not in result.stdout
     assert _epochs(run / "log.csv") == [0, 1, 2]
@@ -97,7 +98,7 @@ def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes(tiny_data,
 def test_the_learning_rate_grows_with_the_replicas():
     from types import SimpleNamespace
 
-    from utils.training import placement
+    from training.loop import placement
     four = SimpleNamespace(num_replicas_in_sync=4)
     config = {"name": "x", "batch_size": 8, "no_jit": False}
     for scaling, scale in (("sqrt", 2.0), ("linear", 4.0), ("none", 1.0)):
@@ -181,3 +182,19 @@ def test_multi_worker_needs_a_cluster(monkeypatch):
                         "x")
     assert result.returncode == 2 and "TF_CONFIG" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_changed_private_keras_name_stops_with_one_line():
+    """utils/distribute.py replaces private Keras methods; a release that renames one or changes
+    its parameters must stop the import with a line naming the version, not skip the fix."""
+    import keras
+
+    from utils import distribute
+    from utils.errors import UserError
+    distribute.check_private_api()  # the installed Keras has every name as expected
+    renamed = {"keras.optimizers.Adam._clip_gradients_renamed": ("self", "grads")}
+    with pytest.raises(UserError, match=f"Keras {keras.__version__} is not supported.*is missing"):
+        distribute.check_private_api(renamed)
+    changed = {"keras.Model._maybe_symbolic_build": ("self", "data_batch")}
+    with pytest.raises(UserError, match=r"takes \(self, iterator, data_batch\)"):
+        distribute.check_private_api(changed)

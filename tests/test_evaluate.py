@@ -8,8 +8,10 @@ import pytest
 import evaluate
 from conftest import write_paintings
 from models.context_encoder import build_context_encoder
-from utils.images import UserError
-from utils.inpaint import CLASSICAL, classical, load_inpainting_model, predict
+from utils.errors import UserError
+from filling.registry import CLASSICAL
+from filling.fill import classical
+from models.loading import load_inpainting_model, predict
 from utils.masks import Blobs
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 
@@ -77,8 +79,8 @@ def test_model_loading_refuses_what_is_not_an_inpainting_model(tmp_path):
 def test_a_model_of_any_input_size_works_at_the_working_size():
     """A fully convolutional model whose input is (None, None, 3) runs at 256 x 384."""
     import keras
-    from utils.inpaint import model_size
-    from utils.restore import restore_image
+    from models.loading import model_size
+    from filling.fill import restore_image
     inputs = keras.Input((None, None, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same",
                                                     activation="sigmoid")(inputs))
@@ -171,7 +173,7 @@ def test_auto_uses_the_model_for_wide_holes_or_the_mean_of_pyramid_and_telea(tmp
     # without a model, the mean of the pyramid fill and Telea's, exactly (the enlargement and the
     # blend are identities at the painting's own size)
     from utils.images import load_folder
-    from utils.restore import restore_image
+    from filling.fill import restore_image
     images, _ = load_folder(tmp_path / "clean", (64, 96))
     mask = np.zeros((64, 96), np.float32)
     mask[16:32, 24:48] = 1

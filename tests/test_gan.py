@@ -12,8 +12,8 @@ from conftest import run_script, write_paintings
 from models.gan import build_discriminator, build_gan, build_generator, compile_gan
 from models.layers import Composite
 from utils.masks import Blobs, Centre, damage
-from utils.training import RunCallback
-from utils.images import UserError
+from training.loop import RunCallback
+from utils.errors import UserError
 
 SMALL = (64, 96, 3)
 
@@ -84,7 +84,7 @@ def test_feature_matching_pulls_the_generator_only_when_weighted():
 
 def test_a_gan_starts_from_a_saved_context_encoder(tmp_path):
     from models.context_encoder import build_context_encoder
-    from utils.training import start_from
+    from training.loop import start_from
     encoder = build_context_encoder(SMALL)
     rng = np.random.default_rng(3)
     encoder.set_weights([rng.normal(0, 0.01, w.shape) for w in encoder.get_weights()])

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from utils import images
-from utils.images import ImageError, UserError, find_images, load_folder, load_image, read_image
+from utils.errors import ImageError, UserError
+from utils.images import find_images, load_folder, load_image, read_image
 
 COLOUR = (200, 120, 40)
 
@@ -113,7 +114,7 @@ def test_parse_size():
 
 
 def test_a_workers_memory_share_limits_the_paintings_it_takes(tmp_path):
-    from utils.scan import BASE_MEMORY, check_size
+    from scans.scan import BASE_MEMORY, check_size
     Image.new("RGB", (300, 200)).save(tmp_path / "p.png")
     check_size(tmp_path / "p.png", None, budget=BASE_MEMORY + 60_000 * 20)  # just enough
     with pytest.raises(ImageError, match="this worker's share of it: pass --jobs 1"):
@@ -121,7 +122,7 @@ def test_a_workers_memory_share_limits_the_paintings_it_takes(tmp_path):
 
 
 def test_a_lossless_read_refuses_a_bomb_before_decoding(tmp_path):
-    from utils.scan import read_scan
+    from scans.scan import read_scan
     Image.new("RGB", (300, 200)).save(tmp_path / "big.png")
     with pytest.raises(ImageError, match="too large to decode safely"):
         read_scan(tmp_path / "big.png", max_pixels=1000)

@@ -81,7 +81,7 @@ np.save({str(tmp_path / 'got.npy')!r}, model.predict([damage(image, mask), mask]
 
 def test_the_runs_inference_copy_predicts_like_the_trained_model(tmp_path):
     from models.context_encoder import compile_context_encoder
-    from utils.training import save_inference_model
+    from training.run import save_inference_model
     model = compile_context_encoder(build_context_encoder((64, 96, 3)), jit_compile=False)
     rng = np.random.default_rng(3)
     image = rng.random((4, 64, 96, 3)).astype(np.float32)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, run_script, synthetic_painting, textured_painting, with_losses
-from utils.detect import detection_scores
+from detection.detect import detection_scores
 
 
 @pytest.fixture
@@ -34,12 +34,18 @@ def _md5(path):
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def _mask_of(out):
+    """The mask beside a restored file, named as restore.py names it: x_restored.png, x_mask.png
+    (and -o y.tif: y_mask.png)."""
+    return out.with_name(out.stem.removesuffix("_restored") + "_mask.png")
+
+
 def _check_output(painting, out, rectangles):
     """The mask is the white flakes inside the rectangles (dilated by 1 px, clipped to them), and
     only masked pixels changed."""
     original = np.asarray(Image.open(painting))
     restored = np.asarray(Image.open(out))
-    mask = np.asarray(Image.open(out.with_name(out.stem + "_mask.png"))) > 127
+    mask = np.asarray(Image.open(_mask_of(out))) > 127
     inside = np.zeros(mask.shape, bool)
     for x, y, w, h in rectangles:
         inside[y:y + h, x:x + w] = True
@@ -58,6 +64,22 @@ def test_roi_headless_default_output_beside_the_painting(painting):
     assert _md5(painting) == before
     _check_output(painting, painting.with_name("painting_restored.png"),
                   [(10, 20, 100, 80), (150, 100, 120, 90)])
+    # the four files of restore.py, named as it names them, with one record
+    record = json.loads(painting.with_name("painting_record.json").read_text())
+    assert set(record["outputs"]) == {"restored", "mask", "figure", "record"}
+    assert record["outputs"]["mask"] == str(painting.with_name("painting_mask.png").resolve())
+    assert {"input", "mask", "masked_fraction", "method", "model", "settings", "seconds",
+            "tool"} <= set(record)
+    # a second run replaces its own files; a user's own file of an output's name is kept
+    assert run_script("pixel_diff.py", painting, "--roi", "10,20,100,80").returncode == 0
+    other = painting.with_name("other.png")
+    other.write_bytes(painting.read_bytes())
+    hand_drawn = painting.with_name("other_mask.png")
+    hand_drawn.write_bytes(b"a restorer's own mask")
+    result = run_script("pixel_diff.py", other, "--roi", "10,20,100,80")
+    assert result.returncode == 2 and "other_mask.png exists" in result.stderr
+    assert hand_drawn.read_bytes() == b"a restorer's own mask"
+    assert not painting.with_name("other_restored.png").exists()
 
 
 def test_help_and_errors(painting, tmp_path):
@@ -101,7 +123,7 @@ def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path, method):
     """16-bit in, 16-bit out; gray stays gray, alpha and the ICC profile are carried, known
     pixels bit-identical at 16 bits (PatchMatch, which works in 8 bits, too)."""
     from PIL import ImageCms
-    from utils.scan import Scan, read_scan, write_png
+    from scans.scan import Scan, read_scan, write_png
     rng = np.random.default_rng(0)
     gray = (rng.random((60, 90, 1)) * 30000).astype(np.uint16)
     gray[rng.random((60, 90)) < 0.03] = 65000  # whitish flakes
@@ -112,12 +134,12 @@ def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path, method):
                         "--format", "tiff", "--method", method)
     assert result.returncode == 0, result.stderr
     out = read_scan(tmp_path / "scan_restored.tif")
-    mask = read_scan(tmp_path / "scan_restored_mask.png").colour[..., 0] > 0
+    mask = read_scan(tmp_path / "scan_mask.png").colour[..., 0] > 0
     assert out.colour.dtype == np.uint16 and out.colour.shape == (60, 90, 1)
     assert np.array_equal(out.alpha, alpha) and out.icc == icc
     assert np.array_equal(out.colour[~mask], gray[~mask])
     assert out.colour[gray[..., 0] == 65000].max() < 40000  # the flakes are filled
-    assert (tmp_path / "scan_restored_record.json").is_file()
+    assert (tmp_path / "scan_record.json").is_file()
 
 
 def _wait(condition, timeout, what):
@@ -140,10 +162,10 @@ def test_clicks_headless_select_every_similar_loss(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 click(s)" in result.stdout
     _check_clicked(painting, tmp_path / "page_restored.png", truth)
-    record = json.loads((tmp_path / "page_restored_record.json").read_text())
+    record = json.loads((tmp_path / "page_record.json").read_text())
     assert record["mask"]["clicks"]["points"] == [[x, y]]
     assert record["mask"]["clicks"]["grow"] == 1
-    assert (tmp_path / "page_restored_figure.jpg").stat().st_size > 0
+    assert (tmp_path / "page_figure.jpg").stat().st_size > 0
 
 
 def _innermost(truth):
@@ -156,7 +178,7 @@ def _check_clicked(painting, out, truth):
     """The mask covers the losses, the clicked one and the others, and nothing else changed."""
     original = np.asarray(Image.open(painting))
     restored = np.asarray(Image.open(out))
-    mask = np.asarray(Image.open(out.with_name(out.stem + "_mask.png"))) > 127
+    mask = np.asarray(Image.open(_mask_of(out))) > 127
     assert detection_scores(mask, truth, tolerance=3)["tol_f1"] > 0.9
     assert np.array_equal(restored[~mask], original[~mask])
 

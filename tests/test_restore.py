@@ -8,23 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_script, synthetic_painting
+from conftest import damaged_painting, run_script, synthetic_painting
 from models.context_encoder import build_context_encoder
-from utils.detect import Detector, detection_scores, true_damage
+from detection.detect import Detector, detection_scores, true_damage
 from utils.images import read_image
 from utils.masks import Holes, damage
-from utils.restore import METHODS, region_sizes, restore_image
-
-
-def damaged_painting(seed=0, shape=(120, 180)):
-    """(damaged, clean, true mask): a painting with white flakes and two white cracks."""
-    rng = np.random.default_rng(seed)
-    clean = synthetic_painting(rng, *shape) * 0.85  # no paint as white as the damage
-    mask = Holes(count=300)(shape, rng)
-    cv2.line(mask, (10, 10), (150, 100), 1.0, 2)
-    cv2.line(mask, (20, 110), (170, 30), 1.0, 3)
-    mask = (mask > 0).astype(np.float32)
-    return damage(clean, mask), clean, mask
+from filling.registry import METHODS
+from filling.fill import region_sizes, restore_image
 
 
 def test_detection_finds_synthetic_damage():
@@ -226,7 +216,7 @@ def test_eight_bit_methods_keep_sixteen_bit_paint_exact(method):
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[50:70, 40:100] = 1
     mask[10, 10:60] = 1  # a thin crack
-    from utils.restore import fill
+    from filling.fill import fill
     fill(pixels, mask, method)
     assert pixels.dtype == np.uint16
     assert np.array_equal(pixels[mask == 0], original[mask == 0])

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from conftest import ROOT, run_script, synthetic_painting
-from test_restore import damaged_painting
-from utils.scan import Scan, read_scan, write_png
+from conftest import ROOT, damaged_painting, run_script, synthetic_painting
+from scans.scan import Scan, read_scan, write_png
 
 
 def _save(path, image):
@@ -233,8 +232,9 @@ def test_an_all_white_painting_is_not_turned_black(tmp_path):
 
 
 def test_a_normal_run_prints_only_its_own_lines(tmp_path):
+    # a process of its own: TensorFlow's start-up lines would show there
     result = run_script("restore.py", _save(tmp_path / "p.png", damaged_painting()[0]),
-                        "-o", tmp_path / "out")  # auto: TensorFlow loads the model
+                        "-o", tmp_path / "out", fresh=True)  # auto: TensorFlow loads the model
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
     assert result.stdout.strip().splitlines() == [

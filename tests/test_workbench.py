@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from conftest import textured_painting, with_losses
-from utils.detect import Detector
-from utils.scan import read_scan
+from detection.detect import Detector
+from scans.scan import read_scan
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -40,7 +40,7 @@ def _png_bytes(pixels):
 @pytest.fixture
 def server(tmp_path):
     """app.py on a free port with a folder of one painting; yields (url, painting, pixels, out)."""
-    from utils.workbench import launch
+    from helpers import launch
     painting, pixels = _painting(tmp_path / "paintings")
     out = tmp_path / "out"
     process, url = launch(painting.parent, out)
@@ -121,7 +121,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
 
 def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
     pytest.importorskip("flask")
-    from utils.workbench import Workbench, create_app
+    from workbench.server import Workbench, create_app
     folder = tmp_path / "paintings"
     _, pixels = _painting(folder)
     (tmp_path / "secret.png").write_bytes(_png_bytes(pixels))
@@ -164,7 +164,7 @@ def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
 
 def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
     pytest.importorskip("flask")
-    from utils.workbench import Workbench, create_app
+    from workbench.server import Workbench, create_app
     folder = tmp_path / "paintings"
     folder.mkdir()
     rng = np.random.default_rng(3)
@@ -173,7 +173,7 @@ def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
     client = create_app(Workbench(folder, tmp_path / "out", detector=Detector("white"))) \
         .test_client()
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
-    from utils.detect import innermost
+    from detection.detect import innermost
     x, y = innermost(truth > 0)
     found = client.post(f"/api/{painting}/select", json={"x": int(x), "y": int(y)}).json
     assert found["fraction"] > 0.5 * truth.mean()
@@ -184,7 +184,7 @@ def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
 
 def test_saving_never_replaces_an_input(tmp_path):
     pytest.importorskip("flask")
-    from utils.workbench import Workbench, create_app
+    from workbench.server import Workbench, create_app
     folder = tmp_path / "paintings"
     _, pixels = _painting(folder)
     Image.fromarray(pixels).save(folder / "test_mask.png")  # the user's own mask, beside it

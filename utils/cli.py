@@ -3,7 +3,9 @@ import argparse
 import logging
 import sys
 
-from utils.images import UserError, parse_size
+from utils import env
+from utils.errors import UserError
+from utils.images import parse_size
 from utils.masks import MASK_KINDS
 
 
@@ -164,7 +166,9 @@ def parse_training_args(p, argv=None):
 
 
 def run(main, parse_args, argv=None):
-    """Call main(parse_args(argv)); a UserError becomes one line on stderr and exit status 2."""
+    """Call main(parse_args(argv)) with TensorFlow's environment prepared (utils/env.py); a
+    UserError becomes one line on stderr and exit status 2."""
+    env.prepare()
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO)
     try:
         args = parse_args(argv)

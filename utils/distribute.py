@@ -20,10 +20,57 @@ import os
 
 import keras
 
-from utils.images import UserError
+from utils.errors import UserError
 
 MODES = ("none", "mirrored", "multi-worker")
+# The private Keras names this module replaces or calls (written against Keras 3.15), with the
+# parameters it relies on: if a Keras release renames one or changes its parameters, the fix
+# below would silently stop applying, so the import fails instead, saying which and why.
+PRIVATE_API = {
+    "keras.optimizers.Adam._clip_gradients": ("self", "grads"),
+    "keras.optimizers.Adam._all_reduce_sum_gradients": ("self", "grads_and_vars"),
+    "keras.Model._maybe_symbolic_build": ("self", "iterator", "data_batch"),
+    "keras.Model._symbolic_build": ("self", "iterator", "data_batch"),
+    "keras.src.backend.tensorflow.trainer.reduce_per_replica": ("values", "strategy",
+                                                                "reduction"),
+}
 LR_SCALINGS = {"sqrt": math.sqrt, "linear": float, "none": lambda replicas: 1.0}
+
+
+def _lookup(dotted):
+    """The object a dotted name stands for, importing its module; None where it is missing."""
+    import importlib
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name, None)
+        return found
+    return None
+
+
+def check_private_api(expected=None):
+    """Stop with one line naming the Keras version if a private name in expected (default
+    PRIVATE_API) is gone or takes other parameters."""
+    import inspect
+    for dotted, parameters in (expected or PRIVATE_API).items():
+        found = _lookup(dotted)
+        try:
+            have = tuple(inspect.signature(found).parameters) if found is not None else None
+        except (TypeError, ValueError):
+            have = None
+        if have != parameters:
+            shown = "is missing" if found is None else f"takes ({', '.join(have or ())})"
+            raise UserError(f"Keras {keras.__version__} is not supported: utils/distribute.py "
+                            f"replaces its private {dotted}({', '.join(parameters)}), which "
+                            f"{shown} in this version; install the Keras that requirements.txt "
+                            f"names")
+
+
+check_private_api()
 
 
 def split_cpu(count):
@@ -42,6 +89,7 @@ def make_strategy(mode, cpu_devices=None):
     """The tf.distribute strategy for --distribute mode. Made first thing in a process:
     MultiWorkerMirroredStrategy must be created before TensorFlow runs any operation."""
     import tensorflow as tf
+
     # tf.distribute reports every all-reduce it plans at INFO level
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
     if cpu_devices and cpu_devices > 1:

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from utils.errors import ImageError, UserError
+
 log = logging.getLogger("paintings")
 
 IMAGE_SIZE = (256, 384)  # (height, width) that models train and predict at
@@ -17,14 +19,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 # A decoded 134-megapixel RGB image is 1.6 GB as float32; anything larger is refused before it is
 # decoded, so a hostile or mistaken file (a "decompression bomb") cannot exhaust memory.
 MAX_PIXELS = 2**27
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad path, bad option); scripts print it as one line, exit 2."""
-
-
-class ImageError(UserError):
-    """One file cannot be used as an image."""
 
 
 def parse_size(text):
@@ -130,6 +124,24 @@ def load_folder(folder, size=IMAGE_SIZE, progress=False):
     if not images:
         raise UserError(f"no readable image (JPEG, PNG, TIFF, BMP, WebP) under {folder}")
     return np.stack(images), kept
+
+
+def to_float(pixels):
+    """uint8, uint16 or float [0, 1] samples as float32 in [0, 1]."""
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) * np.float32(1 / 255)
+    if pixels.dtype == np.uint16:
+        return pixels.astype(np.float32) * np.float32(1 / 65535)
+    return pixels.astype(np.float32, copy=False)
+
+
+def from_float(values, dtype):
+    """float [0, 1] values as samples of dtype, rounded (the inverse of to_float)."""
+    if np.dtype(dtype) == np.uint8:
+        return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if np.dtype(dtype) == np.uint16:
+        return np.clip(values * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
+    return values.astype(dtype)
 
 
 def to_uint8(image):

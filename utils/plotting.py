@@ -12,7 +12,8 @@ def thumbnail(pixels, width=800):
     """A float RGB thumbnail, at most width pixels wide, of a painting's (H, W, C) samples (8- or
     16-bit, gray or colour, with or without alpha)."""
     import cv2
-    from utils.scan import to_float
+
+    from utils.images import to_float
     pixels = pixels[..., None] if pixels.ndim == 2 else pixels
     width = max(1, min(width, pixels.shape[1]))
     height = max(1, round(pixels.shape[0] * width / pixels.shape[1]))

@@ -10,9 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from utils.images import IMAGE_SIZE, UserError, find_images, load_folder, read_image, resize
+from training.paint_loss import PaintLoss
+from utils.errors import UserError
+from utils.images import IMAGE_SIZE, find_images, load_folder, read_image, resize
 from utils.masks import damage, fixed_masks, mask_generator
-from utils.paint_loss import PaintLoss
 
 log = logging.getLogger("paintings")
 

@@ -1,6 +1,6 @@
 """The restorer's workbench behind app.py: a Flask app serving one local page (web/) and a small
-JSON API over the same code restore.py runs: detection (utils/detect.py), filling at full
-resolution (utils/restore.py) and saving the four files as a set (utils/saving.py).
+JSON API over the same code restore.py runs: detection (detection/detect.py), filling at full
+resolution (filling/fill.py) and saving the four files as a set (scans/saving.py).
 
 The page works on a scaled view of the painting (at most VIEW_SIDE pixels on its longest side);
 every computation happens on the full-resolution painting held here. The mask the page shows is
@@ -11,7 +11,7 @@ computed here at full resolution), and the brush and eraser strokes the page sen
 Safety: files are read only from FOLDER (a name from the browser must be one of the paintings
 found in it) or from uploads, which are saved under names made here; outputs go only to OUT,
 named by the painting's stem after werkzeug's secure_filename; nothing is written over an input
-(utils.outputs.check_outputs, as in restore.py); an upload over the size limit, a file that is
+(scans.outputs.check_outputs, as in restore.py); an upload over the size limit, a file that is
 not an image or a truncated one gets a message, not a crashed server.
 """
 import dataclasses
@@ -26,18 +26,19 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from utils.detect import Detector, full_size
-from utils.images import UserError, find_images
-from utils.outputs import check_outputs, input_record, sha256, tool_record, writable_folder
+from detection.detect import Detector, full_size
+from filling import registry as fills
+from filling.fill import fill
+from models.loading import load_inpainting_model
+from scans.outputs import check_outputs, sha256, tool_record, writable_folder
+from scans.saving import is_output_name, output_paths, restoration_record, write_restoration
+from scans.scan import FORMATS, check_size, read_scan
+from utils.errors import UserError
+from utils.images import find_images
 from utils.plotting import thumbnail
-from utils.restore import DEFAULT_MODEL, METHODS, fill, load_method
-from utils.saving import is_output_name, output_paths, write_restoration
-from utils.scan import FORMATS, check_size, read_scan
 
-ROOT = Path(__file__).resolve().parent.parent
-WEB = ROOT / "web"
+WEB = Path(__file__).resolve().parent / "web"
 VIEW_SIDE = 1600  # the page's view of a painting: at most this many pixels on its longest side
-MODELS = ("context_encoder", "context_encoder2", "gan", "cgan")  # shipped in pretrained/
 
 
 def _png(array):
@@ -179,21 +180,16 @@ class Workbench:
         return painting
 
     def method(self, name):
-        """(method, model, model file) for a method of the page: one of METHODS or a shipped
-        model's name; auto and textured use the default model, loaded once."""
-        if name in MODELS:
-            path = ROOT / "pretrained" / f"{name}.keras"
-            method = "model"
-        elif name in METHODS:
-            path = DEFAULT_MODEL if name in ("auto", "textured") else None
-            method = name
-        else:
+        """(method, model, model file) for a method of the page: a fill method or a shipped
+        model's name (filling/registry.py); each model loaded once."""
+        if name not in (*fills.METHODS, *fills.SHIPPED_MODELS):
             raise UserError(f"unknown method {name!r}")
+        method, path = fills.model_path(name)
         if path is None:
             return method, None, None
         with self.models_lock:
             if path not in self.models:
-                self.models[path] = load_method(str(path))[1]
+                self.models[path] = load_inpainting_model(path)
                 self.model_hashes[path] = sha256(path)
         return method, self.models[path], path
 
@@ -230,8 +226,8 @@ class Workbench:
             fraction = float(mask.mean())
             if fraction == 1.0:
                 raise UserError("the mask covers the whole painting: nothing to fill from")
-            job["phase"] = "loading the model" if method_name in (*MODELS, "auto", "textured") \
-                else "filling"
+            job["phase"] = ("filling" if fills.model_path(method_name)[1] is None else
+                            "loading the model")
             method, model, model_path = self.method(method_name)
             job["phase"] = "filling"
             colour = painting.scan.colour.copy()
@@ -278,13 +274,11 @@ class Workbench:
             source = {"source": "workbench", "detector": painting.detector.settings(),
                       "clicks": r["selections"], "brush_pixels": r["brush_pixels"],
                       "eraser_pixels": r["eraser_pixels"]}
-            entry = input_record(painting.path, scan)
+            record = restoration_record(painting.path, scan, source, r["fraction"], r["method"],
+                                        r["model"], {"format": fmt}, seconds, self.tool)
             if painting.uploaded_as is not None:
-                entry["uploaded_as"] = painting.uploaded_as
-            return {"input": entry, "mask": source, "masked_fraction": r["fraction"],
-                    "method": r["method"], "model": r["model"],
-                    "settings": {"format": fmt}, "seconds": seconds,
-                    "tool": self.tool}
+                record["input"]["uploaded_as"] = painting.uploaded_as
+            return record
         write_restoration(outputs, result, r["mask"], before, r["method"], fmt, record)
         painting.saved = outputs
         return outputs
@@ -323,7 +317,7 @@ def create_app(workbench):
     @app.get("/api/paintings")
     def paintings():
         return jsonify(folder=str(workbench.folder) if workbench.folder else None,
-                       paintings=workbench.names(), methods=[*METHODS, *MODELS],
+                       paintings=workbench.names(), methods=[*fills.METHODS, *fills.SHIPPED_MODELS],
                        formats=list(FORMATS), max_upload_mb=workbench.max_upload / 1024 / 1024)
 
     @app.post("/api/open")
@@ -444,25 +438,3 @@ def _reason(error):
     if isinstance(error, UserError):
         return str(error)
     return f"not a readable image ({type(error).__name__}: {error})"
-
-
-def launch(folder, out, *options, timeout=180):
-    """Start app.py in its own process on a free port, for the tests, the benchmark and the
-    screenshot script: (the process, the page's address). Stop it with process.terminate()."""
-    import re
-    import subprocess
-    import sys
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), str(folder), "-o", str(out),
-                                "--port", "0", *options], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    deadline, said = time.time() + timeout, []
-    while time.time() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        said.append(line)
-        found = re.search(r"(http://\S+/)", line)
-        if found:
-            return process, found.group(1)
-    process.kill()
-    raise RuntimeError("app.py did not start: " + "".join(said))

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from utils.images import UserError
+from utils.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTIAL = ".partial-"

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, TiffImagePlugin
 
-from utils.images import MAX_PIXELS, ImageError
+from utils.errors import ImageError
+from utils.images import MAX_PIXELS, from_float
 
 FORMATS = ("png", "tiff")
 SUFFIX = {"png": ".png", "tiff": ".tif"}
@@ -50,24 +51,6 @@ class Scan:
         kind = "gray" if self.colour.shape[2] == 1 else "RGB"
         return (f"{self.shape[1]} x {self.shape[0]} {self.bits}-bit {kind}"
                 f"{' + alpha' if self.alpha is not None else ''}")
-
-
-def to_float(pixels):
-    """uint8, uint16 or float [0, 1] samples as float32 in [0, 1]."""
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) * np.float32(1 / 255)
-    if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) * np.float32(1 / 65535)
-    return pixels.astype(np.float32, copy=False)
-
-
-def from_float(values, dtype):
-    """float [0, 1] values as samples of dtype, rounded (the inverse of to_float)."""
-    if np.dtype(dtype) == np.uint8:
-        return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if np.dtype(dtype) == np.uint16:
-        return np.clip(values * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
-    return values.astype(dtype)
 
 
 def _png_bit_depth(path):

@@ -1,15 +1,11 @@
-"""Inpainting methods behind one call: classical (OpenCV, OpenCV-contrib's frequency-selective
-reconstruction, PatchMatch, scikit-image), the pyramid fill, and saved Keras models. Every method
-takes float RGB images in [0, 1] and masks with 1 = missing, and returns the composite: known
-pixels exactly as they were."""
-from pathlib import Path
-
+"""The classical fills of one image: OpenCV (Telea, Navier-Stokes), OpenCV-contrib's
+frequency-selective reconstruction, PatchMatch, scikit-image's biharmonic fill and the pyramid
+fill. Each takes a float RGB image in [0, 1] and a mask with 1 = missing and returns the filled
+image; filling/registry.py lists them, and filling.fill.classical keeps the known pixels exact."""
 import numpy as np
 
-from utils.images import UserError, to_uint8
-from utils.masks import composite, damage
+from utils.images import to_uint8
 
-CLASSICAL = ("telea", "ns", "biharmonic", "fsr", "patchmatch", "pyramid")
 PATCH_SIZE = 5  # PatchMatch's patch radius: 11 x 11 patches follow a painting's brushwork
 TEXTURE_SIGMA = 1.5  # pixels: finer than this a textured fill takes from PatchMatch
 
@@ -30,13 +26,21 @@ def opencv_inpaint(pixels, holes, method, radius=3):
     return np.clip(np.rint(np.stack(channels, axis=-1)), 0, 65535).astype(pixels.dtype)
 
 
-def _opencv(method):
+def opencv_fill(method):
+    """Telea's or Navier-Stokes' fill of a float RGB image (in 8 bits)."""
     def fill(image, mask, radius=3):
         return opencv_inpaint(to_uint8(image), mask, method, radius).astype(np.float32) / 255.0
     return fill
 
 
-def _biharmonic(image, mask):
+def opencv_inpaint_as(method):
+    """Telea's or Navier-Stokes' fill of 8- or 16-bit samples in their own type."""
+    def fill(pixels, holes, radius=3):
+        return opencv_inpaint(pixels, holes, method, radius)
+    return fill
+
+
+def biharmonic_fill(image, mask):
     from skimage.restoration import inpaint_biharmonic
     return inpaint_biharmonic(image, mask > 0.5, channel_axis=-1).astype(np.float32)
 
@@ -113,61 +117,7 @@ def pyramid_fill(image, mask, sharpness=16.0):
     return filled
 
 
-_METHODS = {"telea": _opencv("telea"), "ns": _opencv("ns"), "biharmonic": _biharmonic,
-            "fsr": fsr_fill, "patchmatch": patchmatch_fill, "pyramid": pyramid_fill}
-
-
-def classical(image, mask, method, **options):
-    """Fill one image's holes with a classical method (options: radius for telea and ns); known
-    pixels are kept exactly."""
-    return composite(_METHODS[method](image, mask, **options), image, mask).astype(np.float32)
-
-
-def load_model_file(path):
-    """A saved Keras model (safe mode, uncompiled), or one clear error for a missing, wrong or
-    damaged file."""
-    import keras
-    import models.layers  # noqa: F401  (registers the custom layers before loading)
-    import zipfile
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"model file {path} does not exist" if not path.exists() else
-                        f"model {path} is a folder, not a .keras file")
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not a Keras model file (a .keras file is a zip archive, as "
-                        f"model.save writes it; this one is not)")
-    try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds for a wrong or damaged file
-        raise UserError(f"{path} is not a loadable Keras model ({type(error).__name__}: {error})")
-    return model
-
-
-def load_inpainting_model(path):
-    """Load a saved model (safe mode) and check that it maps damaged paintings to paintings."""
-    model = load_model_file(path)
-    shapes = [tuple(t.shape) for t in model.inputs]
-    out = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
-    image_ok = len(shapes[0]) == 4 and shapes[0][-1] == 3
-    mask_ok = len(shapes) == 1 or (len(shapes) == 2 and shapes[1][-1] == 1)
-    if not (image_ok and mask_ok and out is not None and out[1:] == shapes[0][1:]):
-        raise UserError(f"{path} is not an inpainting model: it must take an RGB image (and "
-                        f"optionally a 1-channel mask) and return an image of the same shape; "
-                        f"it takes {shapes} and returns {[tuple(t.shape) for t in model.outputs]}")
-    return model
-
-
-def model_size(model):
-    """The (height, width) a loaded inpainting model works at: its input's, or the working size
-    for a fully convolutional model that takes any size."""
-    from utils.images import IMAGE_SIZE
-    height, width = model.inputs[0].shape[1:3]
-    return (height, width) if height and width else IMAGE_SIZE
-
-
-def predict(model, images, masks, batch_size=8):
-    """A model's composite for images (N, H, W, 3) and masks (N, H, W) at the model's size."""
-    damaged = damage(images, masks)
-    inputs = [damaged, masks[..., None]] if len(model.inputs) == 2 else damaged
-    output = model.predict(inputs, batch_size=batch_size, verbose=0)
-    return composite(output, images, masks).astype(np.float32)
+def source_margin(box):
+    """Context around a region (x0, y0, x1, y1) for PatchMatch to copy from: its own size, within
+    32-256 px."""
+    return int(np.clip(max(box[2] - box[0], box[3] - box[1]), 32, 256))

@@ -25,17 +25,18 @@ to the painting's size; `grow` then widens (or, negative, narrows) it by whole p
 painting, the margin restorers give a mask.
 """
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from utils.images import UserError, to_uint8
+from detection.registry import DETECTIONS, METHODS
+from models.loading import load_detector
+from utils.errors import UserError
+from utils.images import to_uint8
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DETECTOR = ROOT / "pretrained" / "detector.keras"
-METHODS = ("learned", "colour", "white")
 ANALYSIS_SIDE = 512
 
 
@@ -59,10 +60,10 @@ class Detector:
 
     def settings(self):
         """What a record should say of this detector (with its model file's sha256)."""
-        from utils.outputs import sha256
+        from scans.outputs import sha256
         record = {"method": "clicks" if self.points else self.method, "points": self.points,
                   "grow": self.grow, "min_area": self.min_area}
-        if self.method in ("learned", "colour") and not self.points:
+        if DETECTIONS[self.method].network and not self.points:
             record.update(threshold=self.threshold, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
@@ -78,7 +79,7 @@ class Detector:
         for x, y in self.points:
             if not (0 <= x < width and 0 <= y < height):
                 raise UserError(f"--point {x},{y} lies outside the {width} x {height} painting")
-        if self.method == "white" and not self.points:
+        if not DETECTIONS[self.method].network and not self.points:
             return full_size(white_rule(image, self.min_area), (height, width), self.grow)
         small, scale = analysis_copy(image)
         if self.points:
@@ -89,7 +90,7 @@ class Detector:
         else:
             probability = predict_damage(self.network(), small)
             found = clean(probability > self.threshold, self.min_area)
-            points = surest_losses(probability) if self.method == "colour" else []
+            points = surest_losses(probability) if DETECTIONS[self.method].colour else []
             if points:  # the colour model, seeded as clicks on the surest losses would seed it
                 f = features(small)
                 found |= colour_selection(f, click_seeds(f, points), self.min_area)
@@ -168,24 +169,11 @@ def clean(mask, min_area):
 
 # --- the learned detector -------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def load_detector(path):
-    """The damage detector model saved by train_detector.py, checked: RGB in, one channel out;
-    loaded once per path, however many detectors and paintings use it."""
-    from utils.inpaint import load_model_file
-    model = load_model_file(path)
-    shapes = [tuple(t.shape) for t in model.inputs]
-    out = [tuple(t.shape) for t in model.outputs]
-    if len(shapes) != 1 or shapes[0][-1] != 3 or len(out) != 1 or out[0][-1] != 1:
-        raise UserError(f"{path} is not a damage detector: it must take an RGB image and return "
-                        f"a 1-channel map; it takes {shapes} and returns {out}")
-    return model
-
-
 def predict_damage(model, rgb8):
     """The model's probability of loss (h, w) float32 for an 8-bit RGB image, padded by
     reflection to a multiple of 32 on each side."""
     import tensorflow as tf
+
     from models.detector import DEPTH
     height, width = rgb8.shape[:2]
     multiple = 2**DEPTH

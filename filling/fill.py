@@ -25,20 +25,15 @@ model's and Telea's at the model's size, PatchMatch's) with PatchMatch's own hig
 the painting's grain instead of a smooth smear, at a PSNR still above every classical method's
 (evaluate.py; docs/filling.md says how this was chosen).
 """
-from pathlib import Path
-
 import cv2
 import numpy as np
 
-from utils.images import UserError
-from utils.images import IMAGE_SIZE
-from utils.inpaint import (classical, load_inpainting_model, model_size, opencv_inpaint,
-                           patchmatch_fill, pyramid_fill, textured)
+from filling import registry
+from filling.classical import patchmatch_fill, pyramid_fill, source_margin, textured
+from models.loading import model_size
+from utils.images import IMAGE_SIZE, from_float, to_float
 from utils.masks import composite, damage
-from utils.scan import from_float, to_float
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "pretrained" / "context_encoder.keras"
-METHODS = ("auto", "textured", "telea", "ns", "biharmonic", "fsr", "patchmatch", "pyramid")
 TILE = 128
 THIN_RADIUS_NS = 1  # Navier-Stokes' neighbourhood for auto's thin regions (see above)
 BLEND_MARGIN = 16
@@ -109,32 +104,24 @@ def _write(pixels, crop, own, values):
     pixels[crop][own] = from_float(values[own], pixels.dtype)
 
 
-def _source_margin(box):
-    """Context around a region for PatchMatch to copy from: its own size, within 32-256 px."""
-    return int(np.clip(max(box[2] - box[0], box[3] - box[1]), 32, 256))
-
-
-def _margin(method, box, radius):
-    """How much paint around a region a method reads."""
-    if method in ("telea", "ns"):
-        return 2 * radius + 2  # they read only `radius` pixels around the front
-    if method == "pyramid":
-        return max(8, max(box[2] - box[0], box[3] - box[1]) // 4)
-    if method == "patchmatch":
-        return _source_margin(box)
-    return 32 if method == "fsr" else 8  # fsr fits its model on blocks of up to 32 px
+def classical(image, mask, method, **options):
+    """Fill one float RGB image's holes with a classical method (options: radius for those that
+    take one); known pixels are kept exactly."""
+    filled = registry.get(method).image_fill(image, mask, **options)
+    return composite(filled, image, mask).astype(np.float32)
 
 
 def _fill_classical(pixels, regions, selected, method, radius):
+    entry = registry.get(method)
+    options = {"radius": radius} if entry.radius else {}
     for ids, box in regions.groups(selected):
-        crop = regions.crop(box, _margin(method, box, radius))
+        crop = regions.crop(box, entry.margin(box, radius))
         holes = regions.holes[crop]
         own = regions.own(crop, ids)
-        if method in ("telea", "ns") and pixels.dtype in (np.uint8, np.uint16):
-            # OpenCV fills the samples in their own type: no float round trip
-            pixels[crop][own] = opencv_inpaint(pixels[crop], holes, method, radius)[own]
+        if pixels.dtype.name in entry.native:
+            # the samples filled in their own type: no float round trip
+            pixels[crop][own] = entry.native_fill(pixels[crop], holes, **options)[own]
         else:
-            options = {"radius": radius} if method in ("telea", "ns") else {}
             _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
 
 
@@ -183,7 +170,7 @@ def _fill_wide(pixels, regions, selected, model, texture=False):
     del mask
     for ids, box in regions.groups(selected):
         # a ring of paint around the holes pins the blend at their edges; PatchMatch needs more
-        crop = regions.crop(box, _source_margin(box) if texture else BLEND_MARGIN)
+        crop = regions.crop(box, source_margin(box) if texture else BLEND_MARGIN)
         holes, painted = regions.holes[crop], _rgb(pixels[crop])
         enlarged = _enlarged(small, crop, regions.holes.shape)
         # Seamless edges: spread the known pixels' difference from the enlargement inward.
@@ -197,17 +184,17 @@ def _fill_wide(pixels, regions, selected, model, texture=False):
 
 def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
     """Fill pixels (H, W, C: 1 gray or 3 RGB; uint8, uint16 or float in [0, 1]) in place where
-    mask (H, W) is nonzero. method: one of METHODS, or "model" for the model alone (auto and
-    textured use the model for wide regions when given, else the pyramid fill); radius is the
-    neighbourhood of the telea and ns methods. Pixels outside the mask are not written."""
-    if method not in (*METHODS, "model"):
-        raise ValueError(f"unknown method {method!r}; choose from {METHODS} or 'model'")
+    mask (H, W) is nonzero. method: a name of filling/registry.py, or "model" for the model
+    alone (thin-wide methods use the model for wide regions when given, else the pyramid fill);
+    radius is the neighbourhood of the methods that take one. Pixels outside the mask are not
+    written."""
+    entry = registry.get(method)
     regions = Regions((np.asarray(mask) > 0).astype(np.uint8))
     if regions.count == 0:
         return pixels
-    if method == "model":
+    if entry.strategy == "model":
         _fill_wide(pixels, regions, None, model)
-    elif method not in ("auto", "textured"):
+    elif entry.classical:
         _fill_classical(pixels, regions, None, method, radius)
     else:
         wide = regions.inscribed_radius() > thin_radius
@@ -215,7 +202,8 @@ def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
             _fill_classical(pixels, regions, ~wide, "ns", THIN_RADIUS_NS)
         if wide[1:].any():
             # The thin regions are filled by now, so the wide fill sees them as paint.
-            _fill_wide(pixels, regions, wide, model, texture=method == "textured")
+            _fill_wide(pixels, regions, wide, model if entry.uses_model else None,
+                       texture=entry.texture)
     return pixels
 
 
@@ -228,13 +216,3 @@ def region_sizes(mask):
     """Each missing pixel's region's inscribed radius (0 where known)."""
     regions = Regions((np.asarray(mask) > 0.5).astype(np.uint8))
     return regions.inscribed_radius()[regions.labels]
-
-
-def load_method(name):
-    """(method, model) for a --method value: a method name, or a path to a .keras model."""
-    if name in METHODS:
-        return name, None
-    if not name.lower().endswith(".keras"):
-        raise UserError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}, or give "
-                        f"a model file PATH.keras")
-    return "model", load_inpainting_model(name)

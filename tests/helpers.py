@@ -1,0 +1,27 @@
+"""Helpers that the tests, the benchmarks and the screenshot script share."""
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def launch(folder, out, *options, timeout=180):
+    """Start app.py in its own process on a free port, for the tests, the benchmark and the
+    screenshot script: (the process, the page's address). Stop it with process.terminate()."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), str(folder), "-o", str(out),
+                                "--port", "0", *options], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    deadline, said = time.time() + timeout, []
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        said.append(line)
+        found = re.search(r"(http://\S+/)", line)
+        if found:
+            return process, found.group(1)
+    process.kill()
+    raise RuntimeError("app.py did not start: " + "".join(said))

@@ -1,0 +1,221 @@
+"""A training run's folder: its saved options, checkpoints, the commit that makes a kill at any
+moment leave it consistent, resuming, and the models it exports.
+
+runs/<name>/
+    config.json                   the resolved options (and where the data came from)
+    model.keras                   the model with the best validation loss, uncompiled, for inference
+    checkpoints/epoch_XXXX.keras  the latest model with its optimizer state, for --resume
+    checkpoints/state.json        the epochs that checkpoint finished, its name, the log so far
+    samples/epoch_XXXX.png        damaged | output | composite | original for a fixed val batch
+    log.csv, loss.png             losses per epoch
+
+state.json, written whole by a rename after the checkpoint it names, is the one record of what is
+done, and log.csv is rewritten from it. A lock file (.lock) keeps a second process from training
+the same run.
+"""
+import csv
+import fcntl
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+
+from scans.outputs import remove_stale_partials, write_atomically, write_text
+from utils.errors import UserError
+
+# Options that a resumed run takes from its config.json; --epochs may change, these may not.
+FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
+                   "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
+                   "adv_weight", "fm_weight", "lr_scaling")
+# Options that are not the run's own: how this command reaches the run, and how it spreads it
+# over devices (placement() records that, and a resume may change it if the global batch stays).
+NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "distribute",
+                   "cpu_devices")
+RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
+             "discriminator.keras", ".lock"}
+
+
+def _json_value(value):
+    return json.loads(json.dumps(value))
+
+
+class Run:
+    """A run folder and the options it was started with."""
+
+    def __init__(self, folder, config, chief=True):
+        self.folder, self.config, self.chief = Path(folder), config, chief
+        self.checkpoints = self.folder / "checkpoints"
+        self.state_file = self.checkpoints / "state.json"
+
+    @staticmethod
+    def _lock(folder):
+        """Hold folder/.lock until release() or this process's end (the OS frees it even after
+        kill -9)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise UserError(f"run {folder} is being trained right now (by process {owner}): "
+                            f"wait for it to finish, or stop it, before resuming")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
+    @classmethod
+    def _start_folder(cls, folder):
+        """Lock a new run's folder, refusing one that holds another run, and clear what a start
+        that failed before its first checkpoint left."""
+        if folder.exists():
+            finished = (folder / "checkpoints" / "state.json").exists()
+            foreign = {p.name for p in folder.iterdir()} - RUN_FILES
+            if finished or foreign:
+                raise UserError(f"run folder {folder} already exists: pass --resume to "
+                                f"continue it, or another --name")
+        lock = cls._lock(folder)
+        # A start that failed before its first checkpoint (bad data, an early Ctrl-C) left only
+        # its own files: start it again from nothing.
+        for leftover in ("log.csv", "loss.png", "model.keras", "discriminator.keras"):
+            (folder / leftover).unlink(missing_ok=True)
+        for sample in (folder / "samples").glob("*.png"):
+            sample.unlink()
+        return lock
+
+    @classmethod
+    def start(cls, args, model_name, chief=True):
+        """Create runs/<name>/ for new options, or reopen it for --resume. A worker that is not
+        the chief (chief=False) reads the folder but never writes to it."""
+        options = {k: v for k, v in vars(args).items() if k not in NOT_RUN_OPTIONS}
+        if args.resume:
+            if not args.name:
+                raise UserError("--resume needs --name of the run to continue")
+            folder = Path(args.runs_dir) / args.name
+            if not (folder / "config.json").exists():
+                raise UserError(f"no run to resume in {folder} (no config.json)")
+            lock = cls._lock(folder) if chief else None
+            config = json.loads((folder / "config.json").read_text())
+            _refuse_changed_options(args, config)
+            config["epochs"] = args.epochs or config["epochs"]
+        else:
+            name = args.name or f"{model_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            folder = Path(args.runs_dir) / name
+            lock = cls._start_folder(folder) if chief else None  # the chief makes the folder
+            config = {**options, "epochs": args.epochs or args.default_epochs,
+                      "name": name, "model": model_name,
+                      "image_size": list(args.image_size)}
+        run = cls(folder, config, chief)
+        run.lock = lock
+        if chief:
+            for place in (folder, run.checkpoints):  # what a killed run was writing
+                if place.is_dir():
+                    remove_stale_partials(place)
+            (folder / "samples").mkdir(parents=True, exist_ok=True)
+            run.save_config()
+            if args.resume:
+                run.rewrite_log()  # drop any row a kill left beyond the checkpoint
+        keras.utils.set_random_seed(config["seed"])
+        return run
+
+    def release(self):
+        """Let another process (or another run in this one) train this run folder."""
+        if getattr(self, "lock", None) is not None:
+            self.lock.close()
+            self.lock = None
+
+    @property
+    def image_size(self):
+        return tuple(self.config["image_size"])
+
+    def state(self):
+        if not self.state_file.exists():
+            return {"epochs": 0, "best_val_loss": math.inf, "checkpoint": None, "log": []}
+        return json.loads(self.state_file.read_text())
+
+    @property
+    def epochs_done(self):
+        return self.state()["epochs"]
+
+    def save_config(self, **extra):
+        self.config.update(extra)
+        if self.chief:
+            write_text(self.folder / "config.json", json.dumps(self.config, indent=2) + "\n")
+
+    def restore(self):
+        """The checkpointed model with its optimizer state, or None for a new run."""
+        name = self.state()["checkpoint"]
+        if name is None:
+            return None
+        return keras.models.load_model(self.checkpoints / name)
+
+    def save_checkpoint(self, model, epochs, best, row=None):
+        """Write the checkpoint, then state.json naming it (the commit), then log.csv from the
+        state: after a kill at any moment the three agree."""
+        if not self.chief:
+            return
+        self.checkpoints.mkdir(exist_ok=True)
+        state = self.state()
+        name = f"epoch_{epochs:04d}.keras"
+        write_atomically(self.checkpoints / name, model.save)
+        log = state["log"] + ([row] if row is not None else [])
+        write_text(self.state_file, json.dumps({"epochs": epochs, "best_val_loss": best,
+                                                "checkpoint": name, "log": log}) + "\n")
+        for old in self.checkpoints.glob("epoch_*.keras"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        self.rewrite_log()
+
+    def rewrite_log(self):
+        """log.csv as Keras's CSVLogger writes it (epoch, then the metrics), from state.json."""
+        rows = self.state()["log"]
+        if not rows:
+            (self.folder / "log.csv").unlink(missing_ok=True)
+            return
+        columns = ["epoch", *sorted({k for row in rows for k in row} - {"epoch"})]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(self.folder / "log.csv", text.getvalue())
+
+    def best_val_loss(self):
+        return self.state().get("best_val_loss", math.inf)
+
+
+def _refuse_changed_options(args, config):
+    """--resume continues a run as it was started: an option given with another value than the
+    run's own is refused, not silently ignored."""
+    defaults = getattr(args, "option_defaults", {})
+    changed = []
+    for key in FIXED_ON_RESUME:
+        if key not in config or key not in vars(args):
+            continue
+        given = _json_value(getattr(args, key))
+        if given != _json_value(defaults.get(key)) and given != config[key]:
+            changed.append(f"--{key.replace('_', '-')} {getattr(args, key)} (the run has "
+                           f"{config[key]})")
+    if changed:
+        raise UserError(f"--resume continues run {config['name']} with its own options, but "
+                        f"{'; '.join(changed)}: start a new run (another --name) to change them")
+
+
+def save_inference_model(model, path):
+    """Save a weights-only copy of model, uncompiled: small, and loadable without the loss."""
+    copy = model.__class__.from_config(model.get_config())  # clone_model would recompile it
+    copy.set_weights(model.get_weights())
+    write_atomically(path, copy.save)
+
+
+def save_exports(model, folder):
+    """The run's files for users: model.keras (what restore.py and evaluate.py load) and, for a
+    model made of parts, the others beside it (a GAN's discriminator.keras)."""
+    exports = model.exports() if hasattr(model, "exports") else {"model.keras": model}
+    for name, part in exports.items():
+        save_inference_model(part, Path(folder) / name)
