@@ -70,6 +70,7 @@ def test_reloads_in_safe_mode_and_predicts_the_same(tmp_path):
                                   model.predict([damage(image, mask), mask], verbose=0))
 
 
+@pytest.mark.slow
 def test_script_runs_end_to_end_on_tiny_images(tmp_path):
     data = tmp_path / "data"
     write_paintings(data / "train", 4, seed=1)

@@ -26,6 +26,7 @@ def tiny_data(tmp_path):
     return tmp_path / "data"
 
 
+@pytest.mark.slow
 def test_one_step_on_two_replicas_is_one_step_on_one_device():
     """Each model, one step on the whole batch on one device and on two replicas of half the
     batch each: the same weights and the same logged figures. With SGD, where a wrongly scaled
@@ -54,6 +55,7 @@ def _log(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes(tiny_data, tmp_path):
     """Two replicas of batch 2 train on the batches one device takes with batch 4: with the
     learning rate unscaled, the same figures in log.csv."""
@@ -145,6 +147,7 @@ def _workers(script, runs_dirs, *args):
     return results
 
 
+@pytest.mark.slow
 def test_multi_worker_chief_writes_the_run_and_every_worker_resumes(tiny_data, tmp_path):
     chief_runs, other_runs = tmp_path / "runs", tmp_path / "worker1_runs"
     (chief, chief_out, chief_err), (other, _, other_err) = _workers(

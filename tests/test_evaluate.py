@@ -123,6 +123,7 @@ def test_finished_results_are_never_lost(tmp_path, monkeypatch, capsys):
     assert (Path(fallback) / "results.csv").is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_compares_every_method_deterministically(tmp_path):
     write_paintings(tmp_path / "clean", 3, size=(64, 96))
     build_context_encoder((64, 96, 3)).save(tmp_path / "ce.keras")

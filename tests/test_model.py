@@ -53,6 +53,7 @@ def test_pyramid_fill_keeps_known_pixels_and_fills_from_surroundings():
     assert hole_red[:, -1].mean() > hole_red[:, 0].mean()  # and still increasing left to right
 
 
+@pytest.mark.slow
 def test_saved_model_reloads_in_safe_mode_in_a_fresh_process_and_predicts_the_same(tmp_path):
     model = build_context_encoder((64, 96, 3))
     # give the correction non-zero weights, so the reload is checked on the whole network
@@ -79,6 +80,7 @@ np.save({str(tmp_path / 'got.npy')!r}, model.predict([damage(image, mask), mask]
     assert keras.saving.get_registered_object("paintings>PyramidFill") is PyramidFill
 
 
+@pytest.mark.slow
 def test_the_runs_inference_copy_predicts_like_the_trained_model(tmp_path):
     from models.context_encoder import compile_context_encoder
     from training.run import save_inference_model

@@ -225,6 +225,7 @@ needs_xvfb = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
 
 
 @needs_xvfb
+@pytest.mark.slow
 def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
     out = tmp_path / "drawn.png"
     with _window(painting, out) as (xdo, win, tool):
@@ -245,6 +246,7 @@ def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
 
 
 @needs_xvfb
+@pytest.mark.slow
 def test_click_a_loss_in_the_real_window(tmp_path):
     rng = np.random.default_rng(2)
     damaged, truth = with_losses(rng, textured_painting(rng), count=5)

@@ -90,6 +90,7 @@ def test_restore_script_writes_outputs_and_keeps_known_pixels(tmp_path):
     assert (out / "painting_figure.jpg").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
     folder = tmp_path / "scans"
     folder.mkdir()
@@ -112,6 +113,7 @@ def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
     assert np.array_equal(written, mask > 0)
 
 
+@pytest.mark.slow
 def test_jobs_restore_a_folder_in_workers_as_one_process_does(tmp_path):
     folder = tmp_path / "scans"
     folder.mkdir()

@@ -151,6 +151,7 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.slow
 def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path, jobs):
     scans, out = tmp_path / "scans", tmp_path / "out"
     scans.mkdir()
@@ -173,6 +174,7 @@ def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path, jobs):
     assert not list(out.glob(".partial-*")) and not list(out.glob("b_*"))
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path):
     _save(tmp_path / "p.png", damaged_painting(shape=(300, 400))[0])
     limit = 20_000  # bytes: the restored PNG does not fit, as on a full disk
@@ -186,6 +188,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path):
     assert not list((tmp_path / "out").iterdir())
 
 
+@pytest.mark.slow
 def test_each_mistake_is_one_line(tmp_path):
     painting = _save(tmp_path / "p.png", damaged_painting()[0])
     _save(tmp_path / "q.png", damaged_painting()[0])
@@ -231,6 +234,7 @@ def test_an_all_white_painting_is_not_turned_black(tmp_path):
     assert result.returncode == 0 and "warning:" in result.stderr and "75%" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_normal_run_prints_only_its_own_lines(tmp_path):
     # a process of its own: TensorFlow's start-up lines would show there
     result = run_script("restore.py", _save(tmp_path / "p.png", damaged_painting()[0]),

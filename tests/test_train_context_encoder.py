@@ -28,6 +28,7 @@ def test_help_explains_every_option():
         assert option in result.stdout
 
 
+@pytest.mark.slow
 def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
     runs = tmp_path / "runs"
     result = run_script("train_context_encoder.py", "--data", data_dir, "--epochs", "2",
@@ -58,10 +59,13 @@ def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
 
 @pytest.mark.parametrize("spread", [[], ["--distribute", "mirrored", "--cpu-devices", "2"]],
                          ids=["one device", "two replicas"])
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path, spread):
     runs = tmp_path / "runs"
+    # uncompiled (as a run on two replicas always is): this test is about the signal
     command = [sys.executable, str(ROOT / "train_context_encoder.py"), "--data", str(data_dir),
-               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY, *spread]
+               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY,
+               "--no-jit", *spread]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = runs / "stopped" / "checkpoints" / "state.json"
     deadline = time.time() + 240

@@ -15,7 +15,8 @@ import pytest
 import models.layers  # noqa: F401  (registers the custom layers the saved models use)
 from conftest import ROOT, run_script, write_paintings
 
-TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
+# --no-jit: these tests are about faults, and an XLA compile per run would double their time
+TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2", "--no-jit"]
 
 
 def _log_epochs(run):
@@ -50,6 +51,7 @@ def test_every_numeric_option_is_checked(tmp_path, option, value, message):
     assert not any(tmp_path.iterdir())  # nothing started
 
 
+@pytest.mark.slow
 def test_a_kill_at_any_moment_leaves_a_run_that_resumes(data_dir, tmp_path):
     """SIGKILL at random moments (seeded), each followed by --resume: log, state and checkpoint
     always agree, and no epoch is logged twice."""
@@ -83,6 +85,7 @@ def test_a_kill_at_any_moment_leaves_a_run_that_resumes(data_dir, tmp_path):
     assert not list(run.rglob(".partial-*"))  # what the kills left half-written is gone
 
 
+@pytest.mark.slow
 def test_a_failed_start_can_be_restarted_or_resumed(data_dir, tmp_path):
     runs = tmp_path / "runs"
     empty = tmp_path / "empty"
@@ -107,6 +110,7 @@ def test_a_failed_start_can_be_restarted_or_resumed(data_dir, tmp_path):
     assert _assert_consistent(runs / "second") == 1
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_options_and_a_second_process(data_dir, tmp_path):
     runs = tmp_path / "runs"
     first = run_script("train_context_encoder.py", "--data", data_dir, "--name", "one",

@@ -51,6 +51,7 @@ def server(tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; "
                                                ".ci/run installs it)")
+@pytest.mark.slow
 def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     url, painting, pixels, out = server
