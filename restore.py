@@ -74,8 +74,9 @@ def parse_args(argv=None):
                    "missing) instead of automatic detection: a file for one painting, or a "
                    "folder holding <name>_mask.png or <name>.png for each painting")
     p.add_argument("--method", default="auto", metavar="METHOD",
-                   help=f"the fill: {fills.describe()}; or a model PATH.keras from the train "
-                        f"scripts")
+                   help=f"the fill: {fills.describe()}; or a shipped model alone "
+                        f"({', '.join(fills.SHIPPED_MODELS)}), or a model PATH.keras from the "
+                        f"train scripts")
     p.add_argument("--model", default=str(fills.DEFAULT_MODEL), metavar="PATH",
                    help="the learned model that auto and textured use for wide losses "
                         "('none': the pyramid fill)")
