@@ -36,7 +36,7 @@ def parse_args(argv=None):
                    help="largest upload accepted, in MB")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to open, in pixels (default: what memory allows)")
-    p.add_argument("--detect", choices=detections.METHODS, default="learned",
+    p.add_argument("--detect", choices=detections.METHODS, default=Detector().method,
                    help=f"how the damage is found when a painting is opened: "
                         f"{detections.describe()}")
     return p.parse_args(argv)

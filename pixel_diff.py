@@ -1,12 +1,12 @@
 """Fill damage you point at: drag rectangles over a painting to fill the whitish pixels inside
-them, or click on a few losses to select every loss that looks like them (OpenCV inpainting).
+them, or click on losses to select each one (OpenCV inpainting).
 
 A window shows the painting. Drag a rectangle: inside it the whitish pixels (every channel at
 least --threshold) become the mask, dilated by one pixel to take in their blended edges. Click on
-a loss (a click without dragging): the tool fits a colour model to the losses you clicked and the
-paint around them and selects every similar loss in the whole painting (detection/detect.py), the way
-a magic wand would if it knew what a loss looks like; one to three clicks on typical losses are
-usually enough. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
+a loss (a click without dragging): the loss under it is selected, its connected extent bounded
+by the paint's edges (detection/detect.py), and nothing it is not connected to; --similar also
+selects every loss like the clicked ones across the painting, and --point-out marks paint that no
+click may select. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
 The mask is the union of both, filled by OpenCV Telea (or --method). The result is written to a
 new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the
 mask (<name>_mask.png), an overlay figure (<name>_figure.jpg) and a record of how it was made
@@ -66,7 +66,11 @@ def parse_args(argv=None):
                    help="a rectangle in pixels, instead of drawing it (repeatable; headless)")
     p.add_argument("--point", action="append", default=[], type=cli.point, metavar="X,Y",
                    help="a click on a loss in pixels, instead of clicking it (repeatable; "
-                        "headless): every similar loss is selected")
+                        "headless): the loss under it is selected")
+    p.add_argument("--point-out", action="append", default=[], type=cli.point, metavar="X,Y",
+                   help="a click on paint that no --point may select (repeatable)")
+    p.add_argument("--similar", action="store_true",
+                   help="with --point: also every loss like the clicked ones across the painting")
     p.add_argument("--grow", type=int, default=0, metavar="PIXELS",
                    help="widen the losses selected by clicks by this many pixels (negative: "
                         "narrow them)")
@@ -203,7 +207,8 @@ def main(args):
         if not rectangles and not points:
             raise UserError("no rectangle was drawn and no loss clicked: nothing to restore")
     mask = whitish_mask(scan.colour, rectangles, args.threshold)
-    detector = Detector(points=tuple(points), grow=args.grow)
+    detector = Detector(points=tuple(points), points_out=tuple(args.point_out),
+                        similar=args.similar, grow=args.grow)
     if points:
         mask |= detector(scan.colour)
     before = thumbnail(scan.colour)

@@ -1,5 +1,5 @@
 """Restore damaged paintings at their own resolution: find the paint losses (the learned damage
-detector by default, or every loss like the ones you click with --point, or your own masks),
+detector by default, or the losses you click with --point, or your own masks),
 fill them, and write the restored painting, its mask, a figure with the mask over the painting
 and a record of how it was made.
 
@@ -25,11 +25,11 @@ examples:
   python restore.py archive/ -o out --jobs 4                # four paintings at a time
   python restore.py painting.jpg --mask damage.png --method telea
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
-  python restore.py page.png --point 410,220 --point 95,630 # select losses like the clicked ones
+  python restore.py page.png --point 410,220 --point 95,630 # the two losses clicked
+  python restore.py page.png --point 410,220 --similar      # and every loss like it
   python restore.py mural.jpg --grow 2                      # a wider margin around each loss
   python restore.py painting.jpg --method textured          # wide losses with the paint's grain
 """
-import json
 import multiprocessing
 import os
 import resource
@@ -52,7 +52,7 @@ from scans.outputs import (check_outputs, remove_stale_partials, same_file, sha2
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
                           restoration_record, write_restoration)
 from scans.scan import FORMATS, available_memory, check_size, header, read_scan
-from utils import cli
+from utils import cli, env
 from utils.errors import ImageError, UserError
 from utils.images import IMAGE_SUFFIXES, find_images
 from utils.plotting import thumbnail
@@ -99,7 +99,12 @@ def parse_args(argv=None):
                    help=detections.describe())
     d.add_argument("--point", action="append", default=[], metavar="X,Y", type=cli.point,
                    help="a click on a loss, in the painting's pixels (repeatable; one painting): "
-                        "every loss that looks like the clicked ones is selected")
+                        "the loss under it is selected, and nothing it is not connected to")
+    d.add_argument("--point-out", action="append", default=[], metavar="X,Y", type=cli.point,
+                   help="a click on paint that no --point may select (repeatable)")
+    d.add_argument("--similar", action="store_true",
+                   help="with --point: also select every loss that looks like the clicked ones "
+                        "across the painting, except where the detector is sure of intact paint")
     d.add_argument("--grow", type=int, default=defaults.grow, metavar="PIXELS",
                    help="widen the found mask by this many pixels (negative: narrow it)")
     d.add_argument("--threshold", type=float, default=defaults.threshold,
@@ -252,10 +257,12 @@ def main(args):
     out = Path(args.out)
     files, protected = find_paintings(args.paintings, out)
     masks = find_masks(args.mask, files)
-    if args.point and len(files) != 1:
+    if (args.point or args.point_out) and len(files) != 1:
         raise UserError(f"--point marks losses on one painting, but {len(files)} were given")
-    detector = Detector(args.detect, tuple(args.point), args.grow, args.threshold, args.min_area,
-                        args.detector)
+    if (args.similar or args.point_out) and not args.point:
+        raise UserError("--similar and --point-out go with --point (a click on a loss)")
+    detector = Detector(args.detect, tuple(args.point), tuple(args.point_out), args.similar,
+                        args.grow, args.threshold, args.min_area, args.detector)
     outputs = output_paths(out, files, args.format)
     inputs = [*files, *masks.values(), *protected]
     for name in (args.method, args.model, args.detector):
@@ -319,6 +326,7 @@ _WORKER = {}  # a worker process's loaded tools and memory budget
 def _start_worker(args, detector, detect, threads, budget):
     """A worker process's start: its share of the cores and the memory, and the models, loaded
     once for all the paintings it restores."""
+    env.prepare()  # a spawned worker starts TensorFlow afresh: quietly, as the main process would
     import cv2
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -18,6 +18,9 @@ def parse_args(argv=None):
     # About 40 minutes on a 2-core CPU: the recipe of the shipped model (pretrained/README.md).
     cli.add_training_args(p, epochs=30, steps_per_epoch=60, batch_size=8, lr=1e-3,
                           image_size="192x288", inpainting=False)
+    p.add_argument("--clean-fraction", type=cli.fraction, default=0.3,
+                   help="share of the training crops left clean: paint the detector must leave "
+                        "alone (hard negatives: whites, flesh, skies)")
     return cli.parse_training_args(p, argv)
 
 

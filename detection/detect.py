@@ -14,9 +14,16 @@ Three ways, each a `Detector(method=...)`:
 - "white": the old rule, near-white cores grown into their blended edges, for pure-white
   marks (the synthetic strokes of inpainting benchmarks).
 
-With points (a few clicks on losses, `restore.py --point x,y`) the colour model is fitted on
-the clicked losses instead of automatic seeds: the tool learns that painting's loss from them
-and selects every similar loss, a magic wand that knows what a loss looks like.
+A click on a loss (`points`, `restore.py --point x,y`) selects the loss under it and nothing
+else: its connected extent, segmented on a crop around the click at the painting's resolution
+(colour region growing refined by GrabCut, whose edge term stops at the paint's edges), grown
+until it no longer touches the crop's border, with a margin of a few pixels as a restorer draws
+one. A click never reaches a region it is not connected to (the pink flesh of a face is not the
+pink parchment beside it). `points_out` (shift-clicks, `--point-out`) mark paint that must not be
+selected. Selecting every loss like the clicked ones across the painting is a separate, explicit
+choice (`similar`, `--similar`): the per-painting colour model fitted on the clicked losses
+against the paint, from which every region the network calls intact paint with confidence is
+taken out.
 
 Every method but "white" works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels
 on its longest side (the scale of the paintings the network learned on; a 24-megapixel scan in
@@ -31,12 +38,11 @@ import cv2
 import numpy as np
 
 from detection.registry import DETECTIONS, METHODS
-from models.loading import load_detector
+from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 from utils.images import to_uint8
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DETECTOR = ROOT / "pretrained" / "detector.keras"
+DEFAULT_DETECTOR = PRETRAINED / "detector.keras"
 ANALYSIS_SIDE = 512
 
 
@@ -44,6 +50,8 @@ ANALYSIS_SIDE = 512
 class Detector:
     method: str = "learned"          # learned, colour or white (see the module's docstring)
     points: tuple = ()               # clicks on losses, (x, y) in the painting's pixels
+    points_out: tuple = ()           # clicks on paint that must not be selected
+    similar: bool = False            # clicks also select every loss like them (see above)
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
     threshold: float = 0.7           # learned, colour: a loss above this probability
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
@@ -57,13 +65,15 @@ class Detector:
         if self.min_area < 1:
             raise UserError(f"--min-area {self.min_area}: must be at least 1")
         self.points = tuple((int(x), int(y)) for x, y in self.points)
+        self.points_out = tuple((int(x), int(y)) for x, y in self.points_out)
 
     def settings(self):
         """What a record should say of this detector (with its model file's sha256)."""
         from scans.outputs import sha256
         record = {"method": "clicks" if self.points else self.method, "points": self.points,
-                  "grow": self.grow, "min_area": self.min_area}
-        if DETECTIONS[self.method].network and not self.points:
+                  "points_out": self.points_out, "similar": self.similar, "grow": self.grow,
+                  "min_area": self.min_area}
+        if DETECTIONS[self.method].network and (self.similar or not self.points):
             record.update(threshold=self.threshold, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
@@ -76,25 +86,131 @@ class Detector:
         samples or floats in [0, 1]."""
         image = np.asarray(image)
         height, width = image.shape[:2]
-        for x, y in self.points:
-            if not (0 <= x < width and 0 <= y < height):
-                raise UserError(f"--point {x},{y} lies outside the {width} x {height} painting")
-        if not DETECTIONS[self.method].network and not self.points:
-            return full_size(white_rule(image, self.min_area), (height, width), self.grow)
-        small, scale = analysis_copy(image)
+        for option, points in (("--point", self.points), ("--point-out", self.points_out)):
+            for x, y in points:
+                if not (0 <= x < width and 0 <= y < height):
+                    raise UserError(f"{option} {x},{y} lies outside the {width} x {height} "
+                                    f"painting")
         if self.points:
+            return self._clicked(image)
+        if not DETECTIONS[self.method].network:
+            return full_size(white_rule(image, self.min_area), (height, width), self.grow)
+        small, _ = analysis_copy(image)
+        probability = predict_damage(self.network(), small)
+        found = clean(probability > self.threshold, self.min_area)
+        points = surest_losses(probability) if DETECTIONS[self.method].colour else []
+        if points:  # the colour model, seeded as clicks on the surest losses would seed it
+            f = features(small)
+            found |= colour_selection(f, click_seeds(f, points), self.min_area)
+        return full_size(found, (height, width), self.grow)
+
+    def _clicked(self, image):
+        """The losses under the clicks, and with similar every loss like them; never a region
+        holding a shift-click."""
+        height, width = image.shape[:2]
+        mask = np.zeros((height, width), bool)
+        for point in self.points:
+            mask |= select_at(image, point, self.points_out)
+        if self.similar:
+            small, scale = analysis_copy(image)
             points = [(min(int(x * scale), small.shape[1] - 1),
                        min(int(y * scale), small.shape[0] - 1)) for x, y in self.points]
             f = features(small)
-            found = colour_selection(f, click_seeds(f, points), self.min_area)
-        else:
-            probability = predict_damage(self.network(), small)
-            found = clean(probability > self.threshold, self.min_area)
-            points = surest_losses(probability) if DETECTIONS[self.method].colour else []
-            if points:  # the colour model, seeded as clicks on the surest losses would seed it
-                f = features(small)
-                found |= colour_selection(f, click_seeds(f, points), self.min_area)
-        return full_size(found, (height, width), self.grow)
+            like = colour_selection(f, click_seeds(f, points), self.min_area)
+            intact = predict_damage(self.network(), small) < INTACT
+            like = _without_regions(like, lambda labels, n: np.bincount(
+                labels.ravel(), weights=intact.ravel(), minlength=n) /
+                np.maximum(np.bincount(labels.ravel(), minlength=n), 1) > 0.5)
+            mask |= full_size(like, (height, width)).astype(bool)
+        if self.points_out:
+            outs = np.array(self.points_out)
+            mask = _without_regions(mask, lambda labels, n: np.isin(
+                np.arange(n), labels[outs[:, 1], outs[:, 0]]))
+        return full_size(mask, (height, width), self.grow)
+
+
+# --- a click: the loss under it -------------------------------------------------------------
+
+INTACT = 0.05       # below this probability the network calls a pixel intact paint with confidence
+CLICK_TOLERANCE = 10.0  # Lab distance from the clicked colour that the first region grows over
+CLICK_MARGIN = 2    # pixels (of the crop analysed) added around a clicked loss, as restorers draw
+WORK_SIDE = 400     # a click's crop is analysed at most this many pixels on a side
+
+
+def _without_regions(mask, drop):
+    """mask without its 8-connected regions for which drop(labels, count) is True (by label)."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    dropped = drop(labels, count)
+    dropped[0] = False
+    return mask & ~dropped[labels]
+
+
+def select_at(image, point, points_out=(), start=96, max_side=2048):
+    """The loss under point (x, y) of a painting (any samples): bool (H, W). It is segmented
+    on a crop around the point, shrunk to at most WORK_SIDE pixels; while it touches the crop's
+    border (a loss larger than the crop) the crop doubles, up to max_side pixels."""
+    height, width = image.shape[:2]
+    x, y = point
+    half = start // 2
+    while True:
+        x0, y0 = max(0, x - half), max(0, y - half)
+        x1, y1 = min(width, x + half + 1), min(height, y + half + 1)
+        crop = to_rgb8(image[y0:y1, x0:x1])
+        scale = min(1.0, WORK_SIDE / max(crop.shape[:2]))
+        if scale < 1.0:
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)),
+                                     max(1, round(crop.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+
+        def here(px, py):
+            return (min(int((px - x0) * scale), crop.shape[1] - 1),
+                    min(int((py - y0) * scale), crop.shape[0] - 1))
+        outs = [here(ox, oy) for ox, oy in points_out if x0 <= ox < x1 and y0 <= oy < y1]
+        found = _segment(crop, here(x, y), outs)
+        whole = x0 == 0 and y0 == 0 and x1 == width and y1 == height
+        touches = ((found[0].any() and y0 > 0) or (found[-1].any() and y1 < height) or
+                   (found[:, 0].any() and x0 > 0) or (found[:, -1].any() and x1 < width))
+        if not touches or whole or 2 * half + 1 >= max_side:
+            break
+        half *= 2
+    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CLICK_MARGIN + 1,) * 2)
+    found = cv2.dilate(found.view(np.uint8), margin)
+    if scale < 1.0:
+        found = cv2.resize(found, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    mask = np.zeros((height, width), bool)
+    mask[y0:y1, x0:x1] = found > 0
+    return mask
+
+
+def _segment(rgb8, point, outs, iterations=3):
+    """The clicked loss in a crop: the pixels of the clicked colour (within CLICK_TOLERANCE in
+    Lab) connected to the click, refined by GrabCut (a colour model of the loss against the
+    paint around it, and a cut that follows the edges), the part connected to the click."""
+    cx, cy = point
+    smooth = cv2.GaussianBlur(rgb8, (0, 0), 1.0)
+    lab = cv2.cvtColor(smooth.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    colour = np.median(lab[max(0, cy - 2):cy + 3, max(0, cx - 2):cx + 3].reshape(-1, 3), axis=0)
+    distance = np.linalg.norm(lab - colour, axis=-1)
+    near = (distance < CLICK_TOLERANCE).view(np.uint8)
+    _, labels = cv2.connectedComponents(near, connectivity=4)
+    region = labels == labels[cy, cx]
+    core = cv2.erode(region.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    cut = np.full(rgb8.shape[:2], cv2.GC_PR_BGD, np.uint8)
+    cut[region] = cv2.GC_PR_FGD
+    cut[core & (distance < CLICK_TOLERANCE / 2)] = cv2.GC_FGD
+    cv2.circle(cut, (cx, cy), 2, int(cv2.GC_FGD), -1)
+    for ox, oy in outs:
+        cv2.circle(cut, (ox, oy), 3, int(cv2.GC_BGD), -1)
+    if np.count_nonzero((cut == cv2.GC_PR_BGD) | (cut == cv2.GC_BGD)) < 20:
+        return region  # nothing around the loss in the crop to tell it from
+    background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(np.ascontiguousarray(smooth), cut, None, background, foreground, iterations,
+                cv2.GC_INIT_WITH_MASK)
+    chosen = ((cut == cv2.GC_FGD) | (cut == cv2.GC_PR_FGD)).view(np.uint8)
+    if not chosen[cy, cx]:  # a shift-click on the click itself: nothing is a loss here
+        return np.zeros(chosen.shape, bool)
+    _, labels = cv2.connectedComponents(chosen, connectivity=8)
+    return labels == labels[cy, cx]
 
 
 def to_rgb8(image):

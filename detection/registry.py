@@ -1,12 +1,12 @@
-"""Every way of finding damage, once: restore.py's --detect, app.py's --detect and the workbench
-read this table (detection/detect.py carries each out)."""
+"""Every way of finding damage, once: restore.py's and app.py's --detect read this table
+(detection/detect.py carries each out)."""
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Detection:
     name: str
-    summary: str          # one line for --help and the README
+    summary: str          # one line for the tools' --help
     network: bool         # the detector network's probability map (else the white rule)
     colour: bool = False  # then the colour model, seeded on the losses the network is surest of
 

@@ -107,7 +107,10 @@ def _write(pixels, crop, own, values):
 def classical(image, mask, method, **options):
     """Fill one float RGB image's holes with a classical method (options: radius for those that
     take one); known pixels are kept exactly."""
-    filled = registry.get(method).image_fill(image, mask, **options)
+    entry = registry.get(method)
+    if not entry.classical:
+        raise ValueError(f"{method} is not a classical method: fill() or restore_image() takes it")
+    filled = entry.image_fill(image, mask, **options)
     return composite(filled, image, mask).astype(np.float32)
 
 

@@ -6,18 +6,19 @@ Three strategies (filling/fill.py carries each out at a painting's full resoluti
 - "classical": each group of losses is filled on a crop around it with `image_fill` (or, for
   samples in `native`, with `native_fill` in their own type, no float copy);
 - "thin-wide": thin losses (specks, cracks, strokes) by Navier-Stokes, wide ones from a model
-  (`--model`) or, without one, from the mean of the pyramid fill and Telea's, blended in at full
+  (`--model`, a file or a shipped model's name) or, without one, from the mean of the pyramid fill and Telea's, blended in at full
   resolution; `texture` adds PatchMatch's grain to the wide ones;
-- "model": every loss from a saved model alone (a .keras file given as the method).
+- "model": every loss from a saved model alone (a shipped model's name, or a .keras file, given
+  as the method).
 """
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from filling import classical as c
+from models.loading import PRETRAINED
 from utils.errors import UserError
 
-PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED / "context_encoder.keras"
 # The inpainting models shipped in pretrained/ (pretrained/README.md has their recipes).
 SHIPPED_MODELS = {name: PRETRAINED / f"{name}.keras"
@@ -31,7 +32,7 @@ def _side(box):
 @dataclass(frozen=True)
 class Fill:
     name: str
-    summary: str                      # one line for --help, the page and the README
+    summary: str                      # one line for the tools' --help
     strategy: str                     # classical, thin-wide or model (see above)
     image_fill: Callable = None       # classical: fill(float RGB image, mask, **options)
     native_fill: Callable = None      # classical: fill(samples, holes, radius) in their own type
@@ -39,8 +40,8 @@ class Fill:
     radius: bool = False              # takes --radius
     uses_model: bool = False          # wide losses from --model (thin-wide) or the method's file
     texture: bool = False             # thin-wide: PatchMatch's grain in the wide losses
-    depth: str = "float"              # what it computes in: float, or 8-bit (then 16-bit scans'
-    #                                   filled samples come from an 8-bit copy; others stay exact)
+    depth: str = "float"              # what it computes in: float, or 8-bit (then a 16-bit
+    #                                   scan's filled samples have 8-bit steps; others stay exact)
     margin: Callable = lambda box, radius: 8  # pixels of paint a crop holds around its losses
 
     @property
@@ -94,8 +95,9 @@ def model_path(name, model=DEFAULT_MODEL):
     METHODS (thin-wide ones take `model`, 'none' for no model), a shipped model's name, or a path
     to a .keras file."""
     if name in FILLS:
-        uses = FILLS[name].uses_model and str(model).lower() != "none"
-        return name, Path(model) if uses else None
+        if not FILLS[name].uses_model or str(model).lower() == "none":
+            return name, None
+        return name, SHIPPED_MODELS.get(str(model), Path(model))
     if name in SHIPPED_MODELS:
         return "model", SHIPPED_MODELS[name]
     if str(name).lower().endswith(".keras"):

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from utils.errors import UserError
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"  # the shipped models
 from utils.images import IMAGE_SIZE
 from utils.masks import composite, damage
 

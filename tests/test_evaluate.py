@@ -7,11 +7,11 @@ import pytest
 
 import evaluate
 from conftest import write_paintings
-from models.context_encoder import build_context_encoder
-from utils.errors import UserError
-from filling.registry import CLASSICAL
 from filling.fill import classical
+from filling.registry import CLASSICAL
+from models.context_encoder import build_context_encoder
 from models.loading import load_inpainting_model, predict
+from utils.errors import UserError
 from utils.masks import Blobs
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 
@@ -79,8 +79,9 @@ def test_model_loading_refuses_what_is_not_an_inpainting_model(tmp_path):
 def test_a_model_of_any_input_size_works_at_the_working_size():
     """A fully convolutional model whose input is (None, None, 3) runs at 256 x 384."""
     import keras
-    from models.loading import model_size
+
     from filling.fill import restore_image
+    from models.loading import model_size
     inputs = keras.Input((None, None, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same",
                                                     activation="sigmoid")(inputs))
@@ -173,8 +174,8 @@ def test_auto_uses_the_model_for_wide_holes_or_the_mean_of_pyramid_and_telea(tmp
     assert summary[("auto", "centre")]["psnr"] != summary[("ns", "centre")]["psnr"]
     # without a model, the mean of the pyramid fill and Telea's, exactly (the enlargement and the
     # blend are identities at the painting's own size)
-    from utils.images import load_folder
     from filling.fill import restore_image
+    from utils.images import load_folder
     images, _ = load_folder(tmp_path / "clean", (64, 96))
     mask = np.zeros((64, 96), np.float32)
     mask[16:32, 24:48] = 1

@@ -11,9 +11,9 @@ import models.gan  # noqa: F401  (registers the adversarial model the checkpoint
 from conftest import run_script, write_paintings
 from models.gan import build_discriminator, build_gan, build_generator, compile_gan
 from models.layers import Composite
-from utils.masks import Blobs, Centre, damage
 from training.loop import RunCallback
 from utils.errors import UserError
+from utils.masks import Blobs, Centre, damage
 
 SMALL = (64, 96, 3)
 

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from utils.masks import (Blobs, Centre, Holes, Mixed, composite, damage, fixed_masks,
-                         mask_generator)
+from utils.masks import Blobs, Centre, Holes, Mixed, composite, damage, fixed_masks, mask_generator
 
 SIZE = (256, 384)
 

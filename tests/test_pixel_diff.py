@@ -123,6 +123,7 @@ def test_sixteen_bit_gray_with_alpha_and_profile_to_tiff(tmp_path, method):
     """16-bit in, 16-bit out; gray stays gray, alpha and the ICC profile are carried, known
     pixels bit-identical at 16 bits (PatchMatch, which works in 8 bits, too)."""
     from PIL import ImageCms
+
     from scans.scan import Scan, read_scan, write_png
     rng = np.random.default_rng(0)
     gray = (rng.random((60, 90, 1)) * 30000).astype(np.uint16)
@@ -158,7 +159,8 @@ def test_clicks_headless_select_every_similar_loss(tmp_path):
     painting = tmp_path / "page.png"
     Image.fromarray((damaged * 255).round().astype(np.uint8)).save(painting)
     x, y = _innermost(truth)
-    result = run_script("pixel_diff.py", painting, "--point", f"{x},{y}", "--grow", "1")
+    result = run_script("pixel_diff.py", painting, "--point", f"{x},{y}", "--similar", "--grow",
+                        "1")
     assert result.returncode == 0, result.stderr
     assert "1 click(s)" in result.stdout
     _check_clicked(painting, tmp_path / "page_restored.png", truth)
@@ -174,8 +176,12 @@ def _innermost(truth):
     return int(x), int(y)
 
 
-def _check_clicked(painting, out, truth):
-    """The mask covers the losses, the clicked one and the others, and nothing else changed."""
+def _check_clicked(painting, out, truth, only=None):
+    """The mask covers the losses, the clicked one and the others (with only=(x, y): the loss
+    there alone), and nothing else changed."""
+    if only is not None:
+        _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
+        truth = labels == labels[only[1], only[0]]
     original = np.asarray(Image.open(painting))
     restored = np.asarray(Image.open(out))
     mask = np.asarray(Image.open(_mask_of(out))) > 127
@@ -268,4 +274,4 @@ def test_click_a_loss_in_the_real_window(tmp_path):
     stdout, stderr = tool.communicate(timeout=30)
     assert tool.returncode == 0, stderr
     assert "0 rectangle(s), 1 click(s)" in stdout
-    _check_clicked(painting, out, truth)
+    _check_clicked(painting, out, truth, only=(x, y))  # the clicked loss, not the others

@@ -2,19 +2,18 @@
 it, bad input included."""
 import hashlib
 
-import cv2
 import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import damaged_painting, run_script, synthetic_painting
-from models.context_encoder import build_context_encoder
+from conftest import damaged_painting, run_script
 from detection.detect import Detector, detection_scores, true_damage
-from utils.images import read_image
-from utils.masks import Holes, damage
-from filling.registry import METHODS
 from filling.fill import region_sizes, restore_image
+from filling.registry import FILLS, METHODS
+from models.context_encoder import build_context_encoder
+from utils.images import read_image
+from utils.masks import damage
 
 
 def test_detection_finds_synthetic_damage():
@@ -207,7 +206,7 @@ def test_textured_fill_has_the_paintings_grain_where_auto_is_smooth():
     assert hole_psnr(grain, image, mask) > 20
 
 
-@pytest.mark.parametrize("method", ["fsr", "patchmatch", "textured"])
+@pytest.mark.parametrize("method", [n for n, f in FILLS.items() if f.depth == "8-bit"])
 def test_eight_bit_methods_keep_sixteen_bit_paint_exact(method):
     """FSR and PatchMatch work in 8 bits: the holes are filled from an 8-bit copy, and every
     other 16-bit sample stays as it was."""

@@ -6,6 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -163,7 +164,7 @@ def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
     assert client.get("/api/nonexistent/status").status_code == 400  # no crash either
 
 
-def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
+def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
     pytest.importorskip("flask")
     from workbench.server import Workbench, create_app
     folder = tmp_path / "paintings"
@@ -175,12 +176,25 @@ def test_a_click_on_a_loss_selects_the_losses_like_it(tmp_path):
         .test_client()
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
     from detection.detect import innermost
+    _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
     x, y = innermost(truth > 0)
-    found = client.post(f"/api/{painting}/select", json={"x": int(x), "y": int(y)}).json
-    assert found["fraction"] > 0.5 * truth.mean()
-    view = client.get(f"/api/{painting}/selection/{found['selection']}.png")
-    selected = np.asarray(Image.open(io.BytesIO(view.data))) > 0
-    assert selected.shape == truth.shape and selected[truth].mean() > 0.5
+    clicked = labels == labels[y, x]
+
+    def select(**point):
+        found = client.post(f"/api/{painting}/select", json=point).json
+        view = client.get(f"/api/{painting}/selection/{found['selection']}.png")
+        return found, np.asarray(Image.open(io.BytesIO(view.data))) > 0
+
+    found, selected = select(x=int(x), y=int(y))
+    assert selected.shape == truth.shape and selected[clicked].mean() > 0.8
+    assert not (selected & truth & ~clicked).any()  # the other losses are not taken
+    assert found["fraction"] < 2 * clicked.mean()
+    found, selected = select(x=int(x), y=int(y), similar=True)
+    assert selected[truth].mean() > 0.5  # every loss like it
+    out = client.post(f"/api/{painting}/select", json={"x": int(x), "y": int(y), "out": True})
+    assert out.json["selection"] is None
+    found, selected = select(x=int(x), y=int(y))
+    assert not selected.any()  # the paint marked out is never selected
 
 
 def test_saving_never_replaces_an_input(tmp_path):

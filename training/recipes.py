@@ -1,6 +1,6 @@
 """What each train script is: its options with their defaults and the model it builds. The
 scripts (train_*.py) are the user's verbs; the bodies that two of them share live here, so that
-no script imports another. TensorFlow loads with the training, not with the options."""
+no script imports another."""
 from utils import cli
 
 

@@ -30,7 +30,7 @@ from utils.errors import UserError
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
 FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
                    "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
-                   "adv_weight", "fm_weight", "lr_scaling")
+                   "adv_weight", "fm_weight", "lr_scaling", "clean_fraction")
 # Options that are not the run's own: how this command reaches the run, and how it spreads it
 # over devices (placement() records that, and a resume may change it if the global batch stays).
 NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "distribute",

@@ -40,7 +40,8 @@ def detection_data(config, start_batch):
         c["data"], (2 * size[0], 2 * size[1]), c["seed"])
 
     def make_training(shard, batch_size):
-        return detection_dataset(train_images, batch_size, size, c["seed"], start_batch, shard)
+        return detection_dataset(train_images, batch_size, size, c["seed"], start_batch, shard,
+                                 clean=c.get("clean_fraction", 0.3))  # older runs: 0.3
     return make_training, detection_validation(val_images, size, c["seed"]), where
 
 

@@ -64,6 +64,17 @@ def positive(kind, zero=False):
     return parse
 
 
+def fraction(text):
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
+    return value
+
+
 def point(text):
     """An argparse type: a point X,Y in pixels, both at least 0."""
     try:
@@ -129,7 +140,7 @@ def add_training_args(p, epochs, steps_per_epoch, batch_size, lr, mask="mixed",
 def add_distribute_args(p):
     """The options that spread a train script over several devices or machines."""
     from utils.distribute import LR_SCALINGS, MODES
-    g = p.add_argument_group("several devices or machines (tf.distribute; see the README)")
+    g = p.add_argument_group("several devices or machines (tf.distribute; see docs/distributed.md)")
     g.add_argument("--distribute", choices=MODES, default="none",
                    help="none: one device; mirrored: every GPU of this machine (without GPUs, "
                         "the CPU's logical devices); multi-worker: the machines that the "

@@ -31,7 +31,8 @@ from filling import registry as fills
 from filling.fill import fill
 from models.loading import load_inpainting_model
 from scans.outputs import check_outputs, sha256, tool_record, writable_folder
-from scans.saving import is_output_name, output_paths, restoration_record, write_restoration
+from scans.saving import (foreign_files, is_output_name, output_paths, restoration_record,
+                          write_restoration)
 from scans.scan import FORMATS, check_size, read_scan
 from utils.errors import UserError
 from utils.images import find_images
@@ -92,6 +93,7 @@ class Painting:
             self.detected[self.scan.alpha == 0] = False  # transparent pixels are not paint
         self.detect_seconds = time.perf_counter() - start
         self.selections = {}  # id -> (full-resolution mask, the click in the painting's pixels)
+        self.points_out = []  # shift-clicks: paint that no click may select
         self.job = {"state": "idle"}
         self.restored = None  # the restored scan's colour samples, once restored
         self.restoration = None  # how it was restored: the mask, the method, the times
@@ -226,8 +228,8 @@ class Workbench:
             fraction = float(mask.mean())
             if fraction == 1.0:
                 raise UserError("the mask covers the whole painting: nothing to fill from")
-            job["phase"] = ("filling" if fills.model_path(method_name)[1] is None else
-                            "loading the model")
+            job["phase"] = "loading the model" if method_name in fills.SHIPPED_MODELS or (
+                method_name in fills.FILLS and fills.FILLS[method_name].uses_model) else "filling"
             method, model, model_path = self.method(method_name)
             job["phase"] = "filling"
             colour = painting.scan.colour.copy()
@@ -262,6 +264,10 @@ class Workbench:
         outputs = output_paths(self.out, [Path(stem)], fmt)[Path(stem)]
         inputs = [painting.path, *(find_images(self.folder) if self.folder else [])]
         check_outputs(list(outputs.values()), inputs)
+        foreign = foreign_files(outputs.values())
+        if foreign:
+            raise UserError(f"{foreign[0].name} exists in {self.out} and no record of these "
+                            f"tools lists it as an output: it is not replaced")
         writable_folder(self.out)
         r = painting.restoration
         scan = painting.scan
@@ -353,10 +359,16 @@ def create_app(workbench):
         painting = workbench.get(painting_id)
         point = request.get_json(force=True)
         x, y = painting.to_full(float(point["x"]), float(point["y"]))
-        clicks = dataclasses.replace(painting.detector, points=((x, y),))
+        if point.get("out"):  # a shift-click: paint that must stay out of every selection
+            painting.points_out.append((x, y))
+            return jsonify(selection=None, out=[x, y])
+        clicks = dataclasses.replace(painting.detector, points=((x, y),),
+                                     points_out=tuple(painting.points_out),
+                                     similar=bool(point.get("similar")))
         found = clicks(painting.scan.colour).astype(bool)
         key = uuid.uuid4().hex[:12]
-        painting.selections[key] = (found, [x, y])
+        painting.selections[key] = (found, {"point": [x, y], "similar": clicks.similar,
+                                            "points_out": list(clicks.points_out)})
         return jsonify(selection=key, fraction=float(found.mean()))
 
     @app.get("/api/<painting_id>/selection/<key>.png")

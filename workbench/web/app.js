@@ -200,18 +200,25 @@ function paint(from, to, eventTime) {
   requestAnimationFrame(() => window.workbench.strokeMs.push(performance.now() - eventTime));
 }
 
-async function selectLoss(point) {
+async function selectLoss(point, out) {
   const p = state.painting;
-  message("selecting every loss like the one clicked…");
+  const similar = $("similar").checked && !out;
+  message(out ? "marking paint that no click may select…" :
+          similar ? "selecting every loss like the one clicked…" : "selecting the loss clicked…");
   try {
     const found = await api(`/api/${p.id}/select`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(point) });
+      body: JSON.stringify({ ...point, similar, out }) });
+    if (out) {
+      message("marked as paint: later clicks will not select the region under it");
+      return;
+    }
     snapshot();
     const url = `/api/${p.id}/selection/${found.selection}.png`;
     state.selections.push({ key: found.selection, canvas: await maskCanvas(url) });
     compose();
-    message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting like the clicked loss`);
+    message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ` +
+            (similar ? "(every loss like the clicked one)" : "(the loss under the click)"));
   } catch (error) {
     message(error.message, true);
   }
@@ -226,7 +233,7 @@ function onPointerDown(event) {
   }
   const tool = document.querySelector("input[name=tool]:checked").value;
   if (tool === "select") {
-    selectLoss(point);
+    selectLoss(point, event.shiftKey);
     return;
   }
   $("canvas-box").setPointerCapture(event.pointerId);
