@@ -145,27 +145,59 @@ def overlay(image, found, truth):
 
 def false_alarms(detectors, out):
     print("\n**False alarms on clean paintings: the fraction of each painting marked**\n")
-    print("| detector | val paintings: mean | val: worst | white passages: mean | worst |")
-    print("|---|---|---|---|---|")
+    print("| detector | val paintings: mean | val: worst | white passages: mean | worst | "
+          "held-out corpus: mean | worst |")
+    print("|---|---|---|---|---|---|---|")
     val = find_images(SHARED / "paintings" / "val")
     whites = [SHARED / "paintings" / name for name in WHITE_PASSAGES
               if (SHARED / "paintings" / name).exists()]
-    images = {p: read_image(p) for p in {*val, *whites}}
+    heldout = common.corpus_split()[1]  # never trained on; [] where data/corpus is not built
+    images = {p: read_image(p) for p in {*val, *whites, *heldout}}
     worst_rows = []
     for label, detector in detectors.items():
         marked = {p: float((detector(images[p]) > 0).mean()) for p in images}
         v, w = [marked[p] for p in val], [marked[p] for p in whites]
+        h = [marked[p] for p in heldout] or [float("nan")]
         worst = max(marked, key=marked.get)
         worst_white = max(whites, key=marked.get)
         print(f"| {label} | {np.mean(v):.2%} | {max(v):.2%} ({max(val, key=marked.get).stem}) "
-              f"| {np.mean(w):.2%} | {max(w):.2%} ({worst_white.stem}) |")
+              f"| {np.mean(w):.2%} | {max(w):.2%} ({worst_white.stem}) | {np.mean(h):.2%} | "
+              f"{max(h):.2%} |")
         shown = images[worst].copy()
         shown[detector(shown) > 0] = COLOURS["false"]
         worst_rows.append([images[worst], shown])
     image_grid(worst_rows, ["the clean painting each detector marks most",
                             "marked (orange)"], out / "detection_clean.png")
     print(f"\n({len(val)} val paintings; white passages: {len(whites)} paintings, "
-          f"{sum(str(n).startswith('val/') for n in WHITE_PASSAGES)} of them from val)")
+          f"{sum(str(n).startswith('val/') for n in WHITE_PASSAGES)} of them from val; held-out "
+          f"corpus: {len(heldout)} paintings"
+          f"{'' if heldout else ', data/corpus not built (../shared/data/corpus/README.md)'})")
+
+
+def single_clicks(pages, out):
+    """Each of the three clicks alone on each page: the area it selects against the page's true
+    loss, and its precision; a figure of every click's selection."""
+    print("\n**One click alone (the innermost pixel of each of the 3 largest losses)**\n")
+    print("| page | click | selected / true loss of the page | precision | seconds |")
+    print("|---|---|---|---|---|")
+    rows, worst = [], 0.0
+    for name, image, truth in pages:
+        shown = [image]
+        for point in clicks(truth):
+            start = time.perf_counter()
+            found = Detector(points=(point,))(image) > 0
+            seconds = time.perf_counter() - start
+            ratio = found.sum() / truth.sum()
+            worst = max(worst, ratio)
+            print(f"| {name} | {point} | {ratio:.2f} | "
+                  f"{detection_scores(found, truth)['precision']:.3f} | {seconds:.2f} |")
+            marked = overlay(image, found, truth)
+            cv2.drawMarker(marked, point, (0.0, 1.0, 0.0), cv2.MARKER_CROSS, 24, 3)
+            shown.append(marked)
+        rows.append(shown)
+    print(f"\nthe largest single selection: {worst:.2f}x its page's true loss")
+    image_grid(rows, ["page", "click 1", "click 2", "click 3"], out / "detection_clicks.png",
+               max_width=2400)
 
 
 def speed(detector):
@@ -202,7 +234,9 @@ def main():
     if not pages:
         sys.exit(f"no manuscript-NNN.png with its _mask.png in {args.data}")
     found = evaluate("Manuscripts (real paint loss)", pages,
-                     {**detectors, "3 clicks": lambda truth: Detector(points=clicks(truth))},
+                     {**detectors, "3 clicks": lambda truth: Detector(points=clicks(truth)),
+                      "3 clicks, similar": lambda truth: Detector(points=clicks(truth),
+                                                                  similar=True)},
                      {"tuned on (" + ", ".join(n[-3:] for n in TUNED) + ")": TUNED,
                       "held out (" + ", ".join(n[-3:] for n in HELD_OUT) + ")": HELD_OUT,
                       "all five": TUNED + HELD_OUT})
@@ -211,6 +245,7 @@ def main():
             for name, image, truth in pages]
     image_grid(rows, ["painting", "true loss", *found], out / "detection_manuscripts.png",
                max_width=2400)
+    single_clicks(pages, out)
     evaluate("Thai murals (synthetic white strokes)", thai_murals(args.data), detectors)
     cracks = craquelure(args.data)
     evaluate("Craquelure (cracks)", cracks, detectors)
@@ -244,8 +279,8 @@ def main():
                         "white": Detector("white")}, out)
     if not args.skip_speed:
         speed(learned)
-    print(f"\nwrote {out / 'detection_manuscripts.png'}, {out / 'detection_murals.png'} and "
-          f"{out / 'detection_clean.png'}")
+    print(f"\nwrote {out / 'detection_manuscripts.png'}, {out / 'detection_clicks.png'}, "
+          f"{out / 'detection_murals.png'} and {out / 'detection_clean.png'}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,18 @@ def shared(folders=("val",)):
             for path in find_images(PAINTINGS / folder)]
 
 
+CORPUS = ROOT / "data" / "corpus"  # built by ../shared/tools/build_corpus.py (its README)
+
+
+def corpus_split(corpus=CORPUS):
+    """(training, held out) paths of the extra corpus: every tenth painting (sorted) is held
+    out, never trained on, for measuring false alarms on paintings the detector never saw."""
+    from utils.images import find_images
+    paths = find_images(corpus) if Path(corpus).is_dir() else []
+    return ([p for i, p in enumerate(paths) if i % 10],
+            [p for i, p in enumerate(paths) if i % 10 == 0])
+
+
 def sources(count=1, folders=("val",), samples=("astronaut",)):
     """(images, paths): the first count shared paintings in folders as uint8 RGB, or, without
     any, the named scikit-image samples (then paths is empty; callers cycle through them)."""

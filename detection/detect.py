@@ -104,6 +104,22 @@ class Detector:
             found |= colour_selection(f, click_seeds(f, points), self.min_area)
         return full_size(found, (height, width), self.grow)
 
+    def probability(self, image):
+        """The network's probability of loss (h, w) float32 on the analysed copy of a painting,
+        for a method that is the network alone (learned), else None: what a threshold slider
+        redraws from, computed once."""
+        if self.points or not DETECTIONS[self.method].network or DETECTIONS[self.method].colour:
+            return None
+        return predict_damage(self.network(), analysis_copy(np.asarray(image))[0])
+
+    def from_probability(self, probability, shape, threshold=None):
+        """The mask (H, W) uint8 that this detector makes of its probability map at threshold
+        (default its own): what calling it gives, without running the network again."""
+        threshold = self.threshold if threshold is None else threshold
+        if not 0 < threshold < 1:
+            raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
+        return full_size(clean(probability > threshold, self.min_area), shape, self.grow)
+
     def _clicked(self, image):
         """The losses under the clicks, and with similar every loss like them; never a region
         holding a shift-click."""

@@ -2,6 +2,7 @@
 known damage, the overlay, a brush stroke, restore, download), and the server's refusals (paths
 outside the folder, oversized and broken uploads, outputs over an input)."""
 import io
+import json
 import shutil
 import time
 from pathlib import Path
@@ -74,6 +75,20 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
             return marked; }""")).reshape(pixels.shape[:2])
         assert np.array_equal(overlay.astype(bool), expected)
         assert f"{100 * expected.mean():.2f}%" in page.inner_text("#info")
+        assert f"mask: {100 * expected.mean():.2f}% of the painting" in page.inner_text(
+            "#mask-info")
+
+        def slide(value):  # the threshold slider, moved as a user drags it
+            page.evaluate(f"""() => {{ const s = document.getElementById('threshold');
+                s.value = '{value}'; s.dispatchEvent(new Event('input')); }}""")
+            return page.evaluate("""() => {
+                const c = document.getElementById('overlay');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < d.length; i += 4) n += d[i] > 0;
+                return n; }""")
+        assert slide(0.05) > expected.sum() >= slide(0.99)  # redrawn live, without the server
+        slide(0.7)
 
         # a brush stroke (size 16) across the red patch
         box = page.locator("#canvas-box").bounding_box()
@@ -98,6 +113,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
 
         # the 1:1 view: a crop of the restored painting at its own pixels
         page.check("#real-pixels")
+        page.locator("#canvas-box").scroll_into_view_if_needed()  # saving scrolled to its links
         box = page.locator("#canvas-box").bounding_box()  # the messages above it may have moved it
         page.mouse.click(box["x"] + 55, box["y"] + 130)
         page.wait_for_function("document.getElementById('zoom-after').naturalWidth > 0")
@@ -213,3 +229,38 @@ def test_saving_never_replaces_an_input(tmp_path):
     assert response.status_code == 400 and "test_mask.png" in response.json["error"]
     assert (folder / "test_mask.png").read_bytes() == before
     assert not (folder / "test_restored.png").exists()
+
+
+def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with_it(tmp_path):
+    """The learned detector's probability is computed once; the page thresholds it, and a
+    restore takes the page's threshold: a lower one marks more, and the record says which."""
+    pytest.importorskip("flask")
+    from workbench.server import Workbench, create_app
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    damaged, _ = with_losses(rng, textured_painting(rng), count=5)
+    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(folder / "p.png")
+    workbench = Workbench(folder, tmp_path / "out", detector=Detector("learned"))
+    client = create_app(workbench).test_client()
+    opened = client.post("/api/open", json={"name": "p.png"}).json
+    assert opened["probability"] and opened["detection"]["threshold"] == 0.7
+    probability = np.asarray(Image.open(io.BytesIO(
+        client.get(f"/api/{opened['id']}/probability.png").data)))
+    assert probability.shape == (opened["view_height"], opened["view_width"])
+    painting = workbench.get(opened["id"])
+    default = painting.detected.mean()
+    marked = {}
+    for threshold in ("0.05", "0.99"):
+        assert client.post(f"/api/{opened['id']}/restore", data={
+            "method": "telea", "threshold": threshold}).status_code == 200
+        while client.get(f"/api/{opened['id']}/status").json["state"] == "running":
+            time.sleep(0.05)
+        marked[threshold] = client.get(f"/api/{opened['id']}/status").json["fraction"]
+    assert marked["0.05"] > default >= marked["0.99"]  # the threshold decides, not a new run
+    client.post(f"/api/{opened['id']}/save", json={"format": "png"})
+    record = json.loads((tmp_path / "out" / "p_record.json").read_text())
+    assert record["mask"]["detector"]["threshold"] == 0.99
+    bad = client.post(f"/api/{opened['id']}/restore", data={"method": "telea",
+                                                             "threshold": "abc"})
+    assert bad.status_code == 400 and "not a number" in bad.json["error"]

@@ -88,9 +88,9 @@ class Painting:
         self.view_size = (self.view.shape[1], self.view.shape[0])  # (w, h), as OpenCV takes it
         self.detector = detector
         start = time.perf_counter()
-        self.detected = detector(self.scan.colour).astype(bool)
-        if self.scan.alpha is not None:
-            self.detected[self.scan.alpha == 0] = False  # transparent pixels are not paint
+        self.probability = detector.probability(self.scan.colour)  # None: no slider
+        self.threshold = detector.threshold
+        self.detected = self.detected_at(self.threshold)
         self.detect_seconds = time.perf_counter() - start
         self.selections = {}  # id -> (full-resolution mask, the click in the painting's pixels)
         self.points_out = []  # shift-clicks: paint that no click may select
@@ -100,6 +100,18 @@ class Painting:
         self.saved = {}
         self.lock = threading.Lock()
 
+    def detected_at(self, threshold):
+        """The detected losses (H, W) bool at a threshold of the probability map (or as the
+        detector finds them, for a method without one)."""
+        if self.probability is None:
+            found = self.detector(self.scan.colour).astype(bool)
+        else:
+            found = self.detector.from_probability(self.probability, self.scan.shape,
+                                                   threshold).astype(bool)
+        if self.scan.alpha is not None:
+            found[self.scan.alpha == 0] = False  # transparent pixels are not paint
+        return found
+
     def summary(self):
         height, width = self.scan.shape
         return {"id": self.id, "name": self.name, "width": width, "height": height,
@@ -107,6 +119,7 @@ class Painting:
                 "bits": self.scan.bits,
                 "fraction": float(self.detected.mean()),
                 "detection": self.detector.settings(),
+                "probability": self.probability is not None,
                 "detect_seconds": round(self.detect_seconds, 3)}
 
     def to_full(self, x, y):
@@ -195,9 +208,14 @@ class Workbench:
                 self.model_hashes[path] = sha256(path)
         return method, self.models[path], path
 
-    def mask(self, painting, selections, brush, eraser):
-        """The full-resolution mask, (detected | selections | brush) & ~eraser, and the numbers of
-        pixels the brush and the eraser marked."""
+    def mask(self, painting, selections, brush, eraser, threshold=None):
+        """The full-resolution mask, (detected | selections | brush) & ~eraser, the detected
+        losses at threshold (the slider's; default the detector's), and the numbers of pixels
+        the brush and the eraser marked."""
+        if threshold is not None and threshold != painting.threshold:
+            if painting.probability is None:
+                raise UserError("this detection has no threshold to change")
+            painting.detected, painting.threshold = painting.detected_at(threshold), threshold
         mask = painting.detected.copy()
         for key in selections:
             if key not in painting.selections:
@@ -211,20 +229,21 @@ class Workbench:
             mask[painting.scan.alpha == 0] = False
         return mask, int(brushed.sum()), int(erased.sum())
 
-    def restore(self, painting, method_name, selections, brush, eraser):
+    def restore(self, painting, method_name, selections, brush, eraser, threshold=None):
         """Start filling in a thread; the page polls the job."""
         with painting.lock:
             if painting.job["state"] == "running":
                 raise UserError("this painting is being restored already")
             painting.job = {"state": "running", "phase": "preparing", "started": time.time()}
         threading.Thread(target=self._restore, daemon=True,
-                         args=(painting, method_name, selections, brush, eraser)).start()
+                         args=(painting, method_name, selections, brush, eraser,
+                               threshold)).start()
 
-    def _restore(self, painting, method_name, selections, brush, eraser):
+    def _restore(self, painting, method_name, selections, brush, eraser, threshold):
         job = painting.job
         try:
             clock = time.perf_counter()
-            mask, brushed, erased = self.mask(painting, selections, brush, eraser)
+            mask, brushed, erased = self.mask(painting, selections, brush, eraser, threshold)
             fraction = float(mask.mean())
             if fraction == 1.0:
                 raise UserError("the mask covers the whole painting: nothing to fill from")
@@ -242,6 +261,7 @@ class Workbench:
                 "model": None if model_path is None else
                 {"path": str(model_path), "sha256": self.model_hashes[model_path]},
                 "selections": [painting.selections[k][1] for k in selections],
+                "threshold": painting.threshold,
                 "brush_pixels": brushed, "eraser_pixels": erased,
                 "seconds": {"mask": round(mask_seconds, 3),
                             "fill": round(time.perf_counter() - clock, 3)}}
@@ -277,7 +297,10 @@ class Workbench:
 
         def record():
             seconds = {**r["seconds"], "write": round(time.perf_counter() - start, 3)}
-            source = {"source": "workbench", "detector": painting.detector.settings(),
+            detector = painting.detector.settings()
+            if "threshold" in detector:  # the slider's, where the page moved it
+                detector["threshold"] = r["threshold"]
+            source = {"source": "workbench", "detector": detector,
                       "clicks": r["selections"], "brush_pixels": r["brush_pixels"],
                       "eraser_pixels": r["eraser_pixels"]}
             record = restoration_record(painting.path, scan, source, r["fraction"], r["method"],
@@ -371,6 +394,15 @@ def create_app(workbench):
                                             "points_out": list(clicks.points_out)})
         return jsonify(selection=key, fraction=float(found.mean()))
 
+    @app.get("/api/<painting_id>/probability.png")
+    def probability(painting_id):
+        """The detector's probability of loss at the view's size (0-255), for the slider."""
+        painting = workbench.get(painting_id)
+        if painting.probability is None:
+            raise UserError("this detection has no probability map")
+        view = cv2.resize(painting.probability, painting.view_size, interpolation=cv2.INTER_LINEAR)
+        return _send_png(np.clip(view * 255 + 0.5, 0, 255).astype(np.uint8))
+
     @app.get("/api/<painting_id>/selection/<key>.png")
     def selection(painting_id, key):
         painting = workbench.get(painting_id)
@@ -384,7 +416,13 @@ def create_app(workbench):
         keys = [k for k in request.form.get("selections", "").split(",") if k]
         brush = request.files["brush"].read() if "brush" in request.files else None
         eraser = request.files["eraser"].read() if "eraser" in request.files else None
-        workbench.restore(painting, request.form.get("method", "auto"), keys, brush, eraser)
+        threshold = request.form.get("threshold")
+        try:
+            threshold = None if threshold in (None, "") else float(threshold)
+        except ValueError:
+            raise UserError(f"threshold {threshold!r} is not a number") from None
+        workbench.restore(painting, request.form.get("method", "auto"), keys, brush, eraser,
+                          threshold)
         return jsonify(state="running")
 
     @app.get("/api/<painting_id>/status")

@@ -6,11 +6,14 @@
 
 const $ = (id) => document.getElementById(id);
 const MASK_COLOUR = "rgb(255, 0, 255)";
+const SURE = 0.9;     // the detector's losses above this probability are drawn solid, the rest paler
 const UNDO_LIMIT = 30;
 
 const state = {
   painting: null,     // the server's summary of the open painting
   detected: null,     // canvases at the view's size, white where marked
+  probability: null,  // the detector's probability at the view's size (0-255), for the slider
+  marked: 0,          // the share of the view the mask covers
   selections: [],     // [{key, canvas}] from clicks on losses
   brush: null,
   eraser: null,
@@ -72,10 +75,47 @@ async function maskCanvas(url) {
   return c;
 }
 
+// The detected losses at a threshold, from the probability map fetched once: those the
+// detector is sure of opaque, the others above the threshold half transparent. With exact (the
+// server's mask, cleaned of specks as the saved one is) the losses are exact's; moving the
+// slider thresholds the map here, live, and the restore cleans it the same way on the server.
+function detectedAt(threshold, exact = null) {
+  const p = state.painting;
+  const c = canvas(p.view_width, p.view_height);
+  const ctx = c.getContext("2d");
+  const data = ctx.createImageData(c.width, c.height);
+  const px = data.data, prob = state.probability;
+  const inside = exact && exact.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const low = Math.round(threshold * 255), sure = Math.round(SURE * 255);
+  for (let i = 0; i < px.length; i += 4) {
+    const v = prob[i];
+    const marked = inside ? inside[i + 3] > 0 : v > low;
+    px[i] = px[i + 1] = px[i + 2] = 255;
+    px[i + 3] = marked ? (v >= sure ? 255 : 110) : 0;
+  }
+  ctx.putImageData(data, 0, 0);
+  return c;
+}
+
+async function loadProbability(p) {
+  const image = await loadImage(`/api/${p.id}/probability.png`);
+  const c = canvas(p.view_width, p.view_height);
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(image, 0, 0);
+  return ctx.getImageData(0, 0, c.width, c.height).data;
+}
+
+function onThreshold() {
+  const threshold = Number($("threshold").value);
+  $("threshold-value").textContent = threshold.toFixed(2);
+  state.detected = detectedAt(threshold);
+  compose();
+}
+
 // Redraw the overlay from every layer.
 function compose() {
   const overlay = $("overlay");
-  const ctx = overlay.getContext("2d");
+  const ctx = overlay.getContext("2d", { willReadFrequently: true });  // the area is read back
   ctx.globalCompositeOperation = "source-over";
   ctx.clearRect(0, 0, overlay.width, overlay.height);
   ctx.drawImage(state.detected, 0, 0);
@@ -87,11 +127,15 @@ function compose() {
   ctx.fillStyle = MASK_COLOUR;
   ctx.fillRect(0, 0, overlay.width, overlay.height);
   ctx.globalCompositeOperation = "source-over";
+  const alpha = ctx.getImageData(0, 0, overlay.width, overlay.height).data;
+  let count = 0;
+  for (let i = 3; i < alpha.length; i += 4) if (alpha[i] > 0) count++;
+  state.marked = count / (overlay.width * overlay.height);
   updateMaskInfo();
 }
 
 function updateMaskInfo() {
-  const parts = [];
+  const parts = [`mask: ${(100 * state.marked).toFixed(2)}% of the painting`];
   if (state.selections.length) parts.push(`${state.selections.length} loss(es) clicked`);
   parts.push(`undo: ${state.undo.length} step(s)`);
   $("mask-info").textContent = parts.join("; ");
@@ -125,7 +169,14 @@ async function openPainting(request) {
     state.painting = p;
     const [view] = await Promise.all([loadImage(`/api/${p.id}/view.jpg`)]);
     $("before").src = view.src;
+    state.probability = p.probability ? await loadProbability(p) : null;
+    $("threshold-box").hidden = !p.probability;
     state.detected = await maskCanvas(`/api/${p.id}/detected.png`);
+    if (p.probability) {
+      $("threshold").value = p.detection.threshold;
+      $("threshold-value").textContent = Number(p.detection.threshold).toFixed(2);
+      state.detected = detectedAt(p.detection.threshold, state.detected);
+    }
     state.selections = [];
     state.brush = canvas(p.view_width, p.view_height);
     state.eraser = canvas(p.view_width, p.view_height);
@@ -264,6 +315,7 @@ async function restore() {
   const form = new FormData();
   form.append("method", $("method").value);
   form.append("selections", state.selections.map((s) => s.key).join(","));
+  if (state.probability) form.append("threshold", $("threshold").value);
   form.append("brush", await blob(state.brush), "brush.png");
   form.append("eraser", await blob(state.eraser), "eraser.png");
   const start = performance.now();
@@ -367,6 +419,7 @@ async function start() {
   box.addEventListener("pointerup", onPointerUp);
   box.addEventListener("pointercancel", onPointerUp);
   $("undo").addEventListener("click", undo);
+  $("threshold").addEventListener("input", onThreshold);
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && event.key === "z") undo();
   });
