@@ -53,7 +53,8 @@ class Detector:
     points_out: tuple = ()           # clicks on paint that must not be selected
     similar: bool = False            # clicks also select every loss like them (see above)
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
-    threshold: float = 0.7           # learned, colour: a loss above this probability
+    threshold: float = 0.95          # learned, colour: a loss above this probability (chosen
+    #                                  on clean paintings: docs/detection.md)
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
     model: str = str(DEFAULT_DETECTOR)  # learned, colour: the detector model file
 

@@ -88,7 +88,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
                 for (let i = 3; i < d.length; i += 4) n += d[i] > 0;
                 return n; }""")
         assert slide(0.05) > expected.sum() >= slide(0.99)  # redrawn live, without the server
-        slide(0.7)
+        slide(Detector().threshold)
 
         # a brush stroke (size 16) across the red patch
         box = page.locator("#canvas-box").bounding_box()
@@ -244,7 +244,7 @@ def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with
     workbench = Workbench(folder, tmp_path / "out", detector=Detector("learned"))
     client = create_app(workbench).test_client()
     opened = client.post("/api/open", json={"name": "p.png"}).json
-    assert opened["probability"] and opened["detection"]["threshold"] == 0.7
+    assert opened["probability"] and opened["detection"]["threshold"] == Detector().threshold
     probability = np.asarray(Image.open(io.BytesIO(
         client.get(f"/api/{opened['id']}/probability.png").data)))
     assert probability.shape == (opened["view_height"], opened["view_width"])
