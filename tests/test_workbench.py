@@ -180,16 +180,22 @@ def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
     assert client.get("/api/nonexistent/status").status_code == 400  # no crash either
 
 
-def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
+def _bench_with_losses(tmp_path, seed, detector):
+    """A Workbench over a folder holding p.png, a painting with five losses: (the workbench, its
+    test client, the true losses)."""
     pytest.importorskip("flask")
     from workbench.server import Workbench, create_app
     folder = tmp_path / "paintings"
     folder.mkdir()
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     damaged, truth = with_losses(rng, textured_painting(rng), count=5)
     Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(folder / "p.png")
-    client = create_app(Workbench(folder, tmp_path / "out", detector=Detector("white"))) \
-        .test_client()
+    workbench = Workbench(folder, tmp_path / "out", detector=detector)
+    return workbench, create_app(workbench).test_client(), truth
+
+
+def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
+    _, client, truth = _bench_with_losses(tmp_path, 3, Detector("white"))
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
     from detection.detect import innermost
     _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
@@ -234,15 +240,7 @@ def test_saving_never_replaces_an_input(tmp_path):
 def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with_it(tmp_path):
     """The learned detector's probability is computed once; the page thresholds it, and a
     restore takes the page's threshold: a lower one marks more, and the record says which."""
-    pytest.importorskip("flask")
-    from workbench.server import Workbench, create_app
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    rng = np.random.default_rng(4)
-    damaged, _ = with_losses(rng, textured_painting(rng), count=5)
-    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(folder / "p.png")
-    workbench = Workbench(folder, tmp_path / "out", detector=Detector("learned"))
-    client = create_app(workbench).test_client()
+    workbench, client, _ = _bench_with_losses(tmp_path, 4, Detector("learned"))
     opened = client.post("/api/open", json={"name": "p.png"}).json
     assert opened["probability"] and opened["detection"]["threshold"] == Detector().threshold
     probability = np.asarray(Image.open(io.BytesIO(
