@@ -110,6 +110,10 @@ def parse_args(argv=None):
     d.add_argument("--threshold", type=float, default=defaults.threshold,
                    help="learned and colour: how sure the network must be that a pixel is a "
                         "loss (0-1; lower finds more)")
+    d.add_argument("--min-share", type=float, default=defaults.min_share, metavar="SHARE",
+                   help="learned and colour: a painting counts as damaged, and any pixel is "
+                        "marked, only if at least this share of it is a loss the network is sure "
+                        "of (0: always mark)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
                    help="smallest loss kept, in pixels of the copy analysed (at most "
                         f"{ANALYSIS_SIDE} pixels on its longest side)")
@@ -261,8 +265,9 @@ def main(args):
         raise UserError(f"--point marks losses on one painting, but {len(files)} were given")
     if (args.similar or args.point_out) and not args.point:
         raise UserError("--similar and --point-out go with --point (a click on a loss)")
-    detector = Detector(args.detect, tuple(args.point), tuple(args.point_out), args.similar,
-                        args.grow, args.threshold, args.min_area, args.detector)
+    detector = Detector(args.detect, points=tuple(args.point), points_out=tuple(args.point_out),
+                        similar=args.similar, grow=args.grow, threshold=args.threshold,
+                        min_area=args.min_area, min_share=args.min_share, model=args.detector)
     outputs = output_paths(out, files, args.format)
     inputs = [*files, *masks.values(), *protected]
     for name in (args.method, args.model, args.detector):

@@ -56,6 +56,7 @@ class Detector:
     threshold: float = 0.95          # learned, colour: a loss above this probability (chosen
     #                                  on clean paintings: docs/detection.md)
     min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
+    min_share: float = 0.005         # learned, colour: the image-level decision (see below)
     model: str = str(DEFAULT_DETECTOR)  # learned, colour: the detector model file
 
     def __post_init__(self):
@@ -65,6 +66,8 @@ class Detector:
             raise UserError(f"--threshold {self.threshold}: a probability, between 0 and 1")
         if self.min_area < 1:
             raise UserError(f"--min-area {self.min_area}: must be at least 1")
+        if not 0 <= self.min_share < 1:
+            raise UserError(f"--min-share {self.min_share}: a share, from 0 to below 1")
         self.points = tuple((int(x), int(y)) for x, y in self.points)
         self.points_out = tuple((int(x), int(y)) for x, y in self.points_out)
 
@@ -75,7 +78,7 @@ class Detector:
                   "points_out": self.points_out, "similar": self.similar, "grow": self.grow,
                   "min_area": self.min_area}
         if DETECTIONS[self.method].network and (self.similar or not self.points):
-            record.update(threshold=self.threshold, model={
+            record.update(threshold=self.threshold, min_share=self.min_share, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
 
@@ -98,6 +101,8 @@ class Detector:
             return full_size(white_rule(image, self.min_area), (height, width), self.grow)
         small, _ = analysis_copy(image)
         probability = predict_damage(self.network(), small)
+        if not self.damaged(probability):
+            return np.zeros((height, width), np.uint8)
         found = clean(probability > self.threshold, self.min_area)
         points = surest_losses(probability) if DETECTIONS[self.method].colour else []
         if points:  # the colour model, seeded as clicks on the surest losses would seed it
@@ -119,7 +124,15 @@ class Detector:
         threshold = self.threshold if threshold is None else threshold
         if not 0 < threshold < 1:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
+        if not self.damaged(probability):
+            return np.zeros(shape, np.uint8)
         return full_size(clean(probability > threshold, self.min_area), shape, self.grow)
+
+    def damaged(self, probability):
+        """The image-level decision, before any pixel is marked: is the painting damaged at all?
+        Only if at least min_share of its analysed copy is a loss with SURE_LOSS probability (a
+        clean painting's false alarms are mostly small and less sure; docs/detection.md)."""
+        return np.count_nonzero(probability > SURE_LOSS) >= self.min_share * probability.size
 
     def _clicked(self, image):
         """The losses under the clicks, and with similar every loss like them; never a region
@@ -149,6 +162,7 @@ class Detector:
 # --- a click: the loss under it -------------------------------------------------------------
 
 INTACT = 0.05       # below this probability the network calls a pixel intact paint with confidence
+SURE_LOSS = 0.9     # above it, a loss the image-level decision counts
 CLICK_TOLERANCE = 10.0  # Lab distance from the clicked colour that the first region grows over
 CLICK_MARGIN = 2    # pixels (of the crop analysed) added around a clicked loss, as restorers draw
 WORK_SIDE = 400     # a click's crop is analysed at most this many pixels on a side

@@ -203,3 +203,22 @@ def test_restore_with_clicks_grows_and_shrinks_and_records_it(tmp_path):
     assert marked[-1] < marked[0] < marked[2]
     assert detection_scores(np.asarray(Image.open(tmp_path / "out0" / "page_mask.png")) > 127,
                             truth, tolerance=3)["tol_f1"] > 0.9
+
+
+def test_a_painting_is_called_damaged_before_any_pixel_is_marked():
+    """The image-level decision: with too small a share of sure losses nothing is marked, at
+    any threshold; --min-share 0 marks regardless; the record says which share was asked."""
+    probability = np.zeros((100, 150), np.float32)
+    probability[10:14, 10:14] = 0.99  # 16 sure pixels: 0.1% of the copy, under the 0.5%
+    probability[30:40, 30:40] = 0.8   # likely, not sure
+    shape = (200, 300)
+    assert Detector().min_share == 0.005
+    assert not Detector().from_probability(probability, shape, 0.5).any()
+    assert Detector(min_share=0.0).from_probability(probability, shape).sum() > 0
+    probability[50:60, 50:60] = 0.96  # 116 sure pixels: 0.8%, a damaged painting
+    assert Detector().from_probability(probability, shape).sum() > 0
+    assert Detector().from_probability(probability, shape, 0.5).sum() > \
+        Detector().from_probability(probability, shape).sum()  # the likely losses join
+    with pytest.raises(UserError, match="--min-share"):
+        Detector(min_share=1.5)
+    assert Detector("learned").settings()["min_share"] == 0.005
