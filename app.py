@@ -28,7 +28,7 @@ def parse_args(argv=None):
     p.add_argument("folder", nargs="?", metavar="FOLDER",
                    help="folder of paintings to offer on the page (default: uploads only)")
     p.add_argument("-o", "--out", default="restored", help="folder the page saves into")
-    p.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
+    p.add_argument("--port", type=cli.port, default=8765, help="port, 1-65535 (0: any free one)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: this machine only; anything else lets "
                         "anyone on the network use the page)")

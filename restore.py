@@ -51,7 +51,7 @@ from scans.outputs import (check_outputs, remove_stale_partials, same_file, sha2
                            writable_folder)
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
                           restoration_record, write_restoration)
-from scans.scan import FORMATS, available_memory, check_size, header, read_scan
+from scans.scan import FORMATS, available_memory, check_size, header, read_scan, regular_file
 from utils import cli, env
 from utils.errors import ImageError, UserError
 from utils.images import IMAGE_SUFFIXES, find_images
@@ -147,7 +147,7 @@ def find_paintings(paths, out):
                 raise UserError(f"{path}: no images in this folder")
             files += found
         elif path.exists():
-            files.append(path)
+            files.append(regular_file(path))
         else:
             raise UserError(f"{path}: no such file or folder")
     if skipped:

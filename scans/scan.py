@@ -147,8 +147,30 @@ def _open(path, max_pixels, notes):
         return pixels, orientation, icc, exif
 
 
+def regular_file(path):
+    """path, if it names a regular file (or a link to one); an ImageError otherwise. A FIFO, a
+    device or a socket would make a reader wait forever, and a folder is not an image."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe, device or socket)"
+        raise ImageError(f"{path}: {kind}, not an image file")
+    return path
+
+
 def header(path):
     """(width, height, bits per sample: 8 or 16) from a file's header, without decoding it."""
+    path = regular_file(path)
+    try:
+        return _header(path)
+    except ImageError:
+        raise
+    except Exception as error:  # PIL and tifffile raise many kinds for a wrong or empty file
+        raise ImageError(f"{path}: not a readable image ({type(error).__name__}: {error})")
+
+
+def _header(path):
     try:
         with Image.open(path) as im:
             bits = 8
@@ -211,7 +233,7 @@ def check_size(path, max_pixels, budget=None):
 def read_scan(path, max_pixels=MAX_PIXELS):
     """Read a painting losslessly as a Scan. max_pixels refuses larger images before decoding
     (None: the caller has checked the size against the memory it has)."""
-    path = Path(path)
+    path = regular_file(path)
     notes = []
     old_limit = Image.MAX_IMAGE_PIXELS
     try:

@@ -3,6 +3,7 @@ input's own depth with its alpha, profile and metadata, batches that finish, one
 every mistake."""
 import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -244,3 +245,30 @@ def test_a_normal_run_prints_only_its_own_lines(tmp_path):
     assert result.stdout.strip().splitlines() == [
         f"{tmp_path / 'p.png'}: filled {result.stdout.split('filled ')[1].split('%')[0]}% of "
         f"the painting -> {tmp_path / 'out' / 'p_restored.png'}"]
+
+
+@pytest.mark.slow
+def test_a_path_that_is_not_a_regular_file_is_refused_not_waited_on(tmp_path):
+    """A FIFO (or device, or socket) given as a painting would block a reader forever; a text
+    or empty file given as a mask is not an image: each is one line, in every tool."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for script, args in (("restore.py", [fifo, "-o", tmp_path / "out"]),
+                         ("pixel_diff.py", [fifo, "--roi", "0,0,10,10"])):
+        result = run_script(script, *args, fresh=True, timeout=60)  # a hang fails here
+        assert result.returncode == 2 and "not a regular file" in result.stderr, script
+        assert "Traceback" not in result.stderr
+    painting = _save(tmp_path / "p.png", damaged_painting()[0])
+    for name, content in (("text_mask.tif", b"not a mask"), ("empty_mask.png", b"")):
+        (tmp_path / name).write_bytes(content)
+        result = run_script("restore.py", painting, "--mask", tmp_path / name, "-o",
+                            tmp_path / "out")
+        assert result.returncode == 2 and "not a readable image" in result.stderr, name
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "99999", "http"])
+def test_the_workbench_refuses_a_port_that_is_not_one(port):
+    result = run_script("app.py", "--port", port)
+    assert result.returncode == 2 and "port" in result.stderr and "Traceback" not in result.stderr

@@ -64,6 +64,17 @@ def positive(kind, zero=False):
     return parse
 
 
+def port(text):
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: a port is 0 (any free one) to 65535")
+    return value
+
+
 def fraction(text):
     """An argparse type: a number from 0 to 1."""
     try:
