@@ -64,26 +64,23 @@ def positive(kind, zero=False):
     return parse
 
 
-def port(text):
-    """An argparse type: a TCP port, 0 (any free one) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text}: a port is 0 (any free one) to 65535")
-    return value
+def within(kind, low, high, what):
+    """An argparse type: a number of kind from low to high, both included (what it is, for the
+    message)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {what}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text}: a {what} is from {low} to {high}")
+        return value
+    parse.__name__ = what
+    return parse
 
 
-def fraction(text):
-    """An argparse type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
-    return value
+port = within(int, 0, 65535, "port number")  # 0: any free port
+fraction = within(float, 0.0, 1.0, "share")
 
 
 def point(text):
