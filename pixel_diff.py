@@ -79,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--method", choices=fills.CLASSICAL, default="telea",
                    help=f"the fill: {fills.describe(fills.CLASSICAL)}")
     p.add_argument("--radius", type=cli.positive(int), default=3,
-                   help="telea and ns: inpainting neighbourhood radius")
+                   help=f"{', '.join(fills.names('radius'))}: inpainting neighbourhood radius")
     return p.parse_args(argv)
 
 

@@ -78,13 +78,13 @@ def parse_args(argv=None):
                         f"({', '.join(fills.SHIPPED_MODELS)}), or a model PATH.keras from the "
                         f"train scripts")
     p.add_argument("--model", default=str(fills.DEFAULT_MODEL), metavar="PATH",
-                   help="the learned model that auto and textured use for wide losses "
-                        "('none': the pyramid fill)")
+                   help=f"the model that {', '.join(fills.names('uses_model'))} use for wide "
+                        f"losses: a file or a shipped model's name ('none': the pyramid fill)")
     p.add_argument("--radius", type=cli.positive(int), default=3,
-                   help="telea and ns: neighbourhood radius")
+                   help=f"{', '.join(fills.names('radius'))}: neighbourhood radius")
     p.add_argument("--thin-radius", type=cli.positive(float), default=6.0,
-                   help="auto, textured: regions whose every pixel lies within this many pixels "
-                        "of paint count as thin")
+                   help=f"{', '.join(fills.names('uses_model'))}: regions whose every pixel lies "
+                        f"within this many pixels of paint count as thin")
     p.add_argument("--jobs", type=cli.positive(int), metavar="N",
                    help="paintings restored at once, each in a worker process of its own with "
                    "its own copy of the models and an Nth of the memory (default: one per core, "

@@ -85,9 +85,14 @@ def get(name):
     return FILLS[name]
 
 
-def describe(names=METHODS):
+def names(flag):
+    """The methods whose entry has flag set (e.g. "radius", "uses_model"), for a --help text."""
+    return [name for name, f in FILLS.items() if getattr(f, flag)]
+
+
+def describe(methods=METHODS):
     """'name: summary' for each method, for a --help text."""
-    return "; ".join(f"{n}: {FILLS[n].summary}" for n in names)
+    return "; ".join(f"{n}: {FILLS[n].summary}" for n in methods)
 
 
 def model_path(name, model=DEFAULT_MODEL):
