@@ -14,6 +14,11 @@ also compared with the best classical method of each mask kind, painting by pain
 paired difference in hole PSNR with a 95% bootstrap interval over the paintings (each painting's
 difference averaged over the seeds first, since a painting's seeds are not independent).
 
+--full-size fills each painting at its own resolution instead (its longer side at most
+--max-side, 1600 px): the same masks, drawn at --image-size and enlarged to the painting
+(nearest), every method run as restore.py runs it (a model through the loss-scale crops of
+filling/fill.py), time per painting; the tables and intervals are the same.
+
 Writes results.csv, per_image.csv, differences.csv, psnr.png, examples.png (whole images) and
 large_holes.png (the largest hole of the first painting of each large-hole kind, every pixel at
 its own size, where texture shows) to --out, and prints markdown tables.
@@ -21,8 +26,10 @@ its own size, where texture shows) to --out, and prints markdown tables.
 examples:
   python evaluate.py --data ../shared/data/paintings/val --models pretrained/context_encoder.keras
   python evaluate.py --masks centre --seeds 0 --methods telea biharmonic
+  python evaluate.py --data ../shared/data/paintings/val --full-size --masks centre blobs
 """
 import csv
+import json
 import sys
 import tempfile
 import time
@@ -34,12 +41,12 @@ from tqdm import tqdm
 from filling import registry as fills
 from filling.fill import classical, restore_image
 from models.loading import load_inpainting_model, model_size, predict
-from scans.outputs import writable_folder
-from training.data import sample_images
+from scans.outputs import sha256, writable_folder, write_text
+from training.data import sample_images, sample_paths
 from utils import cli
-from utils.errors import UserError
-from utils.images import IMAGE_SIZE, load_folder, parse_size
-from utils.masks import damage, fixed_masks
+from utils.errors import ImageError, UserError
+from utils.images import IMAGE_SIZE, find_images, load_folder, parse_size, read_image, resize
+from utils.masks import MASK_KINDS, damage, fixed_masks
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
 from utils.plotting import grouped_bars, image_grid
 
@@ -55,14 +62,21 @@ def parse_args(argv=None):
                    help=f"fill methods to compare: {fills.describe()}")
     p.add_argument("--models", nargs="*", default=[], metavar="PATH",
                    help="saved inpainting models (.keras) to compare")
-    p.add_argument("--masks", nargs="+", choices=["holes", "centre", "blobs", "mixed"],
+    p.add_argument("--masks", nargs="+", choices=sorted(MASK_KINDS),
                    default=["holes", "centre", "blobs"], help="mask kinds")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
                    help="mask seeds: each image is damaged once per kind and seed")
     p.add_argument("--image-size", type=parse_size, default="x".join(map(str, IMAGE_SIZE)),
                    metavar="HxW", help="size the paintings are resized to")
     p.add_argument("--limit", type=cli.positive(int), help="use only the first N paintings")
+    p.add_argument("--full-size", action="store_true",
+                   help="fill each painting at its own resolution (see above)")
+    p.add_argument("--max-side", type=cli.positive(int), default=1600, metavar="PX",
+                   help="with --full-size: paintings larger than this are shrunk to it")
     p.add_argument("--out", help="folder for the CSVs and charts (default runs/eval-<time>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in --out that no earlier evaluate.py run wrote there (by "
+                        "default the run stops before it starts)")
     return p.parse_args(argv)
 
 
@@ -74,27 +88,42 @@ def _filler(method, models):
     return lambda image, mask: restore_image(image, mask, method, model)
 
 
-def evaluate(images, methods, models, mask_kinds, seeds):
+def full_size_masks(kind, images, seed, size):
+    """The masks of kind and seed drawn at size (height, width), each enlarged to its painting
+    (nearest: a hole stays a hole)."""
+    import cv2
+    drawn = fixed_masks(kind, len(images), size, seed)
+    return [cv2.resize(m.astype(np.float32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+            for m, image in zip(drawn, images)]
+
+
+def evaluate(images, methods, models, mask_kinds, seeds, full_size=None):
     """Per-image rows {method, mask, seed, image, psnr, ssim, l1, sharpness, ms} and one example
-    per kind."""
+    per kind. full_size: the size masks are drawn at, for paintings at their own sizes (a list);
+    every method and model then fills one painting at a time, as restore.py does."""
     rows, examples = [], {}
     total = len(mask_kinds) * len(seeds) * (len(methods) + len(models))
     with tqdm(total=total, desc="evaluating", unit="run") as bar:
         for kind in mask_kinds:
             for seed in seeds:
-                masks = fixed_masks(kind, len(images), images.shape[1:3], seed)
+                masks = (full_size_masks(kind, images, seed, full_size) if full_size else
+                         fixed_masks(kind, len(images), images.shape[1:3], seed))
                 results = {}
-                for method in methods:
+                fillers = [(method, _filler(method, models)) for method in methods]
+                if full_size:  # each model as restore.py runs it, on crops at the loss's scale
+                    fillers += [(name, lambda image, mask, model=model:
+                                 restore_image(image, mask, "model", model))
+                                for name, model in models.items()]
+                for method, fill in fillers:
                     bar.set_postfix_str(f"{kind} seed {seed} {method}")
-                    fill = _filler(method, models)
                     outputs, times = [], []
                     for image, mask in zip(images, masks):
                         start = time.perf_counter()
                         outputs.append(fill(image, mask))
                         times.append(time.perf_counter() - start)
-                    results[method] = (np.stack(outputs), times)
+                    results[method] = (outputs, times)
                     bar.update()
-                for name, model in models.items():
+                for name, model in ({} if full_size else models).items():
                     bar.set_postfix_str(f"{kind} seed {seed} {name}")
                     predict(model, images[:1], masks[:1])  # warm-up: tracing is not inpainting
                     start = time.perf_counter()
@@ -225,9 +254,37 @@ def largest_hole(panels, mask, margin=24):
     return [panel[rows, cols] for panel in panels]
 
 
+OUTPUTS = ("results.csv", "per_image.csv", "differences.csv", "psnr.png", "examples.png",
+           "large_holes.png")
+RECORD = "evaluate_record.json"  # the sha256 of each file a run wrote: what it may replace
+
+
+def refuse_foreign_results(out, overwrite):
+    """Stop before the evaluation if out holds a file of OUTPUTS that no evaluate.py run wrote
+    (its sha256 not in out's record): a user's own results.csv is never replaced."""
+    if overwrite:
+        return
+    try:
+        written = json.loads((out / RECORD).read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        written = {}
+    for name in (*OUTPUTS, RECORD):
+        path = out / name
+        if path.exists() and name != RECORD and written.get(name) != sha256(path):
+            raise UserError(f"{path} exists and no evaluate.py run wrote it: it is not replaced; "
+                            f"give another --out, or pass --overwrite")
+
+
 def write_results(out, rows, summary, differences, examples, mask_kinds, n_images, seeds):
     """results.csv, per_image.csv, differences.csv, psnr.png, examples.png and large_holes.png
-    in out."""
+    in out, and the record of their sha256."""
+    _write_results(out, rows, summary, differences, examples, mask_kinds, n_images, seeds)
+    record = {"sha256": {name: sha256(out / name) for name in OUTPUTS if (out / name).exists()},
+              "command": " ".join(sys.argv)}
+    write_text(out / RECORD, json.dumps(record, indent=2) + "\n")
+
+
+def _write_results(out, rows, summary, differences, examples, mask_kinds, n_images, seeds):
     write_csv(out / "per_image.csv", rows)
     write_csv(out / "results.csv", [{"method": m, "mask": k, **s} for (m, k), s in summary.items()])
     if differences:
@@ -247,19 +304,44 @@ def write_results(out, rows, summary, differences, examples, mask_kinds, n_image
         image_grid(large, titles, out / "large_holes.png", max_width=None)
 
 
+def full_size_images(paths, max_side):
+    """Each image at its own resolution, shrunk (area) where its longer side exceeds max_side;
+    unreadable ones skipped with a warning."""
+    images = []
+    for path in paths:
+        try:
+            image = read_image(path)
+        except ImageError as error:
+            print(f"warning: skipping {error}", file=sys.stderr)
+            continue
+        scale = max_side / max(image.shape[:2])
+        if scale < 1:
+            size = (round(image.shape[0] * scale), round(image.shape[1] * scale))
+            image = resize(image, size)
+        images.append(image)
+    if not images:
+        raise UserError("no readable image to evaluate")
+    return images
+
+
 def main(args):
     out = Path(args.out or f"runs/eval-{time.strftime('%Y%m%d-%H%M%S')}")
     writable_folder(out)  # a bad --out stops the run before the evaluation
+    refuse_foreign_results(out, args.overwrite)
     models = {}
     for path in args.models:
         model = load_inpainting_model(path)
-        if model_size(model) != tuple(args.image_size):
+        if not args.full_size and model_size(model) != tuple(args.image_size):
             raise UserError(f"{path} works at {model_size(model)}, not at --image-size "
                             f"{args.image_size}")
         # runs/<name>/model.keras is named by its run; other files by their own name
         name = Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
         models[name if name not in models else str(path)] = model
-    if args.data:
+    if args.full_size:
+        paths = find_images(args.data) if args.data else sample_paths()
+        images = full_size_images(paths[:args.limit], args.max_side)
+        where = f"{args.data or 'scikit-image'} at their own size (at most {args.max_side} px)"
+    elif args.data:
         images, _ = load_folder(args.data, args.image_size, progress=True)
         where = args.data
     else:
@@ -268,7 +350,8 @@ def main(args):
     images = images[:args.limit]
     print(f"{len(images)} images from {where}; masks {', '.join(args.masks)}; "
           f"seeds {' '.join(map(str, args.seeds))}")
-    rows, examples = evaluate(images, args.methods, models, args.masks, args.seeds)
+    rows, examples = evaluate(images, args.methods, models, args.masks, args.seeds,
+                              tuple(args.image_size) if args.full_size else None)
     summary = summarise(rows)
     differences = paired_differences(rows)
     print(markdown(summary, differences))

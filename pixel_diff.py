@@ -34,7 +34,7 @@ from detection.detect import Detector, planes
 from filling import registry as fills
 from filling.fill import fill
 from scans.outputs import check_outputs, tool_record
-from scans.saving import foreign_files, output_set, restoration_record, write_restoration
+from scans.saving import output_set, refuse_foreign, restoration_record, write_restoration
 from scans.scan import FORMATS, SUFFIX, read_scan
 from utils import cli
 from utils.errors import UserError
@@ -71,14 +71,18 @@ def parse_args(argv=None):
                    help="a click on paint that no --point may select (repeatable)")
     p.add_argument("--similar", action="store_true",
                    help="with --point: also every loss like the clicked ones across the painting")
-    p.add_argument("--grow", type=int, default=0, metavar="PIXELS",
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing files that no earlier run of these tools made from "
+                        "this painting (by default they are kept and nothing is written)")
+    p.add_argument("--grow", type=cli.within(int, -1000, 1000, "number of pixels"), default=0,
+                   metavar="PIXELS",
                    help="widen the losses selected by clicks by this many pixels (negative: "
                         "narrow them)")
-    p.add_argument("--threshold", type=int, default=150,
+    p.add_argument("--threshold", type=cli.within(int, 0, 255, "sample value"), default=150,
                    help="a pixel is whitish when every channel is at least this (0-255)")
     p.add_argument("--method", choices=fills.CLASSICAL, default="telea",
                    help=f"the fill: {fills.describe(fills.CLASSICAL)}")
-    p.add_argument("--radius", type=cli.positive(int), default=3,
+    p.add_argument("--radius", type=cli.within(int, 1, 100, "radius in pixels"), default=3,
                    help=f"{', '.join(fills.names('radius'))}: inpainting neighbourhood radius")
     return p.parse_args(argv)
 
@@ -194,11 +198,10 @@ def main(args):
     points = list(args.point)
     outputs = output_set(output_path(painting, args.out, args.format))
     check_outputs(list(outputs.values()), [painting])
-    foreign = foreign_files(outputs.values())
-    if foreign:
-        raise UserError(f"{foreign[0]} exists and no record of these tools lists it as an "
-                        f"output: it is not replaced (move it, or give another -o)")
+    refuse_foreign(outputs.values(), painting, args.overwrite)
     scan = read_scan(painting)
+    for warning in scan.warnings:
+        print(f"warning: {painting}: {warning}", file=sys.stderr)
     if not rectangles and not points:
         if not _has_display():
             raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h or clicks "

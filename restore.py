@@ -30,6 +30,7 @@ examples:
   python restore.py mural.jpg --grow 2                      # a wider margin around each loss
   python restore.py painting.jpg --method textured          # wide losses with the paint's grain
 """
+import itertools
 import multiprocessing
 import os
 import resource
@@ -40,7 +41,6 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from detection import registry as detections
@@ -50,7 +50,7 @@ from filling.fill import fill
 from scans.outputs import (check_outputs, remove_stale_partials, same_file, sha256, tool_record,
                            writable_folder)
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
-                          restoration_record, write_restoration)
+                          refuse_foreign, restoration_record, write_restoration)
 from scans.scan import FORMATS, available_memory, check_size, header, read_scan, regular_file
 from utils import cli, env
 from utils.errors import ImageError, UserError
@@ -80,9 +80,13 @@ def parse_args(argv=None):
     p.add_argument("--model", default=str(fills.DEFAULT_MODEL), metavar="PATH",
                    help=f"the model that {', '.join(fills.names('uses_model'))} use for wide "
                         f"losses: a file or a shipped model's name ('none': the pyramid fill)")
-    p.add_argument("--radius", type=cli.positive(int), default=3,
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing files that no earlier run of this tool made from the "
+                        "same painting (by default they are kept, and that painting skipped)")
+    p.add_argument("--radius", type=cli.within(int, 1, 100, "radius in pixels"), default=3,
                    help=f"{', '.join(fills.names('radius'))}: neighbourhood radius")
-    p.add_argument("--thin-radius", type=cli.positive(float), default=6.0,
+    p.add_argument("--thin-radius", type=cli.within(float, 0.5, 1000.0, "radius in pixels"),
+                   default=6.0,
                    help=f"{', '.join(fills.names('uses_model'))}: regions whose every pixel lies "
                         f"within this many pixels of paint count as thin")
     p.add_argument("--jobs", type=cli.positive(int), metavar="N",
@@ -105,12 +109,13 @@ def parse_args(argv=None):
     d.add_argument("--similar", action="store_true",
                    help="with --point: also select every loss that looks like the clicked ones "
                         "across the painting, except where the detector is sure of intact paint")
-    d.add_argument("--grow", type=int, default=defaults.grow, metavar="PIXELS",
+    d.add_argument("--grow", type=cli.within(int, -1000, 1000, "number of pixels"),
+                   default=defaults.grow, metavar="PIXELS",
                    help="widen the found mask by this many pixels (negative: narrow it)")
-    d.add_argument("--threshold", type=float, default=defaults.threshold,
+    d.add_argument("--threshold", type=cli.fraction, default=defaults.threshold,
                    help="learned and colour: how sure the network must be that a pixel is a "
                         "loss (0-1; lower finds more)")
-    d.add_argument("--min-share", type=float, default=defaults.min_share, metavar="SHARE",
+    d.add_argument("--min-share", type=cli.fraction, default=defaults.min_share, metavar="SHARE",
                    help="learned and colour: a painting counts as damaged, and any pixel is "
                         "marked, only if at least this share of it is a loss the network is sure "
                         "of (0: always mark)")
@@ -132,10 +137,11 @@ def is_output(path, folder, out):
 
 
 def find_paintings(paths, out):
-    """(paintings, protected): every painting named, folders expanded, skipping this tool's own
-    outputs; protected lists the files skipped that no earlier run wrote (a user's own
-    <name>_mask.png, say), which must not be overwritten either."""
-    files, skipped, protected = [], 0, []
+    """(paintings, protected, unreadable): every painting named, folders expanded, skipping this
+    tool's own outputs; protected lists the files skipped that no earlier run wrote (a user's own
+    <name>_mask.png, say), which must not be overwritten either; unreadable {painting: why} the
+    paintings whose header cannot be read (each is skipped with its line; the others go on)."""
+    files, skipped, protected, unreadable = [], 0, [], {}
     for path in map(Path, paths):
         if path.is_dir():
             every = find_images(path)
@@ -153,13 +159,12 @@ def find_paintings(paths, out):
     if skipped:
         print(f"skipped {skipped} file(s) named like this tool's outputs "
               f"({', '.join('*' + e for e in OUTPUT_ENDINGS)}, or inside {out})")
-    for path in files:  # a header check; a file damaged further in fails on its own later
-        try:
-            with Image.open(path) as im:
-                im.verify()
-        except Exception as error:
-            raise ImageError(f"{path}: not a readable image ({error})")
-    return files, protected
+    for path in files:  # the one reader's header check; a file damaged further in (a truncated
+        try:              # PNG) fails on its own when it is read, and only it is skipped
+            header(path)
+        except ImageError as error:
+            unreadable[path] = str(error)
+    return files, protected, unreadable
 
 
 def find_masks(mask, files):
@@ -200,10 +205,23 @@ def read_mask(path, shape):
     scan = read_scan(path, max_pixels=None)  # no larger than the painting
     if scan.shape != shape:
         raise wrong_size(scan.shape[1], scan.shape[0])
+    return mask_pixels(scan)
+
+
+def mask_pixels(scan):
+    """A mask file's losses (uint8 0/1): its bright pixels (any channel above half), or, for a
+    mask drawn in transparency (an alpha channel over colour of one value), its opaque ones;
+    a transparent pixel is never a loss."""
     half = np.iinfo(scan.colour.dtype).max // 2
-    mask = np.zeros(shape, np.uint8)
-    for channel in range(scan.colour.shape[2]):
-        mask |= scan.colour[..., channel] > half
+    colour = scan.colour
+    uniform = colour.min() == colour.max()
+    if scan.alpha is not None and uniform:
+        return (scan.alpha > half).astype(np.uint8)
+    mask = np.zeros(scan.shape, np.uint8)
+    for channel in range(colour.shape[2]):
+        mask |= colour[..., channel] > half
+    if scan.alpha is not None:
+        mask &= scan.alpha > half
     return mask
 
 
@@ -219,6 +237,8 @@ def restore_one(path, outputs, args, method, model, detector, model_file, tool, 
         seconds[name] = round(clock[-1] - clock[-2], 3)
     check_size(path, args.max_pixels, budget)
     scan = read_scan(path, max_pixels=None)  # check_size has weighed it against the memory
+    for warning in scan.warnings:  # said here, and in the record's input conversions
+        tqdm.write(f"warning: {path}: {warning}", file=sys.stderr)
     lap("read")
     if mask_path is not None:
         mask = read_mask(mask_path, scan.shape)
@@ -259,7 +279,9 @@ def model_record(path):
 
 def main(args):
     out = Path(args.out)
-    files, protected = find_paintings(args.paintings, out)
+    files, protected, unreadable = find_paintings(args.paintings, out)
+    if len(files) == 1 and unreadable:
+        raise ImageError(unreadable[files[0]])
     masks = find_masks(args.mask, files)
     if (args.point or args.point_out) and len(files) != 1:
         raise UserError(f"--point marks losses on one painting, but {len(files)} were given")
@@ -274,15 +296,30 @@ def main(args):
         if name.lower().endswith(".keras"):
             inputs.append(name)
     check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
-    jobs = min(args.jobs or default_jobs(), len(files))
-    if jobs == 1:
-        tools = load_tools(args, detector, detect=len(masks) < len(files))
+    # No file this tool did not make from the same painting is replaced (--overwrite aside):
+    # such a painting is skipped, with its line, and the others go on.
+    refused = dict(unreadable)
+    for path in files:
+        try:
+            refuse_foreign(outputs[path].values(), path, args.overwrite)
+        except UserError as error:
+            refused.setdefault(path, str(error))
+    if len(files) == 1 and refused:
+        raise UserError(refused[files[0]])
+    todo = [path for path in files if path not in refused]
+    report = [(path, (None, reason)) for path, reason in refused.items()]
+    jobs = min(args.jobs or default_jobs(), max(1, len(todo)))
+    detect = any(path not in masks for path in todo)
+    if not todo:
+        pass
+    elif jobs == 1:
+        tools = load_tools(args, detector, detect=detect)
         prepare_output_folder(out)
-        report = _restore_here(files, outputs, masks, args, tools)
+        report = itertools.chain(report, _restore_here(todo, outputs, masks, args, tools))
     else:
         prepare_output_folder(out)
-        report = _restore_in_workers(files, outputs, masks, args, detector, jobs,
-                                     detect=len(masks) < len(files))
+        report = itertools.chain(report, _restore_in_workers(todo, outputs, masks, args, detector,
+                                                             jobs, detect=detect, out=out))
     failures = []
     for path, (fraction, reason) in report:
         if reason is None:
@@ -297,6 +334,9 @@ def main(args):
         raise UserError(f"{len(failures)} of {len(files)} paintings failed and were skipped "
                         f"({', '.join(p.name for p in failures)}); the other "
                         f"{len(files) - len(failures)} were restored into {out}")
+
+
+RETRIES = 1  # a painting whose worker died is tried once more before it counts as failed
 
 
 def default_jobs():
@@ -362,33 +402,51 @@ def peak_memory():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect):
+def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out):
     """Restore files in jobs worker processes, the progress bar over all of them: yields as
-    _restore_here does, in the order the paintings finish."""
+    _restore_here does, in the order the paintings finish. A worker that dies (killed, out of
+    memory) costs only the paintings it had: the set it was committing is completed or left
+    as it was (scans/saving.py), a new pool takes the rest, and a painting whose worker died
+    RETRIES + 1 times is reported as failed."""
     memory = available_memory()
     budget = None if memory is None else memory // jobs
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
-    # "spawn": a fork of a process that has started TensorFlow's threads can deadlock
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker,
-                             initargs=(args, detector, detect, threads, budget)) as pool:
-        pending = {pool.submit(_restore_in_worker, path, outputs[path], masks.get(path)): path
-                   for path in files}
-        peaks = {}
-        with tqdm(total=len(files), desc=f"restoring ({jobs} workers)", unit="painting") as bar:
-            for done in as_completed(pending):
-                try:
-                    fraction, reason, setup, (pid, peak) = done.result()
-                except BrokenProcessPool:
-                    raise UserError(f"a worker process died (killed, or out of memory?): "
-                                    f"{len(files) - bar.n} painting(s) were not restored or "
-                                    f"not reported; try fewer --jobs, or --jobs 1") from None
-                if setup:
-                    pool.shutdown(cancel_futures=True)
-                    raise UserError(reason)
-                peaks[pid] = max(peak, peaks.get(pid, 0))
-                bar.update()
-                yield pending[done], (fraction, reason)
+    deaths = {path: 0 for path in files}
+    todo, peaks = list(files), {}
+    with tqdm(total=len(files), desc=f"restoring ({jobs} workers)", unit="painting") as bar:
+        while todo:
+            # "spawn": a fork of a process that has started TensorFlow's threads can deadlock
+            with ProcessPoolExecutor(min(jobs, len(todo)),
+                                     mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_start_worker,
+                                     initargs=(args, detector, detect, threads, budget)) as pool:
+                pending = {pool.submit(_restore_in_worker, path, outputs[path],
+                                       masks.get(path)): path for path in todo}
+                todo = []
+                for done in as_completed(pending):
+                    path = pending[done]
+                    try:
+                        fraction, reason, setup, (pid, peak) = done.result()
+                    except BrokenProcessPool:
+                        deaths[path] += 1
+                        if deaths[path] > RETRIES:
+                            bar.update()
+                            yield path, (None, f"{path}: its worker process died "
+                                               f"{deaths[path]} times (killed, or out of "
+                                               f"memory?); try fewer --jobs, or --jobs 1")
+                        else:
+                            todo.append(path)
+                        continue
+                    if setup:
+                        pool.shutdown(cancel_futures=True)
+                        raise UserError(reason)
+                    peaks[pid] = max(peak, peaks.get(pid, 0))
+                    bar.update()
+                    yield path, (fraction, reason)
+            if todo:
+                remove_stale_partials(out)  # what the dead worker was writing
+                tqdm.write(f"warning: a worker process died (killed, or out of memory?); "
+                           f"{len(todo)} painting(s) go to new workers", file=sys.stderr)
     tqdm.write(f"restored by {len(peaks)} worker process(es) of --jobs {jobs}; peak memory of "
                f"each: {', '.join(f'{p / 1e9:.2f}' for p in sorted(peaks.values()))} GB (this "
                f"process: {peak_memory() / 1e9:.2f} GB)")

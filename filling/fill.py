@@ -29,14 +29,15 @@ import cv2
 import numpy as np
 
 from filling import registry
-from filling.classical import patchmatch_fill, pyramid_fill, source_margin, textured
+from filling.classical import grain, patchmatch_fill, pyramid_fill, source_margin, textured
 from models.loading import model_size
+from utils.errors import check_finite
 from utils.images import IMAGE_SIZE, from_float, to_float
 from utils.masks import composite, damage
 
 TILE = 128
-THIN_RADIUS_NS = 1  # Navier-Stokes' neighbourhood for auto's thin regions (see above)
 BLEND_MARGIN = 16
+GRAIN_MARGIN = 48  # room for blocks of grain clear of the holes (classical.grain)
 
 
 class Regions:
@@ -128,61 +129,168 @@ def _fill_classical(pixels, regions, selected, method, radius):
             _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
 
 
-def _small_fill(model, pixels, mask, with_telea):
-    """The painting (shrunk to the model's size, or the working size without a model) filled by
-    the model (or the pyramid fill) and, with_telea, the mean of that and Telea's fill."""
-    if model is not None:
-        height, width = model_size(model)
-    else:  # the working size, or the painting's own when it is smaller
-        height, width = (IMAGE_SIZE if pixels.shape[0] * pixels.shape[1] > np.prod(IMAGE_SIZE)
-                         else pixels.shape[:2])
-    small = to_float(cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA))
-    small = small[..., None] if small.ndim == 2 else small
-    small = np.repeat(small, 3, axis=2) if small.shape[2] == 1 else small
+CONTEXT = 1.0  # paint read on each side of a wide loss, in units of the loss's longer side
+BATCH = 8      # crops the model fills in one call
+
+
+def _window(box, shape, size):
+    """The crop (top, left, height, width) a wide loss (x0, y0, x1, y1) is filled on: the loss
+    with CONTEXT on each side, at least the model's size (so the model sees it at full
+    resolution or shrunk, never enlarged), in the model's aspect (or its transpose where only
+    that fits the painting), centred on the loss and shifted inside the painting. Where neither
+    orientation fits, the painting's whole extent in that direction."""
+    height, width = shape
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    need = (y1 - y0 + 2 * CONTEXT * side, x1 - x0 + 2 * CONTEXT * side)
+    orientations = [size, size[::-1]]
+    if height > width:  # a portrait painting: its own orientation first
+        orientations.reverse()
+    for h_unit, w_unit in orientations + [orientations[0]]:
+        scale = max(need[0] / h_unit, need[1] / w_unit, 1.0)
+        h, w = int(np.ceil(h_unit * scale)), int(np.ceil(w_unit * scale))
+        if h <= height and w <= width:
+            break
+    h, w = min(h, height), min(w, width)
+    top = int(np.clip(round((y0 + y1 - h) / 2), 0, height - h))
+    left = int(np.clip(round((x0 + x1 - w) / 2), 0, width - w))
+    return top, left, h, w
+
+
+def _window_groups(regions, ids, size):
+    """[(window, member ids)]: the wide regions ids grouped by the window each is filled on. The
+    largest region unassigned (then the lowest label) opens a window (see _window); every
+    unassigned region that lies inside it with paint around it (a quarter of its own side, at
+    least BLEND_MARGIN px, or the painting's edge) joins it. The grouping depends on the mask
+    alone, never on tiles."""
+    boxes = regions.boxes[ids].astype(np.int64)
+    x0, y0 = boxes[:, 0], boxes[:, 1]
+    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
+    pad = np.maximum(BLEND_MARGIN, np.maximum(boxes[:, 2], boxes[:, 3]) // 4)
+    height, width = regions.holes.shape
+    need = (np.maximum(x0 - pad, 0), np.maximum(y0 - pad, 0), np.minimum(x1 + pad, width),
+            np.minimum(y1 + pad, height))
+    order = np.lexsort((ids, -(boxes[:, 2].astype(np.int64) * boxes[:, 3])))
+    free = np.ones(len(ids), bool)
+    groups = []
+    for index in order:
+        if not free[index]:
+            continue
+        top, left, h, w = window = _window((x0[index], y0[index], x1[index], y1[index]),
+                                           (height, width), size)
+        inside = (free & (need[0] >= left) & (need[1] >= top) & (need[2] <= left + w)
+                  & (need[3] <= top + h))
+        inside[index] = True
+        free &= ~inside
+        groups.append((window, ids[inside]))
+    return groups
+
+
+def _model_view(pixels, holes, window, size, pad=True):
+    """The window of the painting and its holes at the model's size: (image, mask, (height,
+    width) of the part that is the painting, transposed). Shrunk (never enlarged), transposed
+    when the window is portrait, and padded by reflection to the model's size, so the painting
+    is never squashed. pad=False (a fill that takes any size): shrunk to the model's area, in
+    its own orientation, not padded."""
+    top, left, h, w = window
+    crop = pixels[top:top + h, left:left + w]
+    holes = holes[top:top + h, left:left + w]
+    if not pad:
+        scale = min(1.0, (size[0] * size[1] / (h * w)) ** 0.5)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    transposed = pad and h > w and size[0] < size[1]
+    if transposed:
+        crop, holes = crop.transpose(1, 0, 2), holes.T
+    scale = min(size[0] / crop.shape[0], size[1] / crop.shape[1], 1.0)
+    shape = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
+    small = cv2.resize(np.ascontiguousarray(crop), shape[::-1], interpolation=cv2.INTER_AREA)
     # A small pixel is missing if any of the pixels it covers is: white paint must not leak in.
-    small_mask = (cv2.resize(mask, (width, height), interpolation=cv2.INTER_AREA) > 0)
-    small_mask = small_mask.astype(np.float32)
-    if model is None:
-        filled = classical(small, small_mask, "pyramid")
-    else:
-        inputs = [damage(small, small_mask)[None], small_mask[None, ..., None]]
-        # One image: an eager call skips predict's graph tracing (0.7 s, more than the call).
-        output = np.asarray(model(inputs if len(model.inputs) == 2 else inputs[0],
-                                  training=False))
-        filled = composite(output[0], small, small_mask).astype(np.float32)
+    small_mask = cv2.resize(np.ascontiguousarray(holes), shape[::-1],
+                            interpolation=cv2.INTER_AREA) > 0
+    small = _rgb(small.reshape(shape + (-1,)))
+    bottom, right = size[0] - shape[0], size[1] - shape[1]
+    border = cv2.BORDER_REFLECT_101 if min(shape) > 1 else cv2.BORDER_REPLICATE
+    small = cv2.copyMakeBorder(small, 0, bottom, 0, right, border)
+    small_mask = cv2.copyMakeBorder(small_mask.astype(np.uint8), 0, bottom, 0, right, border)
+    return small, small_mask.astype(np.float32), shape, transposed
+
+
+def _small_fills(model, views, with_telea):
+    """Each view (see _model_view) filled at the model's size by the model (or, without one,
+    the pyramid fill) and, with_telea, the mean of that and Telea's fill; cut back to the
+    painting's part and its orientation."""
+    if model is None:  # each view at its own size
+        filled = [classical(i, m, "pyramid") for i, m, _, _ in views]
+        if with_telea:
+            filled = [(f + classical(i, m, "telea")) / 2.0 for f, (i, m, _, _) in
+                      zip(filled, views)]
+        return [f[:shape[0], :shape[1]] for f, (_, _, shape, _) in zip(filled, views)]
+    images = np.stack([v[0] for v in views])
+    masks = np.stack([v[1] for v in views])
+    inputs = [damage(images, masks), masks[..., None]]
+    # An eager call: predict's graph tracing (0.7 s) costs more than a few crops.
+    output = np.asarray(model(inputs if len(model.inputs) == 2 else inputs[0], training=False))
+    check_finite(output, "the inpainting model")
+    filled = composite(output, images, masks).astype(np.float32)
     if with_telea:
-        filled = (filled + classical(small, small_mask, "telea")) / 2.0
-    return filled
+        filled = (filled + np.stack([classical(i, m, "telea")
+                                     for i, m in zip(images, masks)])) / 2.0
+    results = []
+    for values, (_, _, shape, transposed) in zip(filled, views):
+        values = values[:shape[0], :shape[1]]
+        results.append(np.ascontiguousarray(values.transpose(1, 0, 2) if transposed else values))
+    return results
 
 
-def _enlarged(small, crop, shape):
-    """The cubic enlargement of small to shape, computed for crop only (as cv2.resize would)."""
-    sy, sx = small.shape[0] / shape[0], small.shape[1] / shape[1]
-    y0, x0 = crop[0].start, crop[1].start
+def _enlarged(small, window, crop):
+    """small (the fill of window, shrunk) enlarged to the window's size (cubic), computed for
+    crop (slices of the painting inside window) only, as cv2.resize would."""
+    top, left, h, w = window
+    sy, sx = small.shape[0] / h, small.shape[1] / w
+    y0, x0 = crop[0].start - top, crop[1].start - left
     affine = np.float32([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]])
-    size = (crop[1].stop - x0, crop[0].stop - y0)
+    size = (crop[1].stop - crop[1].start, crop[0].stop - crop[0].start)
     return cv2.warpAffine(small, affine, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def _fill_wide(pixels, regions, selected, model, texture=False):
-    """Fill the selected regions from the shrunk fill (see _small_fill), enlarged and blended in;
-    with texture, add PatchMatch's grain at full resolution (see the module's docstring)."""
-    mask = (regions.labels > 0) if selected is None else selected[regions.labels]
-    small = _small_fill(model, pixels, mask.astype(np.uint8), texture or model is None)
-    del mask
-    for ids, box in regions.groups(selected):
-        # a ring of paint around the holes pins the blend at their edges; PatchMatch needs more
-        crop = regions.crop(box, source_margin(box) if texture else BLEND_MARGIN)
-        holes, painted = regions.holes[crop], _rgb(pixels[crop])
-        enlarged = _enlarged(small, crop, regions.holes.shape)
-        # Seamless edges: spread the known pixels' difference from the enlargement inward.
-        filled = enlarged + pyramid_fill(painted - enlarged, holes)
-        if texture:
-            patch = patchmatch_fill(painted, holes)
-            # the mean of model, Telea (both in `filled`) and PatchMatch, with PatchMatch's grain
-            filled = textured((2.0 * filled + patch) / 3.0, patch)
-        _write(pixels, crop, regions.own(crop, ids), np.clip(filled, 0.0, 1.0))
+def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0.0):
+    """Fill the selected regions, each at its own scale: on a window around it (see _window),
+    shrunk to the model's size and filled there (see _small_fills), enlarged and blended in;
+    with texture, add PatchMatch's grain at full resolution; with grain_strength, that much of
+    the painting's own grain copied in from nearby paint (see the module's docstring)."""
+    ids = np.arange(1, regions.count + 1)
+    if selected is not None:
+        ids = ids[selected[1:]]
+    wide = np.zeros(regions.count + 1, bool)
+    wide[ids] = True
+    size = model_size(model) if model is not None else IMAGE_SIZE
+    groups = _window_groups(regions, ids, size)
+    for start in range(0, len(groups), BATCH):
+        chunk = groups[start:start + BATCH]
+        views = [_model_view(pixels, regions.holes, window, size, pad=model is not None)
+                 for window, _ in chunk]
+        smalls = _small_fills(model, views, texture or model is None)
+        for (window, members), small in zip(chunk, smalls):
+            x, y, w, h = regions.boxes[members].T
+            box = (x.min(), y.min(), (x + w).max(), (y + h).max())
+            # a ring of paint around the holes pins the blend at their edges; PatchMatch needs
+            # more
+            crop = regions.crop(box, source_margin(box) if texture else
+                                GRAIN_MARGIN if grain_strength else BLEND_MARGIN)
+            # every wide hole is unknown here, filled or not: the result needs no order
+            holes = wide[regions.labels[crop]].astype(np.uint8)
+            painted = _rgb(pixels[crop])
+            enlarged = _enlarged(small, window, crop)
+            # Seamless edges: spread the known pixels' difference from the enlargement inward.
+            filled = enlarged + pyramid_fill(painted - enlarged, holes)
+            if texture:
+                patch = patchmatch_fill(painted, holes)
+                # the mean of model, Telea (both in `filled`) and PatchMatch, with its grain
+                filled = textured((2.0 * filled + patch) / 3.0, patch)
+            elif grain_strength:
+                filled += grain_strength * grain(painted, holes, seed=int(members[0]))
+            _write(pixels, crop, regions.own(crop, members), np.clip(filled, 0.0, 1.0))
 
 
 def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
@@ -202,11 +310,11 @@ def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
     else:
         wide = regions.inscribed_radius() > thin_radius
         if (~wide[1:]).any():
-            _fill_classical(pixels, regions, ~wide, "ns", THIN_RADIUS_NS)
+            _fill_classical(pixels, regions, ~wide, "specks", None)
         if wide[1:].any():
             # The thin regions are filled by now, so the wide fill sees them as paint.
             _fill_wide(pixels, regions, wide, model if entry.uses_model else None,
-                       texture=entry.texture)
+                       texture=entry.texture, grain_strength=entry.grain)
     return pixels
 
 

@@ -19,6 +19,9 @@ from filling import classical as c
 from models.loading import PRETRAINED
 from utils.errors import UserError
 
+# auto's grain: nearby paint's finest detail (finer than classical.GRAIN_SIGMA) at its own
+# strength; chosen on 24 training paintings (docs/filling.md)
+GRAIN_STRENGTH = 1.0
 DEFAULT_MODEL = PRETRAINED / "context_encoder.keras"
 # The inpainting models shipped in pretrained/ (pretrained/README.md has their recipes).
 SHIPPED_MODELS = {name: PRETRAINED / f"{name}.keras"
@@ -40,6 +43,7 @@ class Fill:
     radius: bool = False              # takes --radius
     uses_model: bool = False          # wide losses from --model (thin-wide) or the method's file
     texture: bool = False             # thin-wide: PatchMatch's grain in the wide losses
+    grain: float = 0.0                # thin-wide: this much of nearby paint's grain copied in
     depth: str = "float"              # what it computes in: float, or 8-bit (then a 16-bit
     #                                   scan's filled samples have 8-bit steps; others stay exact)
     margin: Callable = lambda box, radius: 8  # pixels of paint a crop holds around its losses
@@ -50,8 +54,11 @@ class Fill:
 
 
 FILLS = {f.name: f for f in (
-    Fill("auto", "thin losses by Navier-Stokes, wide ones by the learned model (the default)",
-         "thin-wide", uses_model=True),
+    Fill("auto", "thin losses by Navier-Stokes, wide ones by the learned model at the loss's "
+         "scale with the painting's own grain copied in (the default)", "thin-wide",
+         uses_model=True, grain=GRAIN_STRENGTH),
+    Fill("smooth", "auto without the grain: the highest PSNR, but a smooth smear in wide "
+         "losses", "thin-wide", uses_model=True),
     Fill("textured", "auto with PatchMatch's grain in the wide losses (slower)", "thin-wide",
          uses_model=True, texture=True, depth="8-bit"),
     Fill("telea", "OpenCV's fast marching (Telea 2004)", "classical", c.opencv_fill("telea"),
@@ -62,6 +69,8 @@ FILLS = {f.name: f for f in (
          c.opencv_inpaint_as("ns"), ("uint8", "uint16"), radius=True,
          margin=lambda box, radius: 2 * radius + 2),
     Fill("biharmonic", "scikit-image's biharmonic fill", "classical", c.biharmonic_fill),
+    Fill("specks", "0.7 biharmonic + 0.3 Navier-Stokes (radius 1): auto's fill of thin losses",
+         "classical", c.speck_fill, margin=lambda box, radius: 8),
     Fill("fsr", "OpenCV-contrib's frequency-selective reconstruction (slow on large areas)",
          "classical", c.fsr_fill, depth="8-bit",
          margin=lambda box, radius: 32),  # it fits its model on blocks of up to 32 px

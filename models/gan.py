@@ -96,11 +96,12 @@ class AdversarialInpainter(keras.Model):
         return self.composite(generated, damaged, mask) if self.conditional else generated
 
     def compile(self, g_optimizer, d_optimizer, rec_weight=0.999, adv_weight=0.001,
-                fm_weight=0.0, jit_compile=True):
+                fm_weight=0.0, jit_compile=True, hole_share=0.0, r1_weight=0.0, rec_loss="mse"):
         # No optimizer for super(): Keras would build a third one over both networks' weights.
         super().compile(optimizer=None, jit_compile=jit_compile)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.rec_weight, self.adv_weight, self.fm_weight = rec_weight, adv_weight, fm_weight
+        self.hole_share, self.r1_weight, self.rec_loss = hole_share, r1_weight, rec_loss
         # Built now, so a reloaded checkpoint finds the slots its saved state goes into.
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
@@ -108,7 +109,8 @@ class AdversarialInpainter(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(g_optimizer),
             "d_optimizer": keras.saving.serialize_keras_object(d_optimizer),
             "rec_weight": rec_weight, "adv_weight": adv_weight, "fm_weight": fm_weight,
-            "jit_compile": jit_compile}
+            "jit_compile": jit_compile, "hole_share": hole_share, "r1_weight": r1_weight,
+            "rec_loss": rec_loss}
 
     def get_compile_config(self):
         return getattr(self, "_adversarial_compile", None)
@@ -123,20 +125,29 @@ class AdversarialInpainter(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def reconstruction(self, generated, image, weight):
-        """Mean squared error per pixel, weighted by the per-pixel sample weights (1 = plain),
-        over this replica's images."""
-        error = ops.mean(ops.square(generated - image), axis=-1)
+    def reconstruction(self, generated, image, weight, loss=None):
+        """Mean squared error (or, with loss "l1", absolute error) per pixel, weighted by the
+        per-pixel sample weights (1 = plain), over this replica's images."""
+        difference = generated - image
+        error = ops.mean(ops.abs(difference) if (loss or "mse") == "l1" else
+                         ops.square(difference), axis=-1)
         if weight is not None:
             error = error * ops.reshape(weight, ops.shape(error))
         return ops.mean(error)
 
     @staticmethod
-    def hole_patches(mask, logits):
-        """1 for each discriminator patch that sees a missing pixel: the mask max-pooled onto the
-        logits' grid, then spread to the neighbouring patches (receptive fields overlap)."""
+    def hole_patches(mask, logits, share=0.0):
+        """1 for each discriminator patch judged as fake. share 0 (the first recipes): every
+        patch that sees a missing pixel (the mask max-pooled onto the logits' grid) and its
+        neighbours; share > 0: the patches whose own cells are at least that share missing. The
+        first rule calls patches of almost only real paint fake, labels no discriminator can
+        learn (bench/bench_discriminator.py measures it)."""
         stride = (mask.shape[1] // logits.shape[1], mask.shape[2] // logits.shape[2])
-        patches = ops.max_pool(ops.cast(mask, logits.dtype), stride, stride, padding="valid")
+        mask = ops.cast(mask, logits.dtype)
+        if share:
+            covered = ops.average_pool(mask, stride, stride, padding="valid")
+            return ops.cast(covered >= share, logits.dtype)
+        patches = ops.max_pool(mask, stride, stride, padding="valid")
         return ops.max_pool(patches, 3, 1, padding="same")
 
     @staticmethod
@@ -152,17 +163,30 @@ class AdversarialInpainter(keras.Model):
         (damaged, mask), image, weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             generated = self.generator([damaged, mask], training=True)
-            *real_features, real_logits = self.critic(image, training=True)
+            with tf.GradientTape() as r1_tape:
+                r1_tape.watch(image)
+                *real_features, real_logits = self.critic(image, training=True)
+                real_total = ops.sum(real_logits)
+            r1 = 0.0
+            if self.r1_weight:
+                # R1 (Mescheder et al. 2018): the discriminator's gradient on real paintings
+                # kept small, so it cannot win by a cliff the generator cannot climb
+                slope = r1_tape.gradient(real_total, image)
+                r1 = replica_share(ops.mean(ops.sum(ops.square(slope), axis=(1, 2, 3))))
             *fake_features, fake_logits = self.critic(
                 self.critic_view(generated, damaged, mask), training=True)
-            holes = self.hole_patches(mask, fake_logits)
+            holes = self.hole_patches(mask, fake_logits, self.hole_share)
             g_fm = replica_share(ops.mean(ops.stack([
                 ops.mean(ops.abs(ops.stop_gradient(real) - fake))
                 for real, fake in zip(real_features, fake_features)])))
             d_loss = 0.5 * (self._bce(ops.ones_like(real_logits), real_logits)
-                            + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes))
+                            + self._bce(ops.zeros_like(fake_logits), fake_logits, weights=holes)
+                            ) + 0.5 * self.r1_weight * r1
             g_adv = self._bce(ops.ones_like(fake_logits), fake_logits, weights=holes)
-            rec = replica_share(self.reconstruction(generated, image, weight))
+            rec = replica_share(self.reconstruction(generated, image, weight, self.rec_loss))
+            # the log's loss is the MSE whatever the generator minimises: runs stay comparable
+            mse = rec if self.rec_loss == "mse" else replica_share(
+                self.reconstruction(generated, image, weight))
             g_loss = self.rec_weight * rec + self.adv_weight * g_adv + self.fm_weight * g_fm
         # Both networks step on the same forward pass: each tape only differentiates towards its
         # own network's weights, so the discriminator's loss never moves the generator.
@@ -174,7 +198,7 @@ class AdversarialInpainter(keras.Model):
             replica_sum(ops.sum(holes)), 1.0)
         # The shares summed over the replicas: the global batch's figures, the same on each.
         rec, g_adv, g_fm, d_loss, accuracy = replica_sum(
-            [rec, g_adv, g_fm, d_loss, 0.5 * (real_right + fake_right)])
+            [mse, g_adv, g_fm, d_loss, 0.5 * (real_right + fake_right)])
         for name, value in (("loss", rec), ("g_adv", g_adv), ("g_fm", g_fm), ("d_loss", d_loss),
                             ("d_acc", accuracy),
                             ("d_perfect", ops.cast(accuracy == 1.0, "float32"))):
@@ -218,7 +242,7 @@ def build_gan(input_shape=(*IMAGE_SIZE, 3), conditional=False, generator=None,
 
 
 def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001, fm_weight=0.0,
-                decay_steps=None, jit_compile=True):
+                decay_steps=None, jit_compile=True, **adversarial):
     """The generator's optimizer is the Context Encoder's (Adam, cosine decay to 5%, clipnorm 1);
     the discriminator's is Adam with beta_1 = 0.5 (Radford et al. 2016), clipped the same way."""
     g_lr, d_lr_schedule = lr, d_lr
@@ -228,5 +252,5 @@ def compile_gan(model, lr=1e-3, d_lr=2e-4, rec_weight=0.999, adv_weight=0.001, f
     model.compile(Adam(g_lr, global_clipnorm=1.0),
                   Adam(d_lr_schedule, beta_1=0.5, global_clipnorm=1.0),
                   rec_weight=rec_weight, adv_weight=adv_weight, fm_weight=fm_weight,
-                  jit_compile=jit_compile)
+                  jit_compile=jit_compile, **adversarial)
     return model

@@ -103,3 +103,30 @@ class Composite(keras.layers.Layer):
 
     def compute_output_shape(self, generated_shape, image_shape=None, mask_shape=None):
         return generated_shape
+
+
+@keras.saving.register_keras_serializable(package="paintings")
+class FourierUnit(keras.layers.Layer):
+    """LaMa's Fourier unit (Suvorov et al. 2022, after Chi et al. 2020's fast Fourier
+    convolution): the feature map's 2-D real FFT, a 1 x 1 convolution (with ReLU) over the real
+    and imaginary parts stacked as channels, and the inverse FFT. One 1 x 1 convolution in the
+    frequency domain is a filter as wide as the image: every output position sees every input
+    position, which is how LaMa continues a regular pattern across a wide hole."""
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.conv = keras.layers.Conv2D(2 * channels, 1, name="spectral_conv")
+        self.conv.build((None, None, None, 2 * channels))
+
+    def call(self, x):
+        import tensorflow as tf
+        height, width = tf.shape(x)[1], tf.shape(x)[2]
+        spectrum = tf.signal.rfft2d(tf.transpose(x, [0, 3, 1, 2]))  # (B, C, H, W // 2 + 1)
+        parts = tf.concat([tf.math.real(spectrum), tf.math.imag(spectrum)], axis=1)
+        parts = tf.nn.relu(self.conv(tf.transpose(parts, [0, 2, 3, 1])))
+        real, imaginary = tf.split(tf.transpose(parts, [0, 3, 1, 2]), 2, axis=1)
+        out = tf.signal.irfft2d(tf.complex(real, imaginary), fft_length=[height, width])
+        return tf.transpose(out, [0, 2, 3, 1])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -58,11 +58,21 @@ def writable_folder(folder):
     return folder
 
 
+RUN_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"  # this process's temporary names
+
+
+def partial_name(path):
+    """A temporary name beside path that only this process uses: PARTIAL, its process id, a
+    random token, the name."""
+    path = Path(path)
+    return path.with_name(f"{PARTIAL}{os.getpid()}-{os.urandom(4).hex()}-{path.name}")
+
+
 def write_atomically(path, write):
     """write(temporary path), then rename it to path: an interrupted or failed write leaves no
     half-written file, and a failed one leaves no temporary file either."""
     path = Path(path)
-    partial = path.with_name(f"{PARTIAL}{os.getpid()}-{path.name}")
+    partial = partial_name(path)
     try:
         write(partial)
         os.replace(partial, path)
@@ -75,10 +85,34 @@ def write_text(path, text):
     write_atomically(path, lambda p: Path(p).write_text(text))
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _writer_pid(path):
+    """The process id in a temporary file's name (PARTIAL + pid + ...), or None."""
+    try:
+        return int(path.name[len(PARTIAL):].split("-", 1)[0])
+    except ValueError:
+        return None
+
+
 def remove_stale_partials(folder):
-    """Temporary files that a killed run left in folder (only ours: PARTIAL + pid + name)."""
-    for stale in Path(folder).glob(PARTIAL + "*"):
-        if stale.is_file():
+    """What killed runs left in folder: their unfinished set commits are completed (see
+    scans/saving.py's journal) and their temporary files removed. Only files of processes that
+    are no longer running: a run writing into the same folder right now keeps its own."""
+    from scans.saving import recover_journals
+    folder = Path(folder)
+    recover_journals(folder)
+    for stale in folder.glob(PARTIAL + "*"):
+        pid = _writer_pid(stale)
+        if stale.is_file() and pid is not None and pid != os.getpid() and not _alive(pid):
             stale.unlink(missing_ok=True)
 
 

@@ -3,11 +3,12 @@ own depth, with its alpha, profile and metadata), the mask, the figure with the 
 painting, and the record of how it was made. The one naming rule, record and writer that
 restore.py, pixel_diff.py and the workbench (app.py) save through."""
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
-from scans.outputs import input_record, record_json, write_atomically, write_text
+from scans.outputs import input_record, partial_name, record_json, sha256
 from scans.scan import SUFFIX, Scan, write_scan
 from utils.errors import UserError
 from utils.plotting import restoration_figure
@@ -41,25 +42,121 @@ def output_paths(out, files, fmt):
     return {path: output_set(Path(out) / f"{path.stem}_restored{SUFFIX[fmt]}") for path in files}
 
 
-def recorded_outputs(folder):
-    """The files that earlier runs of these tools wrote into folder, as their records list them."""
-    written = set()
-    for record in Path(folder).glob("*_record.json"):
+def _records(folder):
+    """(path, record) of every record of these tools in folder: a JSON object with the input,
+    the outputs {kind: path} and their sha256, naming itself as its record."""
+    for path in Path(folder).glob("*_record.json"):
         try:
-            written.update(Path(p) for p in json.loads(record.read_text())["outputs"].values())
+            record = json.loads(path.read_text())
+            outputs = record["outputs"]
+            if Path(outputs["record"]) == path.resolve() and isinstance(
+                    record.get("output_sha256"), dict):
+                yield path, record
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
+
+
+def recorded_outputs(folder):
+    """{file: the painting it was made from} of the files that earlier runs of these tools
+    wrote into folder and that are still as they wrote them: each listed by a record whose
+    sha256 of it matches the file on disk (a record is its own proof). A record anyone could
+    write proves nothing: a stale or hand-made one lists files whose bytes it does not know."""
+    written = {}
+    for path, record in _records(folder):
+        source = record.get("input", {}).get("path")
+        written[path.resolve()] = source
+        for kind, output in record["outputs"].items():
+            output = Path(output)
+            digest = record["output_sha256"].get(kind)
+            if kind == "record" or digest is None or not output.is_file():
+                continue
+            try:
+                if sha256(output) == digest:
+                    written[output.resolve()] = source
+            except OSError:
+                continue
     return written
 
 
-def foreign_files(paths):
-    """The paths among paths that exist and that no record of these tools lists as its output:
-    a user's own files (a hand-drawn <name>_mask.png beside the painting), never to be
-    replaced."""
-    ours = set()
+def foreign_files(paths, source=None):
+    """The paths among paths that exist and that no run of these tools provably wrote (see
+    recorded_outputs): a user's own files (a hand-drawn <name>_mask.png beside the painting,
+    another painting b.png), never to be replaced without --overwrite. With source (the painting
+    these outputs are made from), also the outputs these tools made from another painting."""
+    ours = {}
     for folder in {Path(p).resolve().parent for p in paths}:
-        ours |= recorded_outputs(folder)
-    return [Path(p) for p in paths if Path(p).exists() and Path(p).resolve() not in ours]
+        ours.update(recorded_outputs(folder))
+    foreign = []
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        key = path.resolve()
+        if key not in ours or (source is not None and ours[key] is not None
+                               and Path(ours[key]) != Path(source).resolve()):
+            foreign.append(path)
+    return foreign
+
+
+def refuse_foreign(paths, source=None, overwrite=False):
+    """A UserError naming the first file among paths that these tools did not write (see
+    foreign_files), unless overwrite."""
+    foreign = [] if overwrite else foreign_files(paths, source)
+    if foreign:
+        raise UserError(f"{foreign[0]} exists and no run of this tool made it from this painting "
+                        f"(no record with its sha256): it is not replaced; move it, write "
+                        f"elsewhere (-o), or pass --overwrite")
+
+
+JOURNAL = ".journal.json"
+
+
+class _folder_lock:
+    """An exclusive lock on the folder itself (flock on its directory; no file is left behind),
+    held while a set of files is renamed into place, so that two runs writing one folder never
+    interleave their sets."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def __enter__(self):
+        import fcntl
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *error):
+        os.close(self.fd)  # closing the descriptor releases the lock
+
+
+def commit_set(moves):
+    """Rename each temporary file to its place [(temporary, final)], as one set: under the
+    folder's lock, with a journal written first, so that a kill in the middle leaves a journal
+    the next run completes (recover_journals): the set is then whole, the old one or the new."""
+    folder = Path(moves[-1][1]).parent
+    journal = partial_name(folder / f"{Path(moves[-1][1]).stem}{JOURNAL}")
+    with _folder_lock(folder):
+        journal.write_text(json.dumps([[str(a), str(b)] for a, b in moves]))
+        for temporary, final in moves:
+            os.replace(temporary, final)
+        journal.unlink()
+
+
+def recover_journals(folder):
+    """Complete the set commits that killed processes left in folder (see commit_set)."""
+    from scans.outputs import PARTIAL, _alive, _writer_pid
+    journals = [j for j in Path(folder).glob(f"{PARTIAL}*{JOURNAL}")
+                if _writer_pid(j) is not None and not _alive(_writer_pid(j))]
+    if not journals:
+        return
+    with _folder_lock(folder):
+        for journal in journals:
+            try:
+                moves = json.loads(journal.read_text())
+            except (OSError, ValueError):
+                moves = []  # written before any rename: nothing was moved
+            for temporary, final in moves:
+                if Path(temporary).exists():
+                    os.replace(temporary, final)
+            journal.unlink(missing_ok=True)
 
 
 def restoration_record(painting, scan, mask, fraction, method, model, settings, seconds, tool):
@@ -73,23 +170,28 @@ def restoration_record(painting, scan, mask, fraction, method, model, settings, 
 
 def write_restoration(outputs, scan, mask, before, method, fmt, make_record):
     """Write the restored scan, the mask (H, W; nonzero = filled), the figure (before: the
-    painting's thumbnail before filling) and the record to outputs {kind: path}, each under a
-    temporary name and renamed. make_record() is called once the three images are written (so
-    it can time them) and returns the record; the outputs' paths are added to it. A failure
-    removes every file of the set."""
+    painting's thumbnail before filling) and the record to outputs {kind: path} as one set: each
+    to a temporary file of this process, the record (with every output's path and sha256) last,
+    then all renamed into place together (commit_set). make_record() is called once the three
+    images are written (so it can time them) and returns the record. A failure (a full disk, an
+    error) removes this run's temporary files and leaves the files of an earlier run as they
+    were; a kill leaves the old set or, once the renames began, the new one whole."""
     mask = (np.asarray(mask) > 0).astype(np.uint8)
     writers = {"restored": lambda p: write_scan(p, scan, fmt),
                "mask": lambda p: write_scan(p, Scan((mask * np.uint8(255))[..., None]), "png"),
                "figure": lambda p: restoration_figure(p, before, mask, scan.colour, method)}
+    temporary = {kind: partial_name(path) for kind, path in outputs.items()}
     try:
         for kind, write in writers.items():
-            write_atomically(outputs[kind], write)
+            write(temporary[kind])
         record = make_record()
         record = {"input": record.pop("input"),
-                  "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()}, **record}
-        write_text(outputs["record"], record_json(record))
-    except BaseException:
-        # A painting's files come as a set: never a restored file without its mask and record.
-        for written in outputs.values():
-            written.unlink(missing_ok=True)
-        raise
+                  "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
+                  "output_sha256": {kind: sha256(temporary[kind]) for kind in writers},
+                  **record}
+        temporary["record"].write_text(record_json(record))
+        commit_set([(temporary[kind], outputs[kind]) for kind in ("restored", "mask", "figure",
+                                                                  "record")])
+    finally:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)

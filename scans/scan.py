@@ -38,6 +38,7 @@ class Scan:
     icc: bytes = None
     exif: Image.Exif = None
     notes: list = field(default_factory=list)  # conversions made on reading, for the record
+    warnings: list = field(default_factory=list)  # what reading left out: tools print these
 
     @property
     def bits(self):
@@ -92,11 +93,20 @@ def _pil_pixels(im, notes):
     return values[..., None] if values.ndim == 2 else values
 
 
-def _tiff_pixels(path):
+FRAMES = "the file holds"  # how a note about frames left out begins (tools warn of it)
+
+
+def _tiff_pixels(path, notes=None):
     """A TIFF's first image through tifffile: every bit of 16-bit colour, gray + alpha included."""
     import tifffile
     with tifffile.TiffFile(path) as tiff:
         page = tiff.pages[0]
+        _check_samples(path, {277: page.samplesperpixel, 262: int(page.photometric),
+                              338: tuple(int(e) for e in page.extrasamples)})
+        if len(tiff.pages) > 1 and notes is not None and not any(
+                n.startswith(FRAMES) for n in notes):
+            notes.append(f"{FRAMES} {len(tiff.pages)} frames or pages: only the first was read; "
+                         f"the output holds that one alone")
         if page.photometric not in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB):
             raise ImageError(f"{path}: {page.photometric.name} TIFFs of {page.bitspersample} "
                              f"bits are not supported")
@@ -105,6 +115,20 @@ def _tiff_pixels(path):
         if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
             pixels = np.moveaxis(pixels, 0, -1)
         return pixels, icc.value if icc is not None else None
+
+
+def _check_samples(path, tags):
+    """Refuse a TIFF whose samples beyond the colour are anything but one alpha channel: they
+    would be lost, and nothing may be dropped without a word."""
+    samples = tags.get(277, 1)
+    photometric = tags.get(262, 2)
+    extra = tags.get(338, ())
+    extra = extra if isinstance(extra, tuple) else (extra,)
+    colour = 1 if photometric in (0, 1) else 3
+    if samples > colour + 1 or (samples == colour + 1 and tuple(extra) not in ((1,), (2,))):
+        raise ImageError(f"{path}: {samples} samples per pixel ({colour} of colour and "
+                         f"{samples - colour} extra, not one alpha channel): only gray or RGB "
+                         f"with at most one alpha is supported; the extra samples would be lost")
 
 
 def _open(path, max_pixels, notes):
@@ -116,6 +140,12 @@ def _open(path, max_pixels, notes):
             if max_pixels and width * height > max_pixels:
                 raise ImageError(f"{path}: {width} x {height} pixels is too large to decode "
                                  f"safely (limit {max_pixels:,} pixels)")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"{FRAMES} {frames} frames or pages: only the first was read; the "
+                             f"output holds that one alone")
+            if im.format == "TIFF":
+                _check_samples(path, im.tag_v2)
             exif = im.getexif()
             for tag in (_EXIF_IFD, _GPS_IFD):
                 if tag in exif:
@@ -135,7 +165,7 @@ def _open(path, max_pixels, notes):
             if im.format == "TIFF":
                 bits = im.tag_v2.get(258, (8,))
                 if max(bits if isinstance(bits, tuple) else (bits,)) > 8:
-                    return _tiff_pixels(path)[0], orientation, icc, exif
+                    return _tiff_pixels(path, notes)[0], orientation, icc, exif
             if im.mode == "CMYK" and icc:
                 icc = None  # a CMYK profile does not describe the RGB we write
                 notes.append("CMYK converted to RGB; its CMYK colour profile dropped")
@@ -143,7 +173,7 @@ def _open(path, max_pixels, notes):
     except Image.UnidentifiedImageError:
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise
-        pixels, icc = _tiff_pixels(path)  # 16-bit gray + alpha, which PIL cannot open
+        pixels, icc = _tiff_pixels(path, notes)  # 16-bit gray + alpha, which PIL cannot open
         return pixels, orientation, icc, exif
 
 
@@ -261,10 +291,14 @@ def read_scan(path, max_pixels=MAX_PIXELS):
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1  # the pixels are upright now
     channels = pixels.shape[2]
+    if channels > 4:
+        raise ImageError(f"{path}: {channels} samples per pixel: only gray or RGB with at most "
+                         f"one alpha is supported; the extra samples would be lost")
     colour, alpha = (pixels[..., :channels - 1], pixels[..., -1]) if channels in (2, 4) \
         else (pixels, None)
     return Scan(np.ascontiguousarray(colour), None if alpha is None else
-                np.ascontiguousarray(alpha), icc, exif if len(exif) else None, notes)
+                np.ascontiguousarray(alpha), icc, exif if len(exif) else None, notes,
+                [note for note in notes if note.startswith(FRAMES)])
 
 
 def _strips(scan, rows):

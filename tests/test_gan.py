@@ -108,6 +108,65 @@ def test_only_patches_that_see_a_hole_are_labelled_fake():
     assert patches[:, 3:].sum() == 0 and patches[0].sum() == 0  # none far from it
 
 
+def test_with_a_hole_share_only_patches_mostly_missing_are_labelled_fake():
+    from models.gan import AdversarialInpainter
+    mask = np.zeros((1, 64, 96, 1), np.float32)
+    mask[0, 16:32, 16:32] = 1   # patch (1, 1) of 16 x 16 px: all missing
+    mask[0, 32:34, 48:64] = 1   # patch (2, 3): one eighth missing
+    logits = np.zeros((1, 4, 6, 1), np.float32)
+    patches = np.asarray(AdversarialInpainter.hole_patches(mask, logits, share=0.5))[0, ..., 0]
+    assert patches[1, 1] == 1 and patches.sum() == 1
+
+
+def test_r1_and_l1_steps_are_finite_and_move_both_networks():
+    model = compile_gan(build_gan(SMALL, conditional=True), jit_compile=False, r1_weight=1.0,
+                        hole_share=0.5, rec_loss="l1")
+    damaged, mask, image = _batch()
+    before = [v.numpy().copy() for v in model.discriminator.trainable_variables]
+    logs = model.train_on_batch((damaged, mask), image, return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+    # the log's loss is the MSE, not the L1 the generator minimised
+    generated = np.asarray(model.generator([damaged, mask]))
+    assert logs["loss"] < np.abs(generated - image).mean()
+    assert all(not np.array_equal(b, a.numpy())
+               for b, a in zip(before, model.discriminator.trainable_variables))
+    assert model.get_compile_config()["r1_weight"] == 1.0
+
+
+def test_the_fourier_inpainter_starts_as_the_context_encoder_it_is_initialised_from(tmp_path):
+    from models.context_encoder import build_context_encoder
+    from models.ffc import build_fourier_inpainter
+    from training.loop import start_from
+    encoder = build_context_encoder(SMALL)
+    rng = np.random.default_rng(3)
+    encoder.set_weights([rng.normal(0, 0.02, w.shape) for w in encoder.get_weights()])
+    encoder.save(tmp_path / "ce.keras")
+    gan = build_gan(SMALL, conditional=True, generator=build_fourier_inpainter(SMALL, blocks=2))
+    start_from(gan, tmp_path / "ce.keras")
+    damaged, mask, _ = _batch()
+    assert np.allclose(np.asarray(gan.generator([damaged, mask])),
+                       np.asarray(encoder([damaged, mask])), atol=1e-6)
+    # its Fourier blocks are real layers that reload from a file, at any size
+    from models.loading import load_inpainting_model
+    gan.generator.save(tmp_path / "fourier.keras")
+    reloaded = load_inpainting_model(tmp_path / "fourier.keras")
+    assert reloaded.count_params() > encoder.count_params()
+    with pytest.raises(UserError, match="not this one"):
+        start_from(build_gan(SMALL), tmp_path / "fourier.keras")
+
+
+def test_the_fourier_unit_mixes_every_position():
+    from models.layers import FourierUnit
+    layer = FourierUnit()
+    x = np.random.default_rng(0).normal(size=(1, 16, 24, 4)).astype(np.float32)
+    nudged = x.copy()
+    nudged[0, 0, 0] += 1.0  # one pixel in a corner
+    out, moved = np.asarray(layer(x)), np.asarray(layer(nudged))
+    assert out.shape == x.shape and np.isfinite(out).all()
+    # the far corner feels it in one layer (a 3 x 3 convolution reaches 1 px)
+    assert np.abs(moved[0, 8:, 12:] - out[0, 8:, 12:]).max() > 1e-4
+
+
 def test_conditional_discriminator_sees_only_the_hole():
     """Generated pixels outside the hole must not reach the conditional GAN's discriminator."""
     damaged, mask, _ = _batch(2)
@@ -151,7 +210,8 @@ def test_a_nan_stops_training_with_a_clear_message(tmp_path):
 TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2", "--epochs", "2"]
 
 
-@pytest.mark.parametrize("script, mask", [("train_gan.py", "mixed"), ("train_cgan.py", "centre")])
+@pytest.mark.parametrize("script, mask", [("train_gan.py", "mixed"), ("train_cgan.py", "centre"),
+                                          ("train_fourier.py", "wide")])
 @pytest.mark.slow
 def test_scripts_run_end_to_end(script, mask, tmp_path):
     write_paintings(tmp_path / "data" / "train", 6, seed=1)
@@ -163,6 +223,8 @@ def test_scripts_run_end_to_end(script, mask, tmp_path):
     # XLA is tried on the GAN's step; the cGAN runs the same step uncompiled, to save the
     # compile's time in the suite
     jit = [] if script == "train_gan.py" else ["--no-jit"]
+    if script == "train_fourier.py":
+        assert "--r1-weight" in help_text and "--hole-share" in help_text
     result = run_script(script, "--data", tmp_path / "data", "--name", "tiny", "--runs-dir",
                         runs, *TINY, *jit)
     assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
-@pytest.mark.parametrize("kind", ["holes", "centre", "blobs", "mixed"])
+@pytest.mark.parametrize("kind", ["holes", "centre", "blobs", "mixed", "strokes", "boxes", "wide"])
 def test_every_kind_is_binary_float_of_the_image_shape(kind):
     for shape in [SIZE, (64, 96)]:
         mask = mask_generator(kind)(shape, _rng(1))

@@ -197,7 +197,7 @@ def test_each_mistake_is_one_line(tmp_path):
     (tmp_path / "out" / "p_restored.png").mkdir(parents=True)
     cases = {
         "a threshold that is no probability": ([painting, "--threshold", "1.5"],
-                                               "between 0 and 1"),
+                                               "from 0.0 to 1.0"),
         "clicks on two paintings": ([painting, painting.with_name("q.png"), "--point", "3,4"],
                                     "on one painting"),
         "a click outside the painting": ([painting, "--point", "900,4"], "lies outside"),
@@ -211,7 +211,10 @@ def test_each_mistake_is_one_line(tmp_path):
                                           "is not a Keras model file"),
         "a mask folder without the mask": ([painting, "--mask", tmp_path / "out"],
                                            "no mask for p.png"),
-        "a negative radius": ([painting, "--radius", "-2"], "must be above 0"),
+        "a negative radius": ([painting, "--radius", "-2"], "is from 1 to 100"),
+        "a huge radius": ([painting, "--radius", "100000"], "is from 1 to 100"),
+        "an infinite thin radius": ([painting, "--thin-radius", "inf"], "is from 0.5 to 1000"),
+        "a NaN threshold": ([painting, "--threshold", "nan"], "from 0.0 to 1.0"),
         "a painting over --max-pixels": ([painting, "--max-pixels", "1000"],
                                          "raise it to 21600"),
     }

@@ -1,6 +1,7 @@
 """The workbench (app.py): the page driven in headless Chromium end to end (open a painting with
 known damage, the overlay, a brush stroke, restore, download), and the server's refusals (paths
 outside the folder, oversized and broken uploads, outputs over an input)."""
+import hashlib
 import io
 import json
 import shutil
@@ -232,9 +233,64 @@ def test_saving_never_replaces_an_input(tmp_path):
     while client.get(f"/api/{painting}/status").json["state"] == "running":
         time.sleep(0.1)
     response = client.post(f"/api/{painting}/save", json={"format": "png"})
-    assert response.status_code == 400 and "test_mask.png" in response.json["error"]
+    # the user's test_mask.png is kept: the set takes the next free name
+    assert response.status_code == 200, response.json
+    assert response.json["saved"]["mask"] == "test-2_mask.png"
     assert (folder / "test_mask.png").read_bytes() == before
     assert not (folder / "test_restored.png").exists()
+    # saving again replaces its own set, not another
+    again = client.post(f"/api/{painting}/save", json={"format": "png"})
+    assert again.json["saved"]["mask"] == "test-2_mask.png"
+
+
+def test_saves_at_once_and_paintings_of_one_name_each_keep_their_own_set(tmp_path):
+    """Two saves at the same moment, a painting saved after another of the same name in a
+    subfolder, and uploads whose names reduce to the same safe name: every set is whole, and
+    none replaces another painting's."""
+    pytest.importorskip("flask")
+    import threading
+    from workbench.server import Workbench, create_app
+    folder = tmp_path / "paintings"
+    _painting(folder)
+    (folder / "sub").mkdir()
+    _painting(folder / "sub")
+    out = tmp_path / "out"
+    workbench = Workbench(folder, out, detector=Detector("white"))
+    client = create_app(workbench).test_client()
+
+    def restored(name=None, upload=None):
+        if upload is not None:
+            opened = client.post("/api/open", data={"file": upload},
+                                 content_type="multipart/form-data").json
+        else:
+            opened = client.post("/api/open", json={"name": name}).json
+        painting = opened["id"]
+        client.post(f"/api/{painting}/restore", data={"method": "ns"})
+        while client.get(f"/api/{painting}/status").json["state"] == "running":
+            time.sleep(0.05)
+        return painting
+    first, second = restored("test.png"), restored("sub/test.png")
+    answers = []
+    threads = [threading.Thread(target=lambda p=p: answers.append(
+        client.post(f"/api/{p}/save", json={"format": "png"}).json)) for p in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stems = sorted(a["saved"]["restored"] for a in answers)
+    assert stems == ["test-2_restored.png", "test_restored.png"]
+    png = (folder / "test.png").read_bytes()
+    uploads = [restored(upload=(io.BytesIO(png), name)) for name in ("кот.png", "猫.png")]
+    names = [client.post(f"/api/{p}/save", json={"format": "png"}).json["saved"]["restored"]
+             for p in uploads]
+    assert len(set(names)) == 2
+    records = [json.loads(p.read_text()) for p in out.glob("*_record.json")]
+    assert len(records) == 4 and all(sorted(r["outputs"]) == ["figure", "mask", "record",
+                                                              "restored"] for r in records)
+    for record in records:  # every set is whole: each file is the one its record names
+        for kind, digest in record["output_sha256"].items():
+            assert hashlib.sha256(Path(record["outputs"][kind]).read_bytes()).hexdigest() == \
+                digest
 
 
 def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with_it(tmp_path):

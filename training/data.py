@@ -26,11 +26,16 @@ SAMPLE_NAMES = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coff
                 "rocket.jpg"]
 
 
-def sample_images(size=IMAGE_SIZE):
-    """scikit-image's sample photographs, resized: (array N x H x W x 3, names)."""
+def sample_paths():
+    """The files of scikit-image's sample photographs this project uses."""
     import skimage.data
     folder = Path(skimage.data.__file__).parent
-    paths = [folder / name for name in SAMPLE_NAMES if (folder / name).exists()]
+    return [folder / name for name in SAMPLE_NAMES if (folder / name).exists()]
+
+
+def sample_images(size=IMAGE_SIZE):
+    """scikit-image's sample photographs, resized: (array N x H x W x 3, names)."""
+    paths = sample_paths()
     return np.stack([resize(read_image(p), size) for p in paths]), [p.name for p in paths]
 
 

@@ -9,6 +9,7 @@ the folder, and every worker resumes from its checkpoint.
 import math
 import signal
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,7 +46,8 @@ class RunCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self._stop_if_not_finite(logs, "validation")
-        self.epochs_done = epoch + 1
+        # epochs_done moves only once the checkpoint holds the epoch and its log row: a Ctrl-C
+        # before that saves the weights as of the epochs already logged
         if logs.get("d_perfect", 0.0) > 0.5:
             print(f"\nwarning: the discriminator classified every patch right in "
                   f"{logs['d_perfect']:.0%} of this epoch's steps: it has won, and the generator "
@@ -69,6 +71,7 @@ class RunCallback(keras.callbacks.Callback):
                   f"best epoch", file=sys.stderr)
         row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
         self.run.save_checkpoint(self.model, epoch + 1, self.best, row)
+        self.epochs_done = epoch + 1
         if self.run.chief:
             loss_plot(self.run.folder / "log.csv", self.run.folder / "loss.png",
                       title=self.run.config["name"])
@@ -113,6 +116,9 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
                   validation_batch_size=batch_size, callbacks=callbacks, shuffle=False,
                   verbose=1 if run.chief else 0)
     except KeyboardInterrupt:
+        # the epochs the last checkpoint logged (an interrupt between its commit and the
+        # callback's count must not undo it)
+        callback.epochs_done = max(callback.epochs_done, run.epochs_done)
         run.save_checkpoint(model, callback.epochs_done, callback.best)
         if run.chief:
             print(f"\ninterrupted: saved a checkpoint after {callback.epochs_done} finished "
@@ -124,20 +130,33 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
 def start_from(model, path):
     """Copy the weights of the saved model at path into model (fine-tuning), or one clear error
     when its architecture differs. A GAN takes a saved generator (a Context Encoder) into its
-    generator, its discriminator starting fresh."""
+    generator, its discriminator starting fresh. A model that holds every layer of the saved one
+    under the same names and shapes, and more (the Fourier inpainter and a Context Encoder),
+    takes those layers' weights; its own new layers keep their initial weights."""
     from models.loading import load_model_file
     saved = load_model_file(path)
     theirs = [w.shape for w in saved.weights]
     generator = getattr(model, "generator", None)
-    if generator is not None and [w.shape for w in generator.weights] == theirs:
-        model = generator
-    mine = [w.shape for w in model.weights]
-    if mine != theirs:
-        raise UserError(f"--init {path}: its model is not this one ({len(theirs)} weight "
-                        f"arrays against {len(mine)}, or of other shapes): fine-tuning needs "
-                        f"the same architecture")
-    model.set_weights(saved.get_weights())
-    print(f"starting from the weights of {path}")
+    target = generator if generator is not None else model
+    if [w.shape for w in target.weights] == theirs:
+        target.set_weights(saved.get_weights())
+        print(f"starting from the weights of {path}")
+        return
+    mine = {layer.name: layer for layer in target.layers}
+    shared = [layer for layer in saved.layers if layer.weights]
+    if shared and all(layer.name in mine and [w.shape for w in mine[layer.name].weights]
+                      == [w.shape for w in layer.weights] for layer in shared):
+        for layer in shared:
+            mine[layer.name].set_weights(layer.get_weights())
+        new = [n for n, layer in mine.items() if layer.weights and n not in
+               {s.name for s in shared}]
+        print(f"starting from the weights of {path} ({len(shared)} layers; new here, from "
+              f"their initial weights: {', '.join(new)})")
+        return
+    raise UserError(f"--init {path}: its model is not this one ({len(theirs)} weight arrays "
+                    f"against {len(target.weights)}, or of other shapes or layer names): "
+                    f"fine-tuning needs the same architecture, or this one's layers to include "
+                    f"all of its")
 
 
 def placement(args, config, strategy, resume):
@@ -183,13 +202,47 @@ def train(args, model_name, make_model, data=inpainting_data, show=inpainting_sa
                         f"reached (its own output says why): {reason}") from None
 
 
+# Training memory, measured roughly on the Context Encoder and the GANs at 256 x 384 (3-4 GB for
+# a batch of 8): bytes per pixel of a batch's images; the paintings are held as float32 RGB.
+TRAIN_BYTES_PER_PIXEL = 5000
+HELD_BYTES_PER_PIXEL = 12
+
+
+def check_memory(args, paintings=0):
+    """Refuse, with one line, an --image-size and --batch-size this machine's memory cannot
+    hold (the kernel would kill the run without a word), before anything is loaded."""
+    from scans.scan import available_memory
+    height, width = args.image_size
+    need = (args.batch_size * height * width * TRAIN_BYTES_PER_PIXEL
+            + paintings * height * width * HELD_BYTES_PER_PIXEL + 1e9)
+    memory = available_memory()
+    if memory is not None and need > memory:
+        raise UserError(f"--image-size {height}x{width} with --batch-size {args.batch_size}"
+                        f"{f' and {paintings} paintings' if paintings else ''} needs about "
+                        f"{need / 1e9:.0f} GB of memory and {memory / 1e9:.1f} GB is available: "
+                        f"lower them")
+
+
 def _train(args, model_name, make_model, data, show, strategy, chief):
     """train() under strategy, on this process (the chief, or another worker)."""
+    runs = Path(args.runs_dir)
+    if runs.exists() and not runs.is_dir():
+        raise UserError(f"--runs-dir {runs} is a file: give a folder (it holds the run folders)")
+    if getattr(args, "image_size", None) and not args.resume:
+        check_memory(args, _count_paintings(args.data))
     run = Run.start(args, model_name, chief)
     try:
         _train_run(args, run, make_model, data, show, strategy, chief)
     finally:
         run.release()
+
+
+def _count_paintings(data):
+    from utils.images import find_images
+    try:
+        return len(find_images(data)) if data else 0
+    except UserError:
+        return 0  # a missing folder is told when the data is loaded
 
 
 def _train_run(args, run, make_model, data, show, strategy, chief):

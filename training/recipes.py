@@ -36,5 +36,40 @@ def train_gan(args, conditional=False):
         return compile_gan(build_gan(input_shape, conditional), config["lr"], config["d_lr"],
                            config["rec_weight"], config["adv_weight"],
                            config.get("fm_weight", 0.0),  # runs from before the option: off
-                           decay_steps, jit_compile=not config["no_jit"])
+                           decay_steps, jit_compile=not config["no_jit"],
+                           **_adversarial_options(config))
     train(args, "cgan" if conditional else "gan", make_model)
+
+
+def _adversarial_options(config):
+    """The adversarial options added after the first recipes; a run from before them has their
+    old behaviour."""
+    return {"hole_share": config.get("hole_share", 0.0), "r1_weight": config.get("r1_weight", 0.0),
+            "rec_loss": config.get("rec_loss", "mse")}
+
+
+def fourier_parser(doc):
+    """The options of train_fourier.py: the conditional GAN's, with the Fourier recipe's
+    defaults (L1, patches judged fake only where mostly missing, R1, feature matching)."""
+    p = inpainting_parser(doc, mask="wide", adversarial=True)
+    p.add_argument("--blocks", type=cli.positive(int), default=3,
+                   help="Fourier residual blocks at the bottleneck")
+    p.set_defaults(rec_loss="l1", hole_share=0.5, r1_weight=0.01, adv_weight=0.01,
+                   fm_weight=1.0, rec_weight=1.0)
+    return p
+
+
+def train_fourier(args):
+    """Train the Fourier inpainter as a conditional GAN (models/ffc.py)."""
+    from models.ffc import build_fourier_inpainter
+    from models.gan import build_gan, compile_gan
+    from training.loop import train
+
+    def make_model(config, input_shape, decay_steps):
+        gan = build_gan(input_shape, conditional=True,
+                        generator=build_fourier_inpainter(input_shape, blocks=config["blocks"],
+                                                          name="generator"))
+        return compile_gan(gan, config["lr"], config["d_lr"], config["rec_weight"],
+                           config["adv_weight"], config["fm_weight"], decay_steps,
+                           jit_compile=not config["no_jit"], **_adversarial_options(config))
+    train(args, "fourier", make_model)

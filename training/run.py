@@ -30,7 +30,8 @@ from utils.errors import UserError
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
 FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
                    "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
-                   "adv_weight", "fm_weight", "lr_scaling", "clean_fraction")
+                   "adv_weight", "fm_weight", "lr_scaling", "clean_fraction", "rec_loss",
+                   "hole_share", "r1_weight", "blocks")
 # Options that are not the run's own: how this command reaches the run, and how it spreads it
 # over devices (placement() records that, and a resume may change it if the global batch stays).
 NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "distribute",
@@ -55,8 +56,11 @@ class Run:
     def _lock(folder):
         """Hold folder/.lock until release() or this process's end (the OS frees it even after
         kill -9)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".lock", "a+")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(folder / ".lock", "a+")
+        except OSError as error:
+            raise UserError(f"cannot make the run folder {folder} ({error.strerror or error})")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -72,22 +76,22 @@ class Run:
 
     @classmethod
     def _start_folder(cls, folder):
-        """Lock a new run's folder, refusing one that holds another run, and clear what a start
-        that failed before its first checkpoint left."""
+        """Lock a new run's folder, refusing one that holds anything a run made or a user put
+        there: a new run never reuses a run's folder. Only a start that failed before its first
+        epoch ended (bad data, an early Ctrl-C: config.json and an empty samples/) is started
+        again."""
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder} is a file, not a run folder: choose another --name or "
+                            f"--runs-dir")
         if folder.exists():
-            finished = (folder / "checkpoints" / "state.json").exists()
-            foreign = {p.name for p in folder.iterdir()} - RUN_FILES
-            if finished or foreign:
-                raise UserError(f"run folder {folder} already exists: pass --resume to "
-                                f"continue it, or another --name")
-        lock = cls._lock(folder)
-        # A start that failed before its first checkpoint (bad data, an early Ctrl-C) left only
-        # its own files: start it again from nothing.
-        for leftover in ("log.csv", "loss.png", "model.keras", "discriminator.keras"):
-            (folder / leftover).unlink(missing_ok=True)
-        for sample in (folder / "samples").glob("*.png"):
-            sample.unlink()
-        return lock
+            leftovers = {p.name for p in folder.iterdir()} - {"config.json", ".lock", "samples"}
+            samples = folder / "samples"
+            if leftovers or (samples.is_dir() and any(samples.iterdir())) or (
+                    samples.exists() and not samples.is_dir()):
+                raise UserError(f"run folder {folder} already exists and holds a run's files: "
+                                f"pass --resume to continue it, or choose another --name (a "
+                                f"new run never replaces another's files)")
+        return cls._lock(folder)
 
     @classmethod
     def start(cls, args, model_name, chief=True):
@@ -98,10 +102,10 @@ class Run:
             if not args.name:
                 raise UserError("--resume needs --name of the run to continue")
             folder = Path(args.runs_dir) / args.name
-            if not (folder / "config.json").exists():
+            if not (folder / "config.json").is_file():
                 raise UserError(f"no run to resume in {folder} (no config.json)")
             lock = cls._lock(folder) if chief else None
-            config = json.loads((folder / "config.json").read_text())
+            config = _read_config(folder / "config.json")
             _refuse_changed_options(args, config)
             config["epochs"] = args.epochs or config["epochs"]
         else:
@@ -164,7 +168,8 @@ class Run:
         state = self.state()
         name = f"epoch_{epochs:04d}.keras"
         write_atomically(self.checkpoints / name, model.save)
-        log = state["log"] + ([row] if row is not None else [])
+        # the log holds exactly the epochs the checkpoint finished
+        log = (state["log"] + ([row] if row is not None else []))[:epochs]
         write_text(self.state_file, json.dumps({"epochs": epochs, "best_val_loss": best,
                                                 "checkpoint": name, "log": log}) + "\n")
         for old in self.checkpoints.glob("epoch_*.keras"):
@@ -187,6 +192,21 @@ class Run:
 
     def best_val_loss(self):
         return self.state().get("best_val_loss", math.inf)
+
+
+def _read_config(path):
+    """A run's config.json, or one line saying why it cannot be resumed from."""
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot resume: {path} is not readable JSON ({error}); it holds the "
+                        f"run's options, so the run cannot continue without it")
+    missing = [k for k in ("name", "model", "epochs", "image_size", "seed")
+               if not isinstance(config, dict) or k not in config]
+    if missing:
+        raise UserError(f"cannot resume: {path} lacks {', '.join(missing)}: it is not a run's "
+                        f"config.json, or it was damaged")
+    return config
 
 
 def _refuse_changed_options(args, config):

@@ -56,7 +56,9 @@ def positive(kind, zero=False):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-        if value < 0 or (value == 0 and not zero) or value != value:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if value < 0 or (value == 0 and not zero):
             bound = "at least 0" if zero else "above 0"
             raise argparse.ArgumentTypeError(f"{text} must be {bound}")
         return value
@@ -72,7 +74,7 @@ def within(kind, low, high, what):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {what}")
-        if not low <= value <= high:
+        if not low <= value <= high:  # NaN fails this too
             raise argparse.ArgumentTypeError(f"{text}: a {what} is from {low} to {high}")
         return value
     parse.__name__ = what
@@ -174,6 +176,15 @@ def add_adversarial_args(p):
     g.add_argument("--fm-weight", type=positive(float, zero=True), default=0.0,
                    help="weight of the feature-matching loss: the discriminator's features of the "
                         "real and the generated painting brought together (default 0: off)")
+    g.add_argument("--rec-loss", choices=["mse", "l1"], default="mse",
+                   help="the reconstruction loss (the log's loss is the MSE either way)")
+    g.add_argument("--hole-share", type=fraction, default=0.0,
+                   help="a discriminator patch is judged fake when at least this share of it is "
+                        "missing; 0: every patch that sees a missing pixel, and its neighbours "
+                        "(the first recipes; bench/bench_discriminator.py compares them)")
+    g.add_argument("--r1-weight", type=positive(float, zero=True), default=0.0,
+                   help="weight of the R1 penalty on the discriminator's gradient on real "
+                        "paintings (0: off)")
 
 
 def parse_training_args(p, argv=None):

@@ -117,6 +117,41 @@ def _grow_or_shrink(mask, fraction):
     return out.reshape(mask.shape)
 
 
+class Strokes:
+    """LaMa's thick strokes (Suvorov et al. 2022): 1 to 5 brush paths of 2 to 8 straight
+    segments, 10 to 40 px thick at 256 x 384 (scaled with the image)."""
+
+    def __call__(self, shape, rng):
+        height, width = shape
+        unit = np.sqrt(height * width / REFERENCE_AREA)
+        mask = np.zeros(shape, np.uint8)
+        for _ in range(int(rng.integers(1, 6))):
+            thickness = max(1, int(round(rng.uniform(10, 40) * unit)))
+            point = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+            for _ in range(int(rng.integers(2, 9))):
+                angle = rng.uniform(0, 2 * np.pi)
+                step = rng.uniform(20, 100) * unit * np.array([np.cos(angle), np.sin(angle)])
+                end = np.clip(point + step, 0, [width - 1, height - 1])
+                cv2.line(mask, tuple(map(int, point)), tuple(map(int, end)), 1, thickness)
+                cv2.circle(mask, tuple(map(int, end)), thickness // 2, 1, -1)
+                point = end
+        return mask.astype(np.float32)
+
+
+class Boxes:
+    """LaMa's boxes: 1 to 3 rectangles, each side 10-40% of the image's."""
+
+    def __call__(self, shape, rng):
+        height, width = shape
+        mask = np.zeros(shape, np.float32)
+        for _ in range(int(rng.integers(1, 4))):
+            h = max(1, int(height * rng.uniform(0.1, 0.4)))
+            w = max(1, int(width * rng.uniform(0.1, 0.4)))
+            top, left = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+            mask[top:top + h, left:left + w] = 1.0
+        return mask
+
+
 class Mixed:
     """One of the other kinds per image, chosen with the given probabilities."""
 
@@ -129,7 +164,17 @@ class Mixed:
         return kind(shape, rng)
 
 
-MASK_KINDS = {"holes": Holes, "centre": Centre, "blobs": Blobs, "mixed": Mixed}
+class Wide(Mixed):
+    """The Fourier inpainter's training masks: LaMa's wide kinds (strokes, boxes) with the
+    project's own (blobs, centre, holes)."""
+
+    def __init__(self):
+        super().__init__([Strokes(), Boxes(), Blobs(), Centre(), Holes()],
+                         [0.3, 0.2, 0.3, 0.1, 0.1])
+
+
+MASK_KINDS = {"holes": Holes, "centre": Centre, "blobs": Blobs, "mixed": Mixed,
+              "strokes": Strokes, "boxes": Boxes, "wide": Wide}
 
 
 def mask_generator(kind):

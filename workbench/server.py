@@ -31,8 +31,8 @@ from filling import registry as fills
 from filling.fill import fill
 from models.loading import load_inpainting_model
 from scans.outputs import check_outputs, sha256, tool_record, writable_folder
-from scans.saving import (foreign_files, is_output_name, output_paths, restoration_record,
-                          write_restoration)
+from scans.saving import (foreign_files, is_output_name, output_paths, recorded_outputs,
+                          restoration_record, write_restoration)
 from scans.scan import FORMATS, check_size, read_scan
 from utils.errors import UserError
 from utils.images import find_images
@@ -143,6 +143,7 @@ class Workbench:
         self.models, self.model_hashes = {}, {}
         self.tool = {**tool_record(), "command": ["app.py (the workbench)"]}
         self.models_lock = threading.Lock()
+        self.save_lock = threading.Lock()
 
     def warm_up(self):
         """Load the detector and auto's model and run each once on a small image, so that the
@@ -279,16 +280,27 @@ class Workbench:
             raise UserError("restore the painting before saving it")
         if fmt not in FORMATS:
             raise UserError(f"unknown format {fmt!r}")
+        with self.save_lock:  # two saves at once: one after the other, each its own set
+            return self._save(painting, fmt)
+
+    def _save(self, painting, fmt):
         from werkzeug.utils import secure_filename
         stem = Path(secure_filename(Path(painting.name).name)).stem or "painting"
-        outputs = output_paths(self.out, [Path(stem)], fmt)[Path(stem)]
-        inputs = [painting.path, *(find_images(self.folder) if self.folder else [])]
-        check_outputs(list(outputs.values()), inputs)
-        foreign = foreign_files(outputs.values())
-        if foreign:
-            raise UserError(f"{foreign[0].name} exists in {self.out} and no record of these "
-                            f"tools lists it as an output: it is not replaced")
+        ours = recorded_outputs(self.out)  # earlier saves: replaceable, not inputs
+        inputs = [painting.path, *(p for p in (find_images(self.folder) if self.folder else [])
+                                   if p.resolve() not in ours)]
         writable_folder(self.out)
+        # The painting's own name, unless files there belong to another painting (sub/x.jpg
+        # beside x.jpg, two uploads whose names reduce to one) or to the user: then name-2, ...
+        for number in range(1, 10000):
+            name = stem if number == 1 else f"{stem}-{number}"
+            outputs = output_paths(self.out, [Path(name)], fmt)[Path(name)]
+            if not foreign_files(outputs.values(), painting.path) and not any(
+                    p.is_dir() for p in outputs.values()):
+                break
+        else:
+            raise UserError(f"no free name for {stem} in {self.out}: clear it out")
+        check_outputs(list(outputs.values()), inputs)
         r = painting.restoration
         scan = painting.scan
         result = dataclasses.replace(scan, colour=painting.restored)
