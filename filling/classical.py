@@ -149,20 +149,26 @@ GRAIN_BLOCK = 16  # pixels: the side of the blocks of grain copied into a hole
 GRAIN_SIGMA = 0.8  # pixels: the grain is the detail finer than this (docs/filling.md)
 
 
-def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, seed=0):
+def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), wanted=None,
+          sparse=False):
     """The painting's own grain for its holes: the high frequencies (finer than sigma pixels) of
     known paint near each hole, copied block by block (blocks of `block` px on a half-block
-    grid, each from one of the 8 nearest fully known blocks, picked at random with a fixed
-    seed) and overlapped with a raised-cosine window normalised to keep the grain's variance.
-    Returns the grain (H, W, C) for the hole pixels, 0 elsewhere; image is float (H, W, C)."""
+    grid of the painting, each from one of the 8 nearest fully known blocks, which one fixed by
+    the block's place in the painting) and overlapped with a raised-cosine window normalised to
+    keep the grain's variance. origin: where image lies in the painting (its top-left pixel),
+    so that a crop's grain is the painting's wherever the crop begins; wanted: the hole pixels
+    whose grain is needed (default all). Returns the grain (H, W, C) for those pixels, 0
+    elsewhere, or with sparse only their values (N, C) in row order; image is float (H, W,
+    C)."""
     import cv2
     from scipy.spatial import cKDTree
     image = np.asarray(image, np.float32)
     holes = (np.asarray(mask) > 0.5).astype(np.uint8)
+    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
     height, width = holes.shape
     out = np.zeros_like(image)
     if not holes.any() or min(height, width) < block:
-        return out
+        return out[wanted > 0] if sparse else out
     high = image - cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     high = high.reshape(image.shape)
     # a source block must be clear of holes and of the blur's reach into them
@@ -177,12 +183,12 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, seed=0):
              + count[gy, gx])
     sources = np.stack([gy[dirty == 0], gx[dirty == 0]], axis=1)
     if len(sources) == 0:
-        return out
-    hole_count = cv2.integral(holes)
-    # targets: half-block grid positions (from -step, so every hole pixel is under two blocks
-    # per axis) whose block touches a hole
-    ty = np.arange(-step, height, step)
-    tx = np.arange(-step, width, step)
+        return out[wanted > 0] if sparse else out
+    hole_count = cv2.integral(wanted)
+    # targets: the painting's half-block grid (from one step before the crop, so every hole
+    # pixel is under two blocks per axis) whose block touches a hole
+    ty = np.arange(-step - origin[0] % step, height, step)
+    tx = np.arange(-step - origin[1] % step, width, step)
     gy, gx = np.meshgrid(ty, tx, indexing="ij")
     y0, x0 = np.clip(gy, 0, height), np.clip(gx, 0, width)
     y1, x1 = np.clip(gy + block, 0, height), np.clip(gx + block, 0, width)
@@ -192,18 +198,44 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, seed=0):
     k = min(8, len(sources))
     _, nearest = cKDTree(sources).query(targets, k=k)
     nearest = nearest.reshape(len(targets), k)
-    picks = nearest[np.arange(len(targets)),
-                    np.random.default_rng(seed).integers(0, k, len(targets))]
+    # which of the k: a hash of the block's place in the painting
+    where = (targets + np.array(origin)).astype(np.int64)
+    choice = ((where[:, 0] * 73856093) ^ (where[:, 1] * 19349663)) % 2654435761 % k
+    picks = nearest[np.arange(len(targets)), choice]
     window = np.sin(np.pi * (np.arange(block) + 0.5) / block) ** 2
-    window = np.outer(window, window).astype(np.float32)[..., None]
-    weight = np.zeros((height + 2 * block, width + 2 * block, 1), np.float32)
-    total = np.zeros((height + 2 * block, width + 2 * block, image.shape[2]), np.float32)
-    for (ty0, tx0), source in zip(targets + block, picks):
-        sy, sx = sources[source]
-        total[ty0:ty0 + block, tx0:tx0 + block] += window * high[sy:sy + block, sx:sx + block]
-        weight[ty0:ty0 + block, tx0:tx0 + block] += window ** 2
-    total = total[block:block + height, block:block + width]
-    weight = weight[block:block + height, block:block + width]
-    out = total / np.sqrt(np.maximum(weight, 1e-6))
-    out[holes == 0] = 0.0
+    window = np.outer(window, window).astype(np.float32)
+    channels = image.shape[2]
+    total = np.zeros((height + 3 * block, width + 3 * block, channels), np.float32)
+    weight = np.zeros((height + 3 * block, width + 3 * block, 1), np.float32)
+    # every block of known paint at every pixel: (rows, columns, channels, block, block), a view
+    patches = np.lib.stride_tricks.sliding_window_view(high, (block, block), axis=(0, 1))
+    shade = window[:, :, None]
+    # blocks two steps apart do not overlap: four phases, each a regular grid of blocks that is
+    # one gather and one scatter of whole blocks
+    rows_in, cols_in = (targets[:, 0] - ty[0]) // step, (targets[:, 1] - tx[0]) // step
+    for phase_y in (0, 1):
+        for phase_x in (0, 1):
+            chosen = (rows_in % 2 == phase_y) & (cols_in % 2 == phase_x)
+            if not chosen.any():
+                continue
+            top = ty[0] + phase_y * step + block  # the first block's row in total
+            left = tx[0] + phase_x * step + block
+            count_y = (total.shape[0] - top) // block
+            count_x = (total.shape[1] - left) // block
+            grid = total[top:top + count_y * block, left:left + count_x * block]
+            grid = grid.reshape(count_y, block, count_x, block, channels)
+            grid_weight = weight[top:top + count_y * block, left:left + count_x * block]
+            grid_weight = grid_weight.reshape(count_y, block, count_x, block, 1)
+            by, bx = rows_in[chosen] // 2, cols_in[chosen] // 2
+            source = sources[picks[chosen]]
+            values = patches[source[:, 0], source[:, 1]].transpose(0, 2, 3, 1)
+            grid[by, :, bx] += shade * values
+            grid_weight[by, :, bx] += shade ** 2
+    chosen = wanted > 0
+    values = total[block:block + height, block:block + width][chosen]
+    spread = weight[block:block + height, block:block + width][chosen]
+    if sparse:
+        return values / np.sqrt(np.maximum(spread, 1e-6))
+    out = np.zeros_like(image)
+    out[chosen] = values / np.sqrt(np.maximum(spread, 1e-6))
     return out

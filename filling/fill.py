@@ -157,9 +157,23 @@ def _window(box, shape, size):
     return top, left, h, w
 
 
-def _window_groups(regions, ids, size):
-    """[(window, member ids)]: the wide regions ids grouped by the window each is filled on. The
-    largest region unassigned (then the lowest label) opens a window (see _window); every
+def _unit(box, size, ladder):
+    """The model size a loss (x0, y0, x1, y1) is filled at: the smallest of ladder (sizes the
+    model takes, smallest first) whose window holds the loss with its context at full
+    resolution, else the largest, size."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    need = sorted((y1 - y0 + 2 * CONTEXT * side, x1 - x0 + 2 * CONTEXT * side))
+    for unit in ladder:
+        if need[0] <= min(unit) and need[1] <= max(unit):
+            return unit
+    return size
+
+
+def _window_groups(regions, ids, size, ladder=()):
+    """[(window, member ids, model size)]: the wide regions ids grouped by the window each is
+    filled on. The largest region unassigned (then the lowest label) opens a window (see
+    _window) at the smallest model size of ladder that holds it at full resolution; every
     unassigned region that lies inside it with paint around it (a quarter of its own side, at
     least BLEND_MARGIN px, or the painting's edge) joins it. The grouping depends on the mask
     alone, never on tiles."""
@@ -176,14 +190,63 @@ def _window_groups(regions, ids, size):
     for index in order:
         if not free[index]:
             continue
-        top, left, h, w = window = _window((x0[index], y0[index], x1[index], y1[index]),
-                                           (height, width), size)
+        box = (x0[index], y0[index], x1[index], y1[index])
+        unit = _unit(box, size, ladder)
+        top, left, h, w = window = _window(box, (height, width), unit)
         inside = (free & (need[0] >= left) & (need[1] >= top) & (need[2] <= left + w)
                   & (need[3] <= top + h))
         inside[index] = True
         free &= ~inside
-        groups.append((window, ids[inside]))
+        groups.append((window, ids[inside], unit))
     return groups
+
+
+_RESIZED = {}  # (id of a model, size) -> the same model built for inputs of that size
+
+
+def model_at(model, size):
+    """model with inputs of size (height, width) and the same weights (a fully convolutional
+    model takes any size its depth divides), cached; None where it cannot be rebuilt so (a
+    layer whose weights depend on the size)."""
+    if model is None or tuple(model_size(model)) == tuple(size):
+        return model
+    key = (id(model), tuple(size))
+    if key not in _RESIZED:
+        try:
+            config = model.get_config()
+            for layer in config["layers"]:
+                if layer["class_name"] == "InputLayer":
+                    shape = layer["config"]["batch_shape"]
+                    layer["config"]["batch_shape"] = [shape[0], size[0], size[1], shape[3]]
+            resized = model.__class__.from_config(config)
+            resized.set_weights(model.get_weights())
+            _RESIZED[key] = (model, resized)  # the model kept alive: its id stays its own
+        except Exception:  # noqa: BLE001 (any layer that will not take the size)
+            _RESIZED[key] = (model, None)
+    return _RESIZED[key][1]
+
+
+def _compiled(model):
+    """model's inference as one TensorFlow graph for any batch of its size (traced once per
+    model, then a fraction of the eager call's per-operation cost on many windows)."""
+    import keras
+    if not isinstance(model, keras.Model):  # any callable with the model's inputs
+        return lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0],
+                                     training=False)
+    if id(model) not in _GRAPHS:
+        import tensorflow as tf
+        signature = [tf.TensorSpec((None, *t.shape[1:]), tf.float32) for t in model.inputs]
+        graph = tf.function(lambda *inputs: model(
+            list(inputs) if len(inputs) > 1 else inputs[0], training=False),
+            input_signature=signature, reduce_retracing=True)
+        _GRAPHS[id(model)] = (model, graph)  # the model kept alive: its id stays its own
+    return _GRAPHS[id(model)][1]
+
+
+_GRAPHS = {}
+
+
+LADDER = (4, 2)  # smaller windows for small losses: the model's size divided by these
 
 
 def _model_view(pixels, holes, window, size, pad=True):
@@ -228,8 +291,7 @@ def _small_fills(model, views, with_telea):
     images = np.stack([v[0] for v in views])
     masks = np.stack([v[1] for v in views])
     inputs = [damage(images, masks), masks[..., None]]
-    # An eager call: predict's graph tracing (0.7 s) costs more than a few crops.
-    output = np.asarray(model(inputs if len(model.inputs) == 2 else inputs[0], training=False))
+    output = np.asarray(_compiled(model)(*(inputs if len(model.inputs) == 2 else inputs[:1])))
     check_finite(output, "the inpainting model")
     filled = composite(output, images, masks).astype(np.float32)
     if with_telea:
@@ -264,33 +326,77 @@ def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0
         ids = ids[selected[1:]]
     wide = np.zeros(regions.count + 1, bool)
     wide[ids] = True
-    size = model_size(model) if model is not None else IMAGE_SIZE
-    groups = _window_groups(regions, ids, size)
-    for start in range(0, len(groups), BATCH):
-        chunk = groups[start:start + BATCH]
-        views = [_model_view(pixels, regions.holes, window, size, pad=model is not None)
-                 for window, _ in chunk]
-        smalls = _small_fills(model, views, texture or model is None)
-        for (window, members), small in zip(chunk, smalls):
-            x, y, w, h = regions.boxes[members].T
-            box = (x.min(), y.min(), (x + w).max(), (y + h).max())
-            # a ring of paint around the holes pins the blend at their edges; PatchMatch needs
-            # more
-            crop = regions.crop(box, source_margin(box) if texture else
-                                GRAIN_MARGIN if grain_strength else BLEND_MARGIN)
-            # every wide hole is unknown here, filled or not: the result needs no order
-            holes = wide[regions.labels[crop]].astype(np.uint8)
-            painted = _rgb(pixels[crop])
-            enlarged = _enlarged(small, window, crop)
-            # Seamless edges: spread the known pixels' difference from the enlargement inward.
-            filled = enlarged + pyramid_fill(painted - enlarged, holes)
-            if texture:
-                patch = patchmatch_fill(painted, holes)
-                # the mean of model, Telea (both in `filled`) and PatchMatch, with its grain
-                filled = textured((2.0 * filled + patch) / 3.0, patch)
-            elif grain_strength:
-                filled += grain_strength * grain(painted, holes, seed=int(members[0]))
-            _write(pixels, crop, regions.own(crop, members), np.clip(filled, 0.0, 1.0))
+    size = tuple(model_size(model)) if model is not None else IMAGE_SIZE
+    # small losses on small windows, at the model rebuilt for their size: a fraction of the cost
+    ladder = [(size[0] // d, size[1] // d) for d in LADDER
+              if not size[0] % (32 * d) and not size[1] % (32 * d)
+              and (model is None or model_at(model, (size[0] // d, size[1] // d)) is not None)]
+    groups = _window_groups(regions, ids, size, ladder)
+    for unit in dict.fromkeys(g[2] for g in groups):
+        same = [g for g in groups if g[2] == unit]
+        for start in range(0, len(same), BATCH):
+            chunk = same[start:start + BATCH]
+            views = [_model_view(pixels, regions.holes, window, unit, pad=model is not None)
+                     for window, _, _ in chunk]
+            smalls = _small_fills(model_at(model, unit), views, texture or model is None)
+            for (window, members, _), small in zip(chunk, smalls):
+                for cell in _cells(regions, members, BLEND_CELL):
+                    _blend(pixels, regions, wide, cell, window, small, texture)
+    if grain_strength:
+        # then the painting's own grain, on fewer and larger crops (its cost is per crop)
+        for cell in _cells(regions, ids, GRAIN_CELL):
+            _add_grain(pixels, regions, wide, cell, grain_strength)
+
+
+BLEND_CELL = 128  # px: a window's regions are blended in on crops around those of each cell
+GRAIN_CELL = 512  # px: and take their grain on crops around those of each larger cell
+
+
+def _cells(regions, members, side):
+    """members grouped by the side-px cell their top-left corner lies in (fixed cells of the
+    painting, whatever the tiles): a crop around each group, so memory stays that of a few
+    cells however large the window."""
+    x, y = regions.boxes[members, 0], regions.boxes[members, 1]
+    keys = (y // side) * (regions.holes.shape[1] // side + 1) + x // side
+    order = np.argsort(keys, kind="stable")
+    members, keys = members[order], keys[order]
+    return np.split(members, np.flatnonzero(np.diff(keys)) + 1)
+
+
+def _blend(pixels, regions, wide, members, window, small, texture):
+    """Take the regions members' pixels from the window's small fill, enlarged and blended in
+    seamlessly, with PatchMatch's grain (texture)."""
+    x, y, w, h = regions.boxes[members].T
+    box = (x.min(), y.min(), (x + w).max(), (y + h).max())
+    # a ring of paint around the holes pins the blend at their edges; PatchMatch needs more
+    crop = regions.crop(box, source_margin(box) if texture else BLEND_MARGIN)
+    # every wide hole is unknown here, filled or not: the result needs no order
+    holes = wide[regions.labels[crop]].astype(np.uint8)
+    painted = _rgb(pixels[crop])
+    enlarged = _enlarged(small, window, crop)
+    # Seamless edges: spread the known pixels' difference from the enlargement inward.
+    filled = enlarged + pyramid_fill(painted - enlarged, holes)
+    if texture:
+        patch = patchmatch_fill(painted, holes)
+        # the mean of model, Telea (both in `filled`) and PatchMatch, with PatchMatch's grain
+        filled = textured((2.0 * filled + patch) / 3.0, patch)
+    _write(pixels, crop, regions.own(crop, members), np.clip(filled, 0.0, 1.0))
+
+
+def _add_grain(pixels, regions, wide, members, strength):
+    """Add strength times the painting's own grain (classical.grain) to the filled regions
+    members; it is copied from the known paint around them (every wide hole, filled or not,
+    counts as unknown, so the result needs no order)."""
+    x, y, w, h = regions.boxes[members].T
+    crop = regions.crop((x.min(), y.min(), (x + w).max(), (y + h).max()), GRAIN_MARGIN)
+    own = regions.own(crop, members)
+    found = grain(_rgb(pixels[crop]), wide[regions.labels[crop]].astype(np.uint8),
+                  origin=(crop[0].start, crop[1].start), wanted=own, sparse=True)
+    filled = pixels[crop][own]  # (N, 1 or 3) samples of the filled holes
+    values = _rgb(filled[:, None])[:, 0] + strength * found
+    if pixels.shape[2] == 1:
+        values = values.mean(axis=1, keepdims=True)
+    pixels[crop][own] = from_float(np.clip(values, 0.0, 1.0), pixels.dtype)
 
 
 def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
