@@ -97,8 +97,8 @@ def main():
             own = np.asarray(AdversarialInpainter.hole_patches(mask, fake_logits, share)) > 0
             covered = np.asarray(AdversarialInpainter.hole_patches(mask, fake_logits, 0.5)) > 0
             print(f"| {name} | {lr} | {done} | {(real_logits > 0).mean():.2f} | "
-                  f"{(fake_logits[own] < 0).mean():.2f} | {(fake_logits[covered] < 0).mean():.2f} |",
-                  flush=True)
+                  f"{(fake_logits[own] < 0).mean():.2f} | "
+                  f"{(fake_logits[covered] < 0).mean():.2f} |", flush=True)
 
         rng = np.random.default_rng(1)
         report(0)

@@ -147,19 +147,22 @@ def source_margin(box):
 
 GRAIN_BLOCK = 16  # pixels: the side of the blocks of grain copied into a hole
 GRAIN_SIGMA = 0.8  # pixels: the grain is the detail finer than this (docs/filling.md)
+# a block's grain comes from one of this many nearest blocks of paint: with 8, the middle of a
+# large loss repeated the same few blocks in a visible grid
+GRAIN_CHOICES = 32
 
 
 def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), wanted=None,
           sparse=False):
     """The painting's own grain for its holes: the high frequencies (finer than sigma pixels) of
     known paint near each hole, copied block by block (blocks of `block` px on a half-block
-    grid of the painting, each from one of the 8 nearest fully known blocks, which one fixed by
-    the block's place in the painting) and overlapped with a raised-cosine window normalised to
-    keep the grain's variance. origin: where image lies in the painting (its top-left pixel),
-    so that a crop's grain is the painting's wherever the crop begins; wanted: the hole pixels
-    whose grain is needed (default all). Returns the grain (H, W, C) for those pixels, 0
-    elsewhere, or with sparse only their values (N, C) in row order; image is float (H, W,
-    C)."""
+    grid of the painting, each from one of the GRAIN_CHOICES nearest fully known blocks, which
+    one fixed by the block's place in the painting) and overlapped with a raised-cosine window
+    normalised to keep the grain's variance. origin: where image lies in the painting (its
+    top-left pixel), so that a crop's grain is the painting's wherever the crop begins; wanted:
+    the hole pixels whose grain is needed (default all). Returns the grain (H, W, C) for those
+    pixels, 0 elsewhere, or with sparse only their values (N, C) in row order; image is float
+    (H, W, C)."""
     import cv2
     from scipy.spatial import cKDTree
     image = np.asarray(image, np.float32)
@@ -195,7 +198,7 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
     touched = (hole_count[y1, x1] - hole_count[y0, x1] - hole_count[y1, x0]
                + hole_count[y0, x0]) > 0
     targets = np.stack([gy[touched], gx[touched]], axis=1)
-    k = min(8, len(sources))
+    k = min(GRAIN_CHOICES, len(sources))
     _, nearest = cKDTree(sources).query(targets, k=k)
     nearest = nearest.reshape(len(targets), k)
     # which of the k: a hash of the block's place in the painting
