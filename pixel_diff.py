@@ -1,5 +1,5 @@
 """Fill damage you point at: drag rectangles over a painting to fill the whitish pixels inside
-them, or click on losses to select each one (OpenCV inpainting).
+them, or click on losses to select each one, and fill them as restore.py does.
 
 A window shows the painting. Drag a rectangle: inside it the whitish pixels (every channel at
 least --threshold) become the mask, dilated by one pixel to take in their blended edges. Click on
@@ -7,7 +7,7 @@ a loss (a click without dragging): the loss under it is selected, its connected 
 by the paint's edges (detection/detect.py), and nothing it is not connected to; --similar also
 selects every loss like the clicked ones across the painting, and --point-out marks paint that no
 click may select. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
-The mask is the union of both, filled by OpenCV Telea (or --method). The result is written to a
+The mask is the union of both, filled by restore.py's default fill, auto (or --method). The result is written to a
 new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the
 mask (<name>_mask.png), an overlay figure (<name>_figure.jpg) and a record of how it was made
 (<name>_record.json) beside it, named and written as restore.py writes them (for -o X.tif:
@@ -33,7 +33,7 @@ import numpy as np
 from detection.detect import Detector, planes
 from filling import registry as fills
 from filling.fill import fill
-from scans.outputs import check_outputs, tool_record
+from scans.outputs import check_outputs, sha256, tool_record
 from scans.saving import output_set, refuse_foreign, restoration_record, write_restoration
 from scans.scan import FORMATS, SUFFIX, read_scan
 from utils import cli
@@ -80,8 +80,11 @@ def parse_args(argv=None):
                         "narrow them)")
     p.add_argument("--threshold", type=cli.within(int, 0, 255, "sample value"), default=150,
                    help="a pixel is whitish when every channel is at least this (0-255)")
-    p.add_argument("--method", choices=fills.CLASSICAL, default="telea",
-                   help=f"the fill: {fills.describe(fills.CLASSICAL)}")
+    p.add_argument("--method", choices=fills.METHODS, default="auto",
+                   help=f"the fill: {fills.describe()}")
+    p.add_argument("--model", default=str(fills.DEFAULT_MODEL), metavar="PATH",
+                   help=f"the model that {', '.join(fills.names('uses_model'))} use for wide "
+                        f"losses: a file or a shipped model's name ('none': the pyramid fill)")
     p.add_argument("--radius", type=cli.within(int, 1, 100, "radius in pixels"), default=3,
                    help=f"{', '.join(fills.names('radius'))}: inpainting neighbourhood radius")
     return p.parse_args(argv)
@@ -199,6 +202,7 @@ def main(args):
     outputs = output_set(output_path(painting, args.out, args.format))
     check_outputs(list(outputs.values()), [painting])
     refuse_foreign(outputs.values(), painting, args.overwrite)
+    method, model, model_file = fills.load_method(args.method, args.model)  # before any drawing
     scan = read_scan(painting)
     for warning in scan.warnings:
         print(f"warning: {painting}: {warning}", file=sys.stderr)
@@ -215,7 +219,7 @@ def main(args):
     if points:
         mask |= detector(scan.colour)
     before = thumbnail(scan.colour)
-    fill(scan.colour, mask, args.method, radius=args.radius)
+    fill(scan.colour, mask, method, model, radius=args.radius)
     seconds = {"select_and_fill": round(time.perf_counter() - start, 3)}
     write_start = time.perf_counter()
 
@@ -223,7 +227,10 @@ def main(args):
         seconds["write"] = round(time.perf_counter() - write_start, 3)
         source = {"source": "rectangles and clicks", "rectangles": rectangles,
                   "threshold": args.threshold, "clicks": detector.settings() if points else None}
-        return restoration_record(painting, scan, source, float(mask.mean()), args.method, None,
+        model_entry = None if model_file is None else {
+            "path": str(Path(model_file).resolve()), "sha256": sha256(model_file)}
+        return restoration_record(painting, scan, source, float(mask.mean()), args.method,
+                                  model_entry,
                                   {"radius": args.radius}, seconds, tool_record())
     out = outputs["restored"]
     fmt = "png" if out.suffix.lower() == ".png" else "tiff"

@@ -1,29 +1,37 @@
 """Fill the damage of a painting at its own resolution, in place, in bounded memory.
 
 The painting stays in its own samples (8- or 16-bit, or float), and no full-size float copy is
-ever made: the mask's regions (8-connected) are grouped by the tile of TILE x TILE pixels their
-top-left corner falls in, and each group is filled on a crop around it (its regions' bounding box
-and a margin of context), converted to float32 there. A region is always filled whole, with the
-same crop, so the result does not depend on where tiles meet; only its own pixels are written
-back. Known pixels are never written.
+ever made: every fill works on crops around the losses, converted to float32 there, and writes
+back only the losses' own pixels. Known pixels are never written.
 
-Classical methods fill each crop directly. The wide fill of `auto` and `textured` starts at a
-model's size (256 x 384): the whole painting and mask are shrunk and filled there by the learned
-model, or, without one, by the mean of the pyramid fill and OpenCV Telea (their errors differ,
-and the mean beats either alone on large holes: docs/filling.md). Each crop then takes the
-enlarged fill (cubic) for its holes, blended in seamlessly: the difference between the painting
-and the enlargement, known on the crop's known pixels, is spread into the holes with the pyramid
-fill, so at a hole's edge the fill meets its surroundings exactly and deep inside it is the
-model's own.
+Classical methods fill the mask's regions (8-connected) grouped by the tile of TILE x TILE pixels
+their top-left corner falls in, each group on a crop around it (its regions' bounding box and a
+margin of context). A region is always filled whole, with the same crop.
 
-`auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks, cracks,
-strokes) to OpenCV Navier-Stokes with a radius of 1 pixel (on 24 training paintings' tiny holes
-28.3 dB against 27.9 with the radius 3 that suits wide holes), a few milliseconds, and wide ones
-to the model. `textured` does the same, then gives each wide region a PatchMatch fill at full
-resolution on a crop around it, and keeps the low frequencies of the mean of three fills (the
-model's and Telea's at the model's size, PatchMatch's) with PatchMatch's own high frequencies:
-the painting's grain instead of a smooth smear, at a PSNR still above every classical method's
-(evaluate.py; docs/filling.md says how this was chosen).
+The wide fill of `auto`, `smooth` and `textured` works at each loss's own scale. Each wide loss
+opens a window (_window): the loss with as much paint again on each side (CONTEXT), at least the
+model's size, in the model's aspect or its transpose, so the painting is never squashed; a loss
+too large for any window takes the painting's whole extent. The losses that lie inside a window
+with paint around them are filled with it. Each window is shrunk to the model's size (never
+enlarged; a small loss at full resolution, on a window of a half or a quarter of the model's
+size with the model rebuilt for it), transposed when portrait, padded by reflection, and filled
+by the learned model (or, without one, by the mean of the pyramid fill and OpenCV Telea: their
+errors differ, and the mean beats either alone on large holes: docs/filling.md). The fill is
+enlarged (cubic) and blended in seamlessly on crops around the losses of each BLEND_CELL cell:
+the difference between the painting and the enlargement, known on the crop's known pixels, is
+spread into the holes with the pyramid fill, so at a hole's edge the fill meets its
+surroundings exactly and deep inside it is the model's own. Every wide hole counts as unknown
+in every crop, filled or not, so the result needs no order; windows and cells depend on the mask
+alone, never on the tiles.
+
+`auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks,
+cracks, strokes) to the speck fill (0.7 biharmonic + 0.3 Navier-Stokes with a radius of 1 px,
+classical.speck_fill) and wide ones to the model, then adds the painting's own grain to them
+(classical.grain: the finest detail of the paint nearby, block by block): a smooth fill is a
+smear where paint has grain. `smooth` is auto without the grain (the highest PSNR). `textured`
+gives each wide region a PatchMatch fill at full resolution on a crop around it instead, and
+keeps the low frequencies of the mean of three fills (the model's and Telea's, PatchMatch's)
+with PatchMatch's own high frequencies (slower; docs/filling.md says how each was chosen).
 """
 import cv2
 import numpy as np

@@ -120,7 +120,8 @@ class Painting:
                 "fraction": float(self.detected.mean()),
                 "detection": self.detector.settings(),
                 "probability": self.probability is not None,
-                "detect_seconds": round(self.detect_seconds, 3)}
+                "detect_seconds": round(self.detect_seconds, 3),
+                "warnings": list(self.scan.warnings)}
 
     def to_full(self, x, y):
         """A point of the view in the painting's pixels."""

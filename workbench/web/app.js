@@ -195,7 +195,8 @@ async function openPainting(request) {
     showInfo(p);
     await new Promise(requestAnimationFrame);
     window.workbench.openMs = performance.now() - start;
-    message(`${p.name}: the detected losses are shown in magenta; correct them, then restore`);
+    message(`${p.name}: the detected losses are shown in magenta; correct them, then restore` +
+            (p.warnings && p.warnings.length ? ` (warning: ${p.warnings.join("; ")})` : ""));
   } catch (error) {
     message(error.message, true);
   }
