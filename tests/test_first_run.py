@@ -1,0 +1,35 @@
+"""The first run a new user makes: ./run.sh's commands, and demo.py restoring the embedded
+damaged painting with the defaults into its four files."""
+import json
+import subprocess
+
+from conftest import ROOT, run_script
+
+
+def test_demo_restores_the_embedded_painting_and_says_where_the_files_are(tmp_path):
+    result = run_script("demo.py", "--out", tmp_path / "demo", fresh=True)
+    assert result.returncode == 0, result.stderr
+    restored = tmp_path / "demo" / "restored"
+    names = sorted(p.name for p in restored.iterdir())
+    assert names == ["coffee_damaged_figure.jpg", "coffee_damaged_mask.png",
+                     "coffee_damaged_record.json", "coffee_damaged_restored.png"]
+    for name in names:
+        assert str(restored / name) in result.stdout
+    assert "./run.sh app" in result.stdout and "./run.sh train" in result.stdout
+    record = json.loads((restored / "coffee_damaged_record.json").read_text())
+    assert record["method"] == "auto" and record["mask"]["source"] == "detected"
+    assert 0.01 < record["masked_fraction"] < 0.2
+    # a second run restores the same painting again, replacing its own files
+    again = run_script("demo.py", "--out", tmp_path / "demo", fresh=True)
+    assert again.returncode == 0 and "made by an earlier run" in again.stdout
+
+
+def test_run_sh_knows_its_commands_and_refuses_others():
+    usage = subprocess.run(["bash", str(ROOT / "run.sh"), "--help"], capture_output=True,
+                           text=True)
+    assert usage.returncode == 0
+    for command in ("--setup", "app", "train"):
+        assert command in usage.stdout
+    wrong = subprocess.run(["bash", str(ROOT / "run.sh"), "--data"], capture_output=True,
+                           text=True)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: unknown command --data")
