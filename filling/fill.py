@@ -39,7 +39,7 @@ import numpy as np
 from filling import registry
 from filling.classical import grain, patchmatch_fill, pyramid_fill, source_margin, textured
 from models.loading import model_size
-from utils.errors import check_finite
+from utils.errors import UserError, check_finite
 from utils.images import IMAGE_SIZE, from_float, to_float
 from utils.masks import composite, damage
 
@@ -214,8 +214,8 @@ _RESIZED = {}  # (id of a model, size) -> the same model built for inputs of tha
 
 def model_at(model, size):
     """model with inputs of size (height, width) and the same weights (a fully convolutional
-    model takes any size its depth divides), cached; None where it cannot be rebuilt so (a
-    layer whose weights depend on the size)."""
+    model takes any size its depth divides), cached; a UserError where it cannot be rebuilt so
+    (_any_size says which can)."""
     if model is None or tuple(model_size(model)) == tuple(size):
         return model
     key = (id(model), tuple(size))
@@ -229,8 +229,9 @@ def model_at(model, size):
             resized = model.__class__.from_config(config)
             resized.set_weights(model.get_weights())
             _RESIZED[key] = (model, resized)  # the model kept alive: its id stays its own
-        except Exception:  # noqa: BLE001 (any layer that will not take the size)
-            _RESIZED[key] = (model, None)
+        except Exception as error:  # noqa: BLE001 (any layer that will not take the size)
+            raise UserError(f"the model {model.name} cannot fill windows of {size[0]} x "
+                            f"{size[1]} px ({type(error).__name__}: {error})")
     return _RESIZED[key][1]
 
 
@@ -254,6 +255,13 @@ def _compiled(model):
 _GRAPHS = {}
 
 
+def _any_size(model):
+    """Whether model can be rebuilt for other input sizes (no layer whose weights depend on the
+    size, such as Context Encoder 2's channel-wise fully-connected layer)."""
+    return not any(layer.__class__.__name__ == "ChannelwiseDense" for layer in model.layers)
+
+
+GRAPH_BATCHES = 4  # windows of one size for more batches than this: the model traced once
 LADDER = (4, 2)  # smaller windows for small losses: the model's size divided by these
 
 
@@ -286,10 +294,11 @@ def _model_view(pixels, holes, window, size, pad=True):
     return small, small_mask.astype(np.float32), shape, transposed
 
 
-def _small_fills(model, views, with_telea):
+def _small_fills(model, views, with_telea, graph=False):
     """Each view (see _model_view) filled at the model's size by the model (or, without one,
     the pyramid fill) and, with_telea, the mean of that and Telea's fill; cut back to the
-    painting's part and its orientation."""
+    painting's part and its orientation. graph: call the model as one traced graph (its trace
+    costs about five eager calls, so only for many windows)."""
     if model is None:  # each view at its own size
         filled = [classical(i, m, "pyramid") for i, m, _, _ in views]
         if with_telea:
@@ -299,7 +308,9 @@ def _small_fills(model, views, with_telea):
     images = np.stack([v[0] for v in views])
     masks = np.stack([v[1] for v in views])
     inputs = [damage(images, masks), masks[..., None]]
-    output = np.asarray(_compiled(model)(*(inputs if len(model.inputs) == 2 else inputs[:1])))
+    inputs = inputs if len(model.inputs) == 2 else inputs[:1]
+    output = np.asarray(_compiled(model)(*inputs) if graph else
+                        model(inputs if len(inputs) == 2 else inputs[0], training=False))
     check_finite(output, "the inpainting model")
     filled = composite(output, images, masks).astype(np.float32)
     if with_telea:
@@ -338,7 +349,7 @@ def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0
     # small losses on small windows, at the model rebuilt for their size: a fraction of the cost
     ladder = [(size[0] // d, size[1] // d) for d in LADDER
               if not size[0] % (32 * d) and not size[1] % (32 * d)
-              and (model is None or model_at(model, (size[0] // d, size[1] // d)) is not None)]
+              and (model is None or _any_size(model))]
     groups = _window_groups(regions, ids, size, ladder)
     for unit in dict.fromkeys(g[2] for g in groups):
         same = [g for g in groups if g[2] == unit]
@@ -346,7 +357,8 @@ def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0
             chunk = same[start:start + BATCH]
             views = [_model_view(pixels, regions.holes, window, unit, pad=model is not None)
                      for window, _, _ in chunk]
-            smalls = _small_fills(model_at(model, unit), views, texture or model is None)
+            smalls = _small_fills(model_at(model, unit), views, texture or model is None,
+                                  graph=len(same) > GRAPH_BATCHES * BATCH)
             for (window, members, _), small in zip(chunk, smalls):
                 for cell in _cells(regions, members, BLEND_CELL):
                     _blend(pixels, regions, wide, cell, window, small, texture)
