@@ -35,7 +35,8 @@ def parse_args(argv=None):
     p.add_argument("--max-upload-mb", type=cli.positive(float), default=200,
                    help="largest upload accepted, in MB")
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
-                   help="largest painting to open, in pixels (default: what memory allows)")
+                   help="largest painting to open or upload, in pixels, weighed before it is "
+                        "decoded (default 100,000,000, and what memory allows)")
     p.add_argument("--detect", choices=detections.METHODS, default=Detector().method,
                    help=f"how the damage is found when a painting is opened: "
                         f"{detections.describe()}")
@@ -48,8 +49,12 @@ def main(args):
     from workbench.server import Workbench, create_app
     if args.folder and not Path(args.folder).is_dir():
         raise UserError(f"{args.folder}: no such folder")
+    # the Host names it answers to: this machine's, or any for a wildcard address (the token
+    # still guards it)
+    wildcard = args.host in ("0.0.0.0", "::", "")
+    hosts = None if wildcard else {*LOCAL, args.host.strip("[]").lower()}
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
-                          Detector(args.detect))
+                          Detector(args.detect), hosts=hosts)
     print("loading the detector and the model…", flush=True)
     workbench.warm_up()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -62,7 +67,8 @@ def main(args):
         print(f"warning: listening on {args.host}: anyone who can reach this machine on the "
               f"network can open, restore and save paintings here", file=sys.stderr)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"the workbench is at http://{host}:{server.server_port}/ (Ctrl-C to stop); paintings "
+    print(f"the workbench is at http://{host}:{server.server_port}/?token={workbench.token} "
+          f"(Ctrl-C to stop; the address carries this run's token); paintings "
           f"from {workbench.folder or 'uploads'}, saved into {Path(args.out).resolve()}",
           flush=True)
     try:

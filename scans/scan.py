@@ -201,6 +201,8 @@ def header(path):
 
 
 def _header(path):
+    old_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # a header decodes nothing: its size is the caller's to weigh
     try:
         with Image.open(path) as im:
             bits = 8
@@ -213,10 +215,14 @@ def _header(path):
                 bits = max(depth if isinstance(depth, tuple) else (depth,))
             return im.size[0], im.size[1], 16 if bits > 8 else 8
     except Image.UnidentifiedImageError:
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            raise  # told as what PIL found, not as a TIFF reader's complaint
         import tifffile
         with tifffile.TiffFile(path) as tiff:
             page = tiff.pages[0]
             return page.imagewidth, page.imagelength, 16 if page.bitspersample > 8 else 8
+    finally:
+        Image.MAX_IMAGE_PIXELS = old_limit
 
 
 # Peak memory per pixel of a restoration beyond the program itself: 8-bit RGB measured by

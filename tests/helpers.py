@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def launch(folder, out, *options, timeout=180):
     """Start app.py in its own process on a free port, for the tests, the benchmark and the
-    screenshot script: (the process, the page's address). Stop it with process.terminate()."""
+    screenshot script: (the process, the page's address with this run's token). Stop it with
+    process.terminate()."""
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), str(folder), "-o", str(out),
                                 "--port", "0", *options], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, cwd=ROOT)
@@ -20,7 +21,7 @@ def launch(folder, out, *options, timeout=180):
         if not line and process.poll() is not None:
             break
         said.append(line)
-        found = re.search(r"(http://\S+/)", line)
+        found = re.search(r"(http://\S+/\?token=\S+)", line)
         if found:
             return process, found.group(1)
     process.kill()

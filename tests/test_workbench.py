@@ -34,6 +34,77 @@ def _painting(folder, name="test.png"):
     return folder / name, pixels
 
 
+def _client(workbench):
+    """A Flask test client of the workbench, as the page is: with this run's token in its
+    cookie and its own origin on every request."""
+    from workbench.server import create_app
+    client = create_app(workbench).test_client()
+    client.set_cookie("workbench_token", workbench.token, domain="localhost")
+    client.environ_base["HTTP_ORIGIN"] = "http://localhost"
+    return client
+
+
+def test_the_server_refuses_other_sites_hosts_and_requests_without_its_token(tmp_path):
+    """Jupyter's model: the token from the printed address (then a cookie), the Host limited to
+    the names it listens on, the Origin of every request that changes something checked; each
+    refused, and nothing written."""
+    pytest.importorskip("flask")
+    from workbench.server import Workbench, create_app
+    folder = tmp_path / "paintings"
+    _painting(folder)
+    out = tmp_path / "out"
+    workbench = Workbench(folder, out, detector=Detector("white"))
+    app = create_app(workbench)
+    bare = app.test_client()
+    assert bare.get("/api/paintings").status_code == 403  # no token
+    assert bare.post("/api/open", json={"name": "test.png"}).status_code == 403
+    assert bare.get("/?token=wrong").status_code == 403
+    # the printed address sets the cookie and drops the token from the address bar
+    entered = bare.get(f"/?token={workbench.token}")
+    assert entered.status_code == 302 and "token" not in entered.headers["Location"]
+    assert "HttpOnly" in entered.headers["Set-Cookie"]
+    assert "SameSite=Strict" in entered.headers["Set-Cookie"]
+    page = {"HTTP_ORIGIN": "http://localhost"}
+    assert bare.get("/api/paintings").status_code == 200
+    # a foreign Host (DNS rebinding), even with the token
+    assert bare.get("/api/paintings", headers={"Host": "attacker.example:8765"}).status_code == 403
+    # a foreign Origin or Referer, or none, on anything that changes state
+    for headers in ({"Origin": "http://attacker.example:8765"},
+                    {"Referer": "http://attacker.example/page"}, {}):
+        answer = bare.post("/api/open", json={"name": "test.png"}, headers=headers,
+                           environ_base={})
+        assert answer.status_code == 403, headers
+    opened = bare.post("/api/open", json={"name": "test.png"}, environ_base=page)
+    assert opened.status_code == 200
+    painting = opened.json["id"]
+    bare.post(f"/api/{painting}/restore", data={"method": "ns"}, environ_base=page)
+    while bare.get(f"/api/{painting}/status").json["state"] == "running":
+        time.sleep(0.05)
+    assert bare.post(f"/api/{painting}/save", json={"format": "png"},
+                     headers={"Origin": "http://evil.example"}).status_code == 403
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    assert bare.get("/favicon.ico").status_code == 204
+
+
+def test_a_huge_upload_is_refused_before_it_is_decoded(tmp_path):
+    pytest.importorskip("flask")
+    from workbench.server import Workbench
+    workbench = Workbench(None, tmp_path / "out", detector=Detector("white"))
+    client = _client(workbench)
+    # a PNG header that claims 20000 x 20000 pixels (and no pixel data): refused on its header
+    import struct
+    import zlib
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+           + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    answer = client.post("/api/open", data={"file": (io.BytesIO(png), "huge.png")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 400 and "20000 x 20000" in answer.json["error"]
+
+
 def _png_bytes(pixels):
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
@@ -147,7 +218,7 @@ def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
     (folder / "link.png").symlink_to(tmp_path / "secret.png")
     out = tmp_path / "out"
     workbench = Workbench(folder, out, max_upload_mb=0.5, detector=Detector("white"))
-    client = create_app(workbench).test_client()
+    client = _client(workbench)
 
     for name in ("../secret.png", str(tmp_path / "secret.png"), "link.png", "missing.png"):
         response = client.post("/api/open", json={"name": name})
@@ -192,7 +263,7 @@ def _bench_with_losses(tmp_path, seed, detector):
     damaged, truth = with_losses(rng, textured_painting(rng), count=5)
     Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(folder / "p.png")
     workbench = Workbench(folder, tmp_path / "out", detector=detector)
-    return workbench, create_app(workbench).test_client(), truth
+    return workbench, _client(workbench), truth
 
 
 def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
@@ -227,7 +298,7 @@ def test_saving_never_replaces_an_input(tmp_path):
     _, pixels = _painting(folder)
     Image.fromarray(pixels).save(folder / "test_mask.png")  # the user's own mask, beside it
     before = (folder / "test_mask.png").read_bytes()
-    client = create_app(Workbench(folder, folder, detector=Detector("white"))).test_client()
+    client = _client(Workbench(folder, folder, detector=Detector("white")))
     painting = client.post("/api/open", json={"name": "test.png"}).json["id"]
     client.post(f"/api/{painting}/restore", data={"method": "ns"})
     while client.get(f"/api/{painting}/status").json["state"] == "running":
@@ -256,7 +327,7 @@ def test_saves_at_once_and_paintings_of_one_name_each_keep_their_own_set(tmp_pat
     _painting(folder / "sub")
     out = tmp_path / "out"
     workbench = Workbench(folder, out, detector=Detector("white"))
-    client = create_app(workbench).test_client()
+    client = _client(workbench)
 
     def restored(name=None, upload=None):
         if upload is not None:

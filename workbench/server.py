@@ -16,6 +16,7 @@ not an image or a truncated one gets a message, not a crashed server.
 """
 import dataclasses
 import io
+import secrets
 import tempfile
 import threading
 import time
@@ -33,7 +34,7 @@ from models.loading import load_inpainting_model
 from scans.outputs import check_outputs, sha256, tool_record, writable_folder
 from scans.saving import (foreign_files, is_output_name, output_paths, recorded_outputs,
                           restoration_record, write_restoration)
-from scans.scan import FORMATS, check_size, read_scan
+from scans.scan import FORMATS, check_size, header, read_scan
 from utils.errors import UserError
 from utils.images import find_images
 from utils.plotting import thumbnail
@@ -130,14 +131,26 @@ class Painting:
                 min(height - 1, max(0, int(y / self.scale))))
 
 
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+MAX_OPEN_PIXELS = 100_000_000  # the largest painting opened or uploaded (app.py --max-pixels)
+COOKIE = "workbench_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 class Workbench:
     """The state of one server: its folder, output folder, open paintings and loaded models."""
 
-    def __init__(self, folder, out, max_upload_mb=200, max_pixels=None, detector=None):
+    def __init__(self, folder, out, max_upload_mb=200, max_pixels=None, detector=None,
+                 hosts=LOCAL_NAMES):
         self.folder = Path(folder).resolve() if folder else None
         self.out = Path(out)
         self.max_upload = int(max_upload_mb * 1024 * 1024)
-        self.max_pixels = max_pixels
+        # a painting is weighed against this before it is decoded (and against the memory)
+        self.max_pixels = max_pixels or MAX_OPEN_PIXELS
+        # this run's secret: in the address app.py prints, then in a cookie; every request needs
+        # it, so no other web page the user visits can use the server
+        self.token = secrets.token_urlsafe(24)
+        self.hosts = None if hosts is None else set(hosts)  # the Host names it answers to
         self.detector = detector or Detector()
         self.uploads = Path(tempfile.mkdtemp(prefix="workbench-uploads-"))
         self.paintings = {}
@@ -185,7 +198,11 @@ class Workbench:
         return path, sent
 
     def open(self, path, name, uploaded_as=None):
-        check_size(path, self.max_pixels)
+        width, height, _ = header(path)  # weighed before anything is decoded
+        if width * height > self.max_pixels:
+            raise UserError(f"{name}: {width} x {height} pixels is over the workbench's limit "
+                            f"of {self.max_pixels:,} (app.py --max-pixels)")
+        check_size(path, None)  # and against the memory available
         painting = Painting(path, name, self.detector, uploaded_as)
         self.paintings[painting.id] = painting
         return painting
@@ -333,6 +350,38 @@ def create_app(workbench):
 
     app = Flask(__name__, static_folder=str(WEB), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = workbench.max_upload
+
+    @app.before_request
+    def guard():
+        """Jupyter's rules: the Host must be a name the server listens on (no DNS rebinding),
+        every request must carry this run's token (from the printed address, then its cookie),
+        and a request that changes anything must come from the page itself (Origin, or
+        Referer)."""
+        from flask import redirect
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        host = host.strip("[]").lower()
+        if workbench.hosts is not None and host not in workbench.hosts:
+            return jsonify(error=f"this server answers to {', '.join(sorted(workbench.hosts))}, "
+                                 f"not {host}"), 403
+        given = request.args.get("token")
+        if given is not None and secrets.compare_digest(given, workbench.token):
+            response = redirect(request.path)  # the token leaves the address bar
+            response.set_cookie(COOKIE, workbench.token, httponly=True, samesite="Strict")
+            return response
+        if not secrets.compare_digest(request.cookies.get(COOKIE, ""), workbench.token):
+            return jsonify(error="open the address app.py printed: it carries this run's "
+                                 "token"), 403
+        if request.method not in SAFE_METHODS:
+            own = f"{request.scheme}://{request.host}"
+            origin = request.headers.get("Origin") or request.headers.get("Referer")
+            if origin is None or not (origin == own or origin.startswith(own + "/")):
+                return jsonify(error="refused: a request that changes something must come "
+                                     "from the workbench's own page"), 403
+        return None
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204
 
     @app.errorhandler(UserError)
     def user_error(error):
