@@ -136,6 +136,9 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
         page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+        console = []
+        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
+                else None)
         page.goto(url)
         page.select_option("#folder-list", "test.png")
         page.wait_for_function("window.workbench.openMs !== null", timeout=60000)
@@ -173,6 +176,20 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
                                      .getImageData(55, 130, 1, 1).data[3]""")
         assert shown > 0  # the stroke shows on the overlay
         assert page.evaluate("window.workbench.strokeMs.length") > 0
+        mark = ("() => document.getElementById('overlay').getContext('2d')"
+                ".getImageData(55, 130, 1, 1).data[3]")
+        page.click("#undo")
+        assert page.evaluate(mark) == 0  # undone
+        page.click("#redo")
+        assert page.evaluate(mark) > 0  # and redone
+        page.keyboard.press("Control+z")
+        page.keyboard.press("Control+Shift+z")
+        assert page.evaluate(mark) > 0
+        # the mask's opacity: the paint under it shows through
+        page.evaluate("""() => { const s = document.getElementById('opacity');
+            s.value = '25'; s.dispatchEvent(new Event('input')); }""")
+        assert page.evaluate("getComputedStyle(document.getElementById('overlay')).opacity") \
+            == "0.25"
 
         page.select_option("#method", "telea")
         page.click("#restore")
@@ -190,6 +207,24 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         page.mouse.click(box["x"] + 55, box["y"] + 130)
         page.wait_for_function("document.getElementById('zoom-after').naturalWidth > 0")
         assert page.evaluate("document.getElementById('zoom-after').naturalWidth") == 300
+        assert not page.locator("#divider").is_hidden()  # the compare slider's line
+
+        # a second restore with another method: its result everywhere, the first one's links gone
+        first_crop = page.evaluate("document.getElementById('zoom-after').src")
+        page.select_option("#method", "ns")
+        page.evaluate("window.workbench.restoreMs = null")
+        page.click("#restore")
+        page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
+        assert page.locator("#download-restored").count() == 0
+        page.wait_for_function(f"document.getElementById('zoom-after').src !== {first_crop!r}")
+        page.click("#save")
+        page.wait_for_selector("#download-restored", timeout=60000)
+        assert "the result of ns" in page.inner_text("#saved")
+        page.click("#save")  # saved again: the same set, replaced
+        page.wait_for_selector("#download-restored", timeout=60000)
+        with page.expect_download() as download:
+            page.click("#download-restored")
+        restored = read_scan(download.value.path()).colour  # the second result's file
 
         # a file that is not an image: a message on the page, and the server goes on
         page.set_input_files("#upload", files=[{"name": "notes.png", "mimeType": "image/png",
@@ -197,6 +232,8 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         page.wait_for_selector("#message.error", timeout=30000)
         assert "could not be opened" in page.inner_text("#message")
         assert page.evaluate("fetch('/api/paintings').then(r => r.status)") == 200
+        assert not [c for c in console if "could not be opened" not in c
+                    and "400" not in c], console  # no console errors but the refused upload's
         browser.close()
 
     mask = read_scan(out / "test_mask.png").colour[..., 0] > 0

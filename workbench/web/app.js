@@ -18,6 +18,7 @@ const state = {
   brush: null,
   eraser: null,
   undo: [],
+  redo: [],
   drawing: false,
   last: null,
   restored: false,
@@ -45,6 +46,7 @@ function canvas(width, height) {
   const c = document.createElement("canvas");
   c.width = width;
   c.height = height;
+  c.getContext("2d", { willReadFrequently: true });  // undo reads the layers back
   return c;
 }
 
@@ -140,6 +142,7 @@ function updateMaskInfo() {
   parts.push(`undo: ${state.undo.length} step(s)`);
   $("mask-info").textContent = parts.join("; ");
   $("undo").disabled = state.undo.length === 0;
+  $("redo").disabled = state.redo.length === 0;
 }
 
 function showInfo(p) {
@@ -181,12 +184,15 @@ async function openPainting(request) {
     state.brush = canvas(p.view_width, p.view_height);
     state.eraser = canvas(p.view_width, p.view_height);
     state.undo = [];
+    state.redo = [];
     state.restored = false;
+    $("divider").hidden = true;
     const overlay = $("overlay");
     overlay.width = p.view_width;
     overlay.height = p.view_height;
     $("after").hidden = true;
     $("zoom").hidden = true;
+    state.zoomPoint = null;
     $("compare-tools").disabled = true;
     $("save-tools").disabled = true;
     $("saved").textContent = "";
@@ -210,20 +216,38 @@ function viewPoint(event) {
            y: (event.clientY - rect.top) * overlay.height / rect.height };
 }
 
-function snapshot() {
+function current() {
   const grab = (c) => c.getContext("2d").getImageData(0, 0, c.width, c.height);
-  state.undo.push({ brush: grab(state.brush), eraser: grab(state.eraser),
-                    selections: state.selections.slice() });
+  return { brush: grab(state.brush), eraser: grab(state.eraser),
+           selections: state.selections.slice() };
+}
+
+// Before every change of the mask: the state it changes, for Undo; a new change ends Redo.
+function snapshot() {
+  state.undo.push(current());
   if (state.undo.length > UNDO_LIMIT) state.undo.shift();
+  state.redo = [];
+}
+
+function restoreStep(step) {
+  state.brush.getContext("2d").putImageData(step.brush, 0, 0);
+  state.eraser.getContext("2d").putImageData(step.eraser, 0, 0);
+  state.selections = step.selections;
+  compose();
 }
 
 function undo() {
   const step = state.undo.pop();
   if (!step) return;
-  state.brush.getContext("2d").putImageData(step.brush, 0, 0);
-  state.eraser.getContext("2d").putImageData(step.eraser, 0, 0);
-  state.selections = step.selections;
-  compose();
+  state.redo.push(current());
+  restoreStep(step);
+}
+
+function redo() {
+  const step = state.redo.pop();
+  if (!step) return;
+  state.undo.push(current());
+  restoreStep(step);
 }
 
 function strokeOn(ctx, from, to, operation, colour) {
@@ -321,6 +345,9 @@ async function restore() {
   form.append("eraser", await blob(state.eraser), "eraser.png");
   const start = performance.now();
   $("restore").disabled = true;
+  // the earlier result's links and crops are not this one's: gone until it is saved again
+  $("saved").textContent = "";
+  $("save-tools").disabled = true;
   $("progress").hidden = false;
   $("progress-text").textContent = "starting";
   message("restoring…");
@@ -338,7 +365,9 @@ async function restore() {
     $("after").src = after.src;
     $("after").hidden = false;
     state.restored = true;
+    state.restoredWith = $("method").value;
     setSplit();
+    if (state.zoomPoint) showRealPixels(state.zoomPoint);  // the 1:1 crops of this result
     $("show-mask").checked = false;
     $("overlay").style.visibility = "hidden";
     $("compare-tools").disabled = false;
@@ -356,10 +385,13 @@ async function restore() {
 
 function setSplit() {
   $("after").style.clipPath = `inset(0 0 0 ${$("split").value}%)`;
+  $("divider").style.left = `${$("split").value}%`;
+  $("divider").hidden = !state.restored;
 }
 
 async function showRealPixels(point) {
   const p = state.painting;
+  state.zoomPoint = point;
   const query = `x=${point.x}&y=${point.y}&size=384&t=${Date.now()}`;
   $("zoom-before").src = `/api/${p.id}/crop.png?which=before&${query}`;
   $("zoom-after").src = `/api/${p.id}/crop.png?which=after&${query}`;
@@ -374,7 +406,7 @@ async function save() {
     const result = await api(`/api/${p.id}/save`, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ format: $("format").value }) });
-    $("saved").textContent = `saved into ${result.folder}:`;
+    $("saved").textContent = `saved the result of ${state.restoredWith} into ${result.folder}:`;
     for (const [kind, name] of Object.entries(result.saved)) {
       const link = document.createElement("a");
       link.href = `/api/${p.id}/download/${kind}`;
@@ -395,6 +427,7 @@ async function start() {
     const info = await api("/api/paintings");
     for (const name of info.paintings) $("folder-list").add(new Option(name, name));
     $("folder-label").hidden = info.folder === null;
+    $("step-paintings").hidden = info.folder === null || info.paintings.length < 2;
     for (const m of info.methods) $("method").add(new Option(m, m));
     for (const f of info.formats) $("format").add(new Option(f, f));
     message(info.folder ? "choose a painting, or upload one" : "upload a painting");
@@ -420,9 +453,29 @@ async function start() {
   box.addEventListener("pointerup", onPointerUp);
   box.addEventListener("pointercancel", onPointerUp);
   $("undo").addEventListener("click", undo);
+  $("redo").addEventListener("click", redo);
+  $("opacity").addEventListener("input", () => {
+    $("opacity-value").value = $("opacity").value;
+    $("overlay").style.opacity = Number($("opacity").value) / 100;
+  });
+  const step = (by) => {
+    const list = $("folder-list");
+    const names = [...list.options].map((o) => o.value).filter((v) => v);
+    if (!names.length) return;
+    const at = names.indexOf(list.value);
+    list.value = names[(at + by + names.length) % names.length];
+    list.dispatchEvent(new Event("change"));
+  };
+  $("previous").addEventListener("click", () => step(-1));
+  $("next").addEventListener("click", () => step(1));
   $("threshold").addEventListener("input", onThreshold);
   document.addEventListener("keydown", (event) => {
-    if ((event.ctrlKey || event.metaKey) && event.key === "z") undo();
+    const key = event.key.toLowerCase();
+    if ((event.ctrlKey || event.metaKey) && (key === "y" || (key === "z" && event.shiftKey))) {
+      redo();
+    } else if ((event.ctrlKey || event.metaKey) && key === "z") {
+      undo();
+    }
   });
   $("size").addEventListener("input", () => { $("size-value").value = $("size").value; });
   $("show-mask").addEventListener("change", () => {
