@@ -55,6 +55,7 @@ class Regions:
         self.holes = holes
         count, self.labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
         self.boxes = stats[:, :4]  # x, y, width, height; row 0 is the known paint
+        self.area = stats[:, 4]
         self.count = count - 1
         columns = -(-holes.shape[1] // TILE)
         self.tile = (stats[:, 1] // TILE) * columns + stats[:, 0] // TILE
@@ -123,10 +124,24 @@ def classical(image, mask, method, **options):
     return composite(filled, image, mask).astype(np.float32)
 
 
-def _fill_classical(pixels, regions, selected, method, radius):
+class _Tally:
+    """Work done, in pixels filled per stage, reported to progress(share done) as it grows."""
+
+    def __init__(self, progress, total):
+        self.progress, self.total, self.done = progress, max(int(total), 1), 0
+
+    def add(self, pixels):
+        self.done += int(pixels)
+        if self.progress is not None:
+            self.progress(min(1.0, self.done / self.total))
+
+
+def _fill_classical(pixels, regions, selected, method, radius, tally=None):
     entry = registry.get(method)
     options = {"radius": radius} if entry.radius else {}
     for ids, box in regions.groups(selected):
+        if tally is not None:
+            tally.add(regions.area[ids].sum())
         crop = regions.crop(box, entry.margin(box, radius))
         holes = regions.holes[crop]
         own = regions.own(crop, ids)
@@ -335,7 +350,8 @@ def _enlarged(small, window, crop):
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0.0):
+def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0.0,
+               tally=None):
     """Fill the selected regions, each at its own scale: on a window around it (see _window),
     shrunk to the model's size and filled there (see _small_fills), enlarged and blended in;
     with texture, add PatchMatch's grain at full resolution; with grain_strength, that much of
@@ -362,10 +378,14 @@ def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0
             for (window, members, _), small in zip(chunk, smalls):
                 for cell in _cells(regions, members, BLEND_CELL):
                     _blend(pixels, regions, wide, cell, window, small, texture)
+                if tally is not None:
+                    tally.add(regions.area[members].sum())
     if grain_strength:
         # then the painting's own grain, on fewer and larger crops (its cost is per crop)
         for cell in _cells(regions, ids, GRAIN_CELL):
             _add_grain(pixels, regions, wide, cell, grain_strength)
+            if tally is not None:
+                tally.add(regions.area[cell].sum())
 
 
 BLEND_CELL = 128  # px: a window's regions are blended in on crops around those of each cell
@@ -419,28 +439,34 @@ def _add_grain(pixels, regions, wide, members, strength):
     pixels[crop][own] = from_float(np.clip(values, 0.0, 1.0), pixels.dtype)
 
 
-def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0):
+def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0, progress=None):
     """Fill pixels (H, W, C: 1 gray or 3 RGB; uint8, uint16 or float in [0, 1]) in place where
     mask (H, W) is nonzero. method: a name of filling/registry.py, or "model" for the model
     alone (thin-wide methods use the model for wide regions when given, else the pyramid fill);
-    radius is the neighbourhood of the methods that take one. Pixels outside the mask are not
+    radius is the neighbourhood of the methods that take one; progress(share done), if given,
+    is called as the work goes (per group of losses). Pixels outside the mask are not
     written."""
     entry = registry.get(method)
     regions = Regions((np.asarray(mask) > 0).astype(np.uint8))
     if regions.count == 0:
         return pixels
+    total = regions.area[1:].sum()
     if entry.strategy == "model":
-        _fill_wide(pixels, regions, None, model)
+        _fill_wide(pixels, regions, None, model, tally=_Tally(progress, total))
     elif entry.classical:
-        _fill_classical(pixels, regions, None, method, radius)
+        _fill_classical(pixels, regions, None, method, radius, _Tally(progress, total))
     else:
         wide = regions.inscribed_radius() > thin_radius
+        grain_stage = regions.area[1:][wide[1:]].sum() if entry.grain else 0
+        tally = _Tally(progress, total + grain_stage)
         if (~wide[1:]).any():
-            _fill_classical(pixels, regions, ~wide, "specks", None)
+            _fill_classical(pixels, regions, ~wide, "specks", None, tally)
         if wide[1:].any():
             # The thin regions are filled by now, so the wide fill sees them as paint.
             _fill_wide(pixels, regions, wide, model if entry.uses_model else None,
-                       texture=entry.texture, grain_strength=entry.grain)
+                       texture=entry.texture, grain_strength=entry.grain, tally=tally)
+    if progress is not None:
+        progress(1.0)
     return pixels
 
 

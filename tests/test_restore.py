@@ -282,3 +282,14 @@ def test_a_model_that_returns_nan_is_refused_with_one_line():
     mask[40:90, 50:120] = 1
     with pytest.raises(UserError, match="NaN or infinite"):
         restore_image(damage(damaged, mask), mask, "auto", Broken())
+
+
+def test_the_fill_reports_its_progress_up_to_the_whole(small_model):
+    damaged, _, mask = damaged_painting(shape=(300, 520))
+    mask[60:120, 100:200] = 1
+    shares = []
+    from filling.fill import fill
+    pixels = (damage(damaged, mask) * 255).astype(np.uint8)
+    fill(pixels, mask, "auto", small_model, progress=shares.append)
+    assert len(shares) > 2 and shares == sorted(shares) and shares[-1] == 1.0
+    assert 0 < shares[0] < 1

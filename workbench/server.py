@@ -273,7 +273,9 @@ class Workbench:
             colour = painting.scan.colour.copy()
             mask_seconds = time.perf_counter() - clock
             clock = time.perf_counter()
-            fill(colour, mask.astype(np.uint8), method, model)
+            job["fill_started"] = time.time()
+            fill(colour, mask.astype(np.uint8), method, model,
+                 progress=lambda share: job.update(progress=share))
             painting.restored = colour
             painting.restoration = {
                 "mask": mask, "fraction": fraction, "method": method_name,
@@ -491,7 +493,12 @@ def create_app(workbench):
     def status(painting_id):
         job = dict(workbench.get(painting_id).job)
         if job.get("state") == "running":
-            job["elapsed"] = round(time.time() - job["started"], 1)
+            now = time.time()
+            job["elapsed"] = round(now - job["started"], 1)
+            share = job.get("progress", 0.0)
+            if "fill_started" in job and 0.02 <= share < 1.0:
+                # the time left, from the fill's pace so far
+                job["left"] = round((now - job["fill_started"]) * (1 - share) / share, 1)
         return jsonify(job)
 
     @app.get("/api/<painting_id>/after.jpg")

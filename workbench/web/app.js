@@ -358,7 +358,16 @@ async function restore() {
       await new Promise((resolve) => setTimeout(resolve, 50));
       job = await api(`/api/${p.id}/status`);
       if (job.state !== "running") break;
-      $("progress-text").textContent = `${job.phase}, ${job.elapsed} s`;
+      const bar = $("progress").querySelector("progress");
+      if (job.progress !== undefined) {
+        bar.value = job.progress;
+        bar.max = 1;
+      } else {
+        bar.removeAttribute("value");  // indeterminate until the fill reports
+      }
+      const done = job.progress !== undefined ? ` ${Math.round(100 * job.progress)}%` : "";
+      const left = job.left !== undefined ? `, about ${Math.ceil(job.left)} s left` : "";
+      $("progress-text").textContent = `${job.phase}${done}, ${job.elapsed} s${left}`;
     }
     if (job.state === "error") throw new Error(job.error);
     const after = await loadImage(`/api/${p.id}/after.jpg?t=${Date.now()}`);
