@@ -7,6 +7,7 @@ strategy's scope and the training data is one input pipeline per worker; only th
 the folder, and every worker resumes from its checkpoint.
 """
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -124,7 +125,12 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
             print(f"\ninterrupted: saved a checkpoint after {callback.epochs_done} finished "
                   f"epochs; continue with --name {run.config['name']} --resume",
                   file=sys.stderr)
-        sys.exit(130)
+        # Everything is written and closed: leave now, without waiting for TensorFlow's input
+        # threads to wind down (that took up to a minute after the message above).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        run.release()
+        os._exit(130)
 
 
 def start_from(model, path):
