@@ -401,3 +401,39 @@ def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, tool):
     start = time.perf_counter()
     assert "not a regular file" in _error(run_script(tool, fifo, *args, timeout=60))
     assert time.perf_counter() - start < 30
+
+
+def test_an_interrupt_at_any_point_of_an_epoch_end_keeps_state_and_log_in_step(tmp_path):
+    """Ctrl-C while the epoch's end is being written: the checkpoint's epochs and the log's rows
+    stay equal (they once counted an epoch whose row was lost)."""
+    import csv
+
+    import keras
+    from training.loop import RunCallback
+    from training.run import Run
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    run = Run(tmp_path, {"name": "r", "epochs": 5})
+    (tmp_path / "samples").mkdir()
+    run.save_checkpoint(model, 1, 0.5, {"epoch": 0, "loss": 1.0})
+
+    class Interrupted(RunCallback):
+        def __init__(self):
+            super().__init__(run, samples=None, show=lambda model, samples: (
+                [[np.zeros((4, 6, 3), np.float32)]], ["sample"]))
+
+    callback = Interrupted()
+    callback.set_model(model)
+    real = run.save_checkpoint
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+    run.save_checkpoint = killed
+    with pytest.raises(KeyboardInterrupt):
+        callback.on_epoch_end(1, {"loss": 0.9, "val_loss": 0.8})
+    run.save_checkpoint = real
+    assert callback.epochs_done == 1  # the epoch whose row was not written is not counted
+    run.save_checkpoint(model, callback.epochs_done, callback.best)  # what Ctrl-C saves
+    state = json.loads((tmp_path / "checkpoints" / "state.json").read_text())
+    with open(tmp_path / "log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert state["epochs"] == len(state["log"]) == len(rows) == 1
