@@ -40,18 +40,31 @@ def opencv_inpaint_as(method):
     return fill
 
 
+NEARBY = 15  # px: a biharmonic fill is clipped to the range of the known paint this close
+
+
 def biharmonic_fill(image, mask):
-    """scikit-image's biharmonic fill. It clips its result to the range of the image's known
-    values, which would make a region's fill depend on how far the crop around it reaches: three
-    rows of known black with one white pixel, out of every hole's reach, fix that range at
-    [0, 1]."""
+    """scikit-image's biharmonic fill, clipped to the range of the known paint near each hole
+    pixel (a NEARBY-px square). scikit-image clips to the range of the whole image's known
+    values, which would make a region's fill depend on how far the crop around it reaches:
+    three rows of known black with one white pixel, out of every hole's reach, set that range
+    to [0, 1], and the local clip does its work (29.35 dB against scikit-image's 29.39 on 24
+    training paintings' tiny holes; its own range, 28.83)."""
+    import cv2
     from skimage.restoration import inpaint_biharmonic
     image = np.asarray(image, np.float32)
+    holes = np.asarray(mask) > 0.5
     rows = np.zeros((3,) + image.shape[1:], np.float32)
     rows[-1, 0] = 1.0
     padded = np.concatenate([image, rows])
-    holes = np.concatenate([np.asarray(mask) > 0.5, np.zeros(rows.shape[:2], bool)])
-    return inpaint_biharmonic(padded, holes, channel_axis=-1)[:-3].astype(np.float32)
+    padded_holes = np.concatenate([holes, np.zeros(rows.shape[:2], bool)])
+    filled = inpaint_biharmonic(padded, padded_holes, channel_axis=-1)[:-3].astype(np.float32)
+    kernel = np.ones((NEARBY, NEARBY), np.uint8)
+    high = cv2.dilate(np.where(holes[..., None], -1.0, image).astype(np.float32), kernel)
+    low = cv2.erode(np.where(holes[..., None], 2.0, image).astype(np.float32), kernel)
+    high, low = high.reshape(image.shape), low.reshape(image.shape)
+    clipped = np.clip(filled, np.minimum(low, high), np.maximum(low, high))
+    return np.where(holes[..., None], clipped, filled)
 
 
 SPECK_BIHARMONIC = 0.7  # biharmonic's share of the speck fill (chosen on 24 training paintings)
@@ -64,7 +77,9 @@ def speck_fill(image, mask):
     Navier-Stokes one: scikit-image solves each region on its own and reads the pixels of a
     neighbouring hole within 2 px as paint, which must not be the hole's white."""
     ns = opencv_fill("ns")(image, mask, radius=1)
-    return SPECK_BIHARMONIC * biharmonic_fill(ns, mask) + (1.0 - SPECK_BIHARMONIC) * ns
+    # the clip reads the original's known paint (the filled holes are not paint)
+    solved = biharmonic_fill(np.where(np.asarray(mask)[..., None] > 0.5, ns, image), mask)
+    return SPECK_BIHARMONIC * solved + (1.0 - SPECK_BIHARMONIC) * ns
 
 
 def fsr_fill(image, mask):
