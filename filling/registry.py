@@ -5,9 +5,10 @@ evaluate.py all read this table, so a new method is one entry here.
 Three strategies (filling/fill.py carries each out at a painting's full resolution):
 - "classical": each group of losses is filled on a crop around it with `image_fill` (or, for
   samples in `native`, with `native_fill` in their own type, no float copy);
-- "thin-wide": thin losses (specks, cracks, strokes) by Navier-Stokes, wide ones from a model
-  (`--model`, a file or a shipped model's name) or, without one, from the mean of the pyramid fill and Telea's, blended in at full
-  resolution; `texture` adds PatchMatch's grain to the wide ones;
+- "thin-wide": thin losses (specks, cracks, strokes) by the speck fill, wide ones from a model
+  (`--model`, a file or a shipped model's name) or, without one, from the mean of the pyramid
+  fill and Telea's, each on a window at its own scale and blended in at full resolution;
+  `grain` adds the painting's own grain to the wide ones, `texture` PatchMatch's;
 - "model": every loss from a saved model alone (a shipped model's name, or a .keras file, given
   as the method).
 """
