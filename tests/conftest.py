@@ -136,3 +136,18 @@ def run_script(script, *args, fresh=False, timeout=300):
         logging.root.setLevel(level)
     return subprocess.CompletedProcess([script, *args], code, out.getvalue(),
                                        err.getvalue())
+
+
+def digests(folder):
+    """{path: sha256} of every file under folder: what a run must leave as it was."""
+    import hashlib
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).rglob("*")
+            if p.is_file()}
+
+
+def error_line(result):
+    """The one `error:` line a script's failure ends with (exit status 2, no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and lines[-1].startswith("error: "), lines
+    return lines[-1]

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, damaged_painting, run_script, write_paintings
+from conftest import (ROOT, damaged_painting, digests, error_line, run_script,
+                      write_paintings)
 from scans.outputs import PARTIAL, remove_stale_partials
 from scans.saving import commit_set, foreign_files, output_set, write_restoration
 from scans.scan import Scan, read_scan
@@ -28,18 +29,6 @@ def _save(path, image):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.round(image * 255).astype(np.uint8)).save(path)
     return path
-
-
-def _digests(folder):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).rglob("*")
-            if p.is_file()}
-
-
-def _error(result):
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and lines[-1].startswith("error: "), lines
-    return lines[-1]
 
 
 def _painting(folder, name="p1.png", seed=0):
@@ -66,7 +55,7 @@ def test_restore_keeps_every_file_of_the_users_that_is_named_like_an_output(tmp_
     if own.endswith(".json"):
         assert (folder / "p2_restored.png").exists()  # the other painting went on
     # one painting, not a folder scan
-    assert "--overwrite" in _error(run_script("restore.py", folder / "p1.png", "-o", folder,
+    assert "--overwrite" in error_line(run_script("restore.py", folder / "p1.png", "-o", folder,
                                               *TELEA))
     assert (folder / own).read_bytes() == before
     # asked to, it replaces them
@@ -88,7 +77,7 @@ def test_a_stale_or_hand_made_record_proves_nothing(tmp_path):
               "output_sha256": {"mask": "0" * 64}}
     (out / "z_record.json").write_text(json.dumps(record))
     assert foreign_files([out / "z_mask.png"]) == [out / "z_mask.png"]
-    _error(run_script("restore.py", painting, "-o", out, *TELEA))
+    error_line(run_script("restore.py", painting, "-o", out, *TELEA))
     assert (out / "z_mask.png").read_bytes() == b"hand-drawn"
     # a real run's record proves its own files, and a second run replaces them
     (out / "z_mask.png").unlink()
@@ -98,7 +87,7 @@ def test_a_stale_or_hand_made_record_proves_nothing(tmp_path):
     assert run_script("restore.py", painting, "-o", out, *TELEA).returncode == 0
     # edited by hand afterwards, the mask is the user's again
     (out / "z_mask.png").write_bytes(b"touched up by hand")
-    _error(run_script("restore.py", painting, "-o", out, *TELEA))
+    error_line(run_script("restore.py", painting, "-o", out, *TELEA))
     assert (out / "z_mask.png").read_bytes() == b"touched up by hand"
 
 
@@ -107,20 +96,20 @@ def test_outputs_made_from_another_painting_of_the_same_name_are_kept(tmp_path):
     b, _ = _painting(tmp_path / "b", "x.png", seed=2)
     out = tmp_path / "out"
     assert run_script("restore.py", a, "-o", out, *TELEA).returncode == 0
-    before = _digests(out)
-    assert "--overwrite" in _error(run_script("restore.py", b, "-o", out, *TELEA))
-    assert _digests(out) == before
+    before = digests(out)
+    assert "--overwrite" in error_line(run_script("restore.py", b, "-o", out, *TELEA))
+    assert digests(out) == before
 
 
 def test_pixel_diff_never_replaces_another_painting_or_an_existing_output(tmp_path):
     a, _ = _painting(tmp_path, "a.png")
     b, _ = _painting(tmp_path, "b.png", seed=1)
     roi = ["--roi", "10,10,60,40"]
-    before = _digests(tmp_path)
-    assert "--overwrite" in _error(run_script("pixel_diff.py", a, *roi, "-o", b))
+    before = digests(tmp_path)
+    assert "--overwrite" in error_line(run_script("pixel_diff.py", a, *roi, "-o", b))
     (tmp_path / "a_restored.png").write_bytes(b"made elsewhere")
-    assert "--overwrite" in _error(run_script("pixel_diff.py", a, *roi))
-    assert _digests(tmp_path) == {**before, tmp_path / "a_restored.png":
+    assert "--overwrite" in error_line(run_script("pixel_diff.py", a, *roi))
+    assert digests(tmp_path) == {**before, tmp_path / "a_restored.png":
                                   hashlib.sha256(b"made elsewhere").hexdigest()}
     result = run_script("pixel_diff.py", a, *roi, "--overwrite")
     assert result.returncode == 0, result.stderr
@@ -132,7 +121,7 @@ def test_evaluate_never_replaces_the_users_files_in_its_out_folder(tmp_path):
     (tmp_path / "data" / "results.csv").write_text("the user's own table\n")
     args = ["--data", tmp_path / "data", "--image-size", "64x96", "--methods", "telea",
             "--masks", "centre", "--seeds", "0"]
-    assert "--overwrite" in _error(run_script("evaluate.py", *args, "--out", tmp_path / "data"))
+    assert "--overwrite" in error_line(run_script("evaluate.py", *args, "--out", tmp_path / "data"))
     assert (tmp_path / "data" / "results.csv").read_text() == "the user's own table\n"
     out = tmp_path / "eval"
     for _ in range(2):  # its own results: replaced by the next run
@@ -150,24 +139,24 @@ def test_a_finished_run_is_never_restarted_over(tmp_path):
     run = tmp_path / "runs" / "r"
     import shutil
     shutil.rmtree(run / "checkpoints")
-    before = _digests(run)
-    assert "another --name" in _error(run_script("train_context_encoder.py", *args))
-    assert _digests(run) == before
+    before = digests(run)
+    assert "another --name" in error_line(run_script("train_context_encoder.py", *args))
+    assert digests(run) == before
     # a resume without its config, or with a damaged one, is one line
     (run / "config.json").write_text("")
-    assert "not readable JSON" in _error(run_script("train_context_encoder.py", *args,
+    assert "not readable JSON" in error_line(run_script("train_context_encoder.py", *args,
                                                     "--resume"))
     (run / "config.json").write_text("{}")
-    assert "lacks" in _error(run_script("train_context_encoder.py", *args, "--resume"))
+    assert "lacks" in error_line(run_script("train_context_encoder.py", *args, "--resume"))
 
 
 def test_training_numbers_and_folders_are_checked_before_anything_starts(tmp_path):
     (tmp_path / "runs").write_text("a file")
     base = ["--steps-per-epoch", "1", "--epochs", "1", "--no-jit"]
-    assert "is a file" in _error(run_script("train_context_encoder.py", *base, "--runs-dir",
+    assert "is a file" in error_line(run_script("train_context_encoder.py", *base, "--runs-dir",
                                             tmp_path / "runs"))
     for option in (["--image-size", "32000x32000"], ["--batch-size", "100000"]):
-        assert "GB of memory" in _error(run_script("train_context_encoder.py", *base, *option,
+        assert "GB of memory" in error_line(run_script("train_context_encoder.py", *base, *option,
                                                    "--runs-dir", tmp_path / "r2"))
     assert not (tmp_path / "r2").exists()
 
@@ -194,7 +183,7 @@ def test_a_failed_write_at_any_point_leaves_the_earlier_set_as_it_was(tmp_path, 
     import scans.saving as saving
     outputs, write = _write_set(tmp_path, 10)
     write()
-    before = _digests(tmp_path)
+    before = digests(tmp_path)
     if fault in ("restored", "mask"):
         real = saving.write_scan
 
@@ -214,7 +203,7 @@ def test_a_failed_write_at_any_point_leaves_the_earlier_set_as_it_was(tmp_path, 
     _, again = _write_set(tmp_path, 200, fail="record" if fault == "record" else None)
     with pytest.raises(OSError):
         again()
-    assert _digests(tmp_path) == before  # the four files as they were, no temporary left
+    assert digests(tmp_path) == before  # the four files as they were, no temporary left
 
 
 def test_a_kill_in_the_middle_of_a_commit_is_completed_by_the_next_run(tmp_path):
@@ -318,7 +307,7 @@ def test_a_mask_that_is_text_or_empty_is_one_line_and_only_its_painting_is_skipp
         _save(masks / f"m{index}_mask.png", np.repeat(truth[..., None], 3, -1))
     (masks / "m1_mask.png").write_text("not an image")
     (tmp_path / "empty.png").write_bytes(b"")
-    assert "not a readable image" in _error(run_script("restore.py", folder / "m0.png",
+    assert "not a readable image" in error_line(run_script("restore.py", folder / "m0.png",
                                                        "--mask", tmp_path / "empty.png",
                                                        "-o", tmp_path / "o1", *TELEA))
     result = run_script("restore.py", folder, "--mask", masks, "-o", tmp_path / "o2", *TELEA)
@@ -362,7 +351,7 @@ def test_every_tool_reads_and_refuses_the_same_tiffs(tmp_path):
         result = run_script(tool, gray_alpha, *args)
         assert result.returncode == 0, (tool, result.stderr)
         for path in (extra16, extra8):
-            assert "samples per pixel" in _error(run_script(tool, path, *args))
+            assert "samples per pixel" in error_line(run_script(tool, path, *args))
 
 
 def test_frames_left_out_are_said_and_recorded(tmp_path):
@@ -399,7 +388,7 @@ def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, tool):
     os.mkfifo(fifo)
     args = ["-o", tmp_path / "out"] if tool == "restore.py" else ["--roi", "1,1,5,5"]
     start = time.perf_counter()
-    assert "not a regular file" in _error(run_script(tool, fifo, *args, timeout=60))
+    assert "not a regular file" in error_line(run_script(tool, fifo, *args, timeout=60))
     assert time.perf_counter() - start < 30
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from conftest import ROOT, damaged_painting, run_script, synthetic_painting
+from conftest import (ROOT, damaged_painting, digests, error_line, run_script,
+                      synthetic_painting)
 from scans.scan import Scan, read_scan, write_png
 
 
@@ -21,39 +22,27 @@ def _save(path, image):
     return path
 
 
-def _digests(folder):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
-            if p.is_file()}
-
-
-def _error(result):
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and lines[-1].startswith("error: "), lines
-    return lines[-1]
-
-
 def test_outputs_never_overwrite_an_input(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
     damaged, _, truth = damaged_painting()
     _save(scans / "fresco.png", damaged)
     _save(scans / "fresco_mask.png", np.repeat(truth[..., None], 3, -1))  # the user's own mask
-    before = _digests(tmp_path)
+    before = digests(tmp_path)
     # the output folder is the input folder: the detected mask would replace the user's
-    message = _error(run_script("restore.py", scans, "-o", scans, "--method", "telea"))
+    message = error_line(run_script("restore.py", scans, "-o", scans, "--method", "telea"))
     assert "would overwrite the input" in message and "fresco_mask.png" in message
     # the user's mask given by name, output beside it
-    message = _error(run_script("restore.py", scans / "fresco.png", "--mask",
+    message = error_line(run_script("restore.py", scans / "fresco.png", "--mask",
                                 scans / "fresco_mask.png", "-o", scans, "--method", "telea"))
     assert "would overwrite the input" in message
     # the same file through a link and '..'
     (tmp_path / "link").symlink_to(scans)
-    message = _error(run_script("restore.py", scans / "fresco.png", "--mask",
+    message = error_line(run_script("restore.py", scans / "fresco.png", "--mask",
                                 tmp_path / "link" / ".." / "scans" / "fresco_mask.png",
                                 "-o", tmp_path / "link", "--method", "telea"))
     assert "would overwrite the input" in message
-    assert _digests(tmp_path) == before  # nothing written anywhere
+    assert digests(tmp_path) == before  # nothing written anywhere
 
     # with a folder of masks (here the same folder) and another output folder it works
     result = run_script("restore.py", scans, "--mask", scans, "-o", tmp_path / "out",
@@ -165,7 +154,7 @@ def test_a_batch_reports_a_bad_painting_and_restores_the_rest(tmp_path, jobs):
     out.mkdir()
     (out / ".partial-999-a_restored.png").write_bytes(b"left by a killed run")
     result = run_script("restore.py", scans, "-o", out, "--method", "ns", "--jobs", jobs)
-    message = _error(result)
+    message = error_line(result)
     assert "1 of 3 paintings failed" in message and "b.jpg" in message
     # its own line says why
     assert any("b.jpg" in line and "not a readable image" in line and "(skipped)" in line
@@ -185,7 +174,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "restore.py"), str(tmp_path / "p.png"),
                              "-o", str(tmp_path / "out"), "--method", "telea"],
                             capture_output=True, text=True, timeout=300, preexec_fn=small_disk)
-    assert "cannot write" in _error(result)
+    assert "cannot write" in error_line(result)
     assert not list((tmp_path / "out").iterdir())
 
 
@@ -221,14 +210,14 @@ def test_each_mistake_is_one_line(tmp_path):
     for name, (args, expected) in cases.items():
         if "-o" not in map(str, args):
             args = [*args, "-o", tmp_path / "elsewhere"]
-        assert expected in _error(run_script("restore.py", *args)), name
+        assert expected in error_line(run_script("restore.py", *args)), name
     elsewhere = tmp_path / "elsewhere"
     assert not elsewhere.exists() or not any(elsewhere.iterdir())  # no file written
 
 
 def test_an_all_white_painting_is_not_turned_black(tmp_path):
     _save(tmp_path / "white.png", np.ones((60, 80, 3)))
-    message = _error(run_script("restore.py", tmp_path / "white.png", "-o", tmp_path / "out",
+    message = error_line(run_script("restore.py", tmp_path / "white.png", "-o", tmp_path / "out",
                                 "--detect", "white"))
     assert "covers the whole painting" in message
     half = np.full((60, 80, 3), 0.3)
