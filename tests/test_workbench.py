@@ -113,9 +113,11 @@ def _png_bytes(pixels):
 
 @pytest.fixture
 def server(tmp_path):
-    """app.py on a free port with a folder of one painting; yields (url, painting, pixels, out)."""
+    """app.py on a free port with a folder of two paintings; yields (url, the first painting,
+    its pixels, out)."""
     from helpers import launch
     painting, pixels = _painting(tmp_path / "paintings")
+    _painting(tmp_path / "paintings", name="view.png")
     out = tmp_path / "out"
     process, url = launch(painting.parent, out)
     yield url, painting, pixels, out
@@ -232,6 +234,14 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         page.wait_for_selector("#message.error", timeout=30000)
         assert "could not be opened" in page.inner_text("#message")
         assert page.evaluate("fetch('/api/paintings').then(r => r.status)") == 200
+        # the next painting of the folder, and back
+        page.click("#next")
+        page.wait_for_function("document.getElementById('info').innerText.includes('view.png')",
+                               timeout=60000)
+        assert page.input_value("#folder-list") == "view.png"
+        page.click("#previous")
+        page.wait_for_function("document.getElementById('info').innerText.includes('test.png')",
+                               timeout=60000)
         assert not [c for c in console if "could not be opened" not in c
                     and "400" not in c], console  # no console errors but the refused upload's
         browser.close()
