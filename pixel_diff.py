@@ -195,8 +195,6 @@ def output_path(painting, out, fmt):
 def main(args):
     start = time.perf_counter()
     painting = Path(args.painting)
-    if not 0 <= args.threshold <= 255:
-        raise UserError(f"--threshold {args.threshold}: must be within 0-255")
     rectangles = [parse_roi(text) for text in args.roi]
     points = list(args.point)
     outputs = output_set(output_path(painting, args.out, args.format))

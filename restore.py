@@ -299,9 +299,10 @@ def main(args):
     # No file this tool did not make from the same painting is replaced (--overwrite aside):
     # such a painting is skipped, with its line, and the others go on.
     refused = dict(unreadable)
+    ours = recorded_outputs(out) if out.is_dir() else {}  # hashed once, not per painting
     for path in files:
         try:
-            refuse_foreign(outputs[path].values(), path, args.overwrite)
+            refuse_foreign(outputs[path].values(), path, args.overwrite, ours)
         except UserError as error:
             refused.setdefault(path, str(error))
     if len(files) == 1 and refused:
@@ -310,13 +311,11 @@ def main(args):
     report = [(path, (None, reason)) for path, reason in refused.items()]
     jobs = min(args.jobs or default_jobs(), max(1, len(todo)))
     detect = any(path not in masks for path in todo)
-    if not todo:
-        pass
-    elif jobs == 1:
+    if todo and jobs == 1:
         tools = load_tools(args, detector, detect=detect)
         prepare_output_folder(out)
         report = itertools.chain(report, _restore_here(todo, outputs, masks, args, tools))
-    else:
+    elif todo:
         prepare_output_folder(out)
         report = itertools.chain(report, _restore_in_workers(todo, outputs, masks, args, detector,
                                                              jobs, detect=detect, out=out))

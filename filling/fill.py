@@ -140,8 +140,6 @@ def _fill_classical(pixels, regions, selected, method, radius, tally=None):
     entry = registry.get(method)
     options = {"radius": radius} if entry.radius else {}
     for ids, box in regions.groups(selected):
-        if tally is not None:
-            tally.add(regions.area[ids].sum())
         crop = regions.crop(box, entry.margin(box, radius))
         holes = regions.holes[crop]
         own = regions.own(crop, ids)
@@ -150,6 +148,8 @@ def _fill_classical(pixels, regions, selected, method, radius, tally=None):
             pixels[crop][own] = entry.native_fill(pixels[crop], holes, **options)[own]
         else:
             _write(pixels, crop, own, classical(_rgb(pixels[crop]), holes, method, **options))
+        if tally is not None:  # once the group is filled
+            tally.add(regions.area[ids].sum())
 
 
 CONTEXT = 1.0  # paint read on each side of a wide loss, in units of the loss's longer side

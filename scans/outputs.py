@@ -58,9 +58,6 @@ def writable_folder(folder):
     return folder
 
 
-RUN_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"  # this process's temporary names
-
-
 def partial_name(path):
     """A temporary name beside path that only this process uses: PARTIAL, its process id, a
     random token, the name."""

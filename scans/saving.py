@@ -78,14 +78,17 @@ def recorded_outputs(folder):
     return written
 
 
-def foreign_files(paths, source=None):
+def foreign_files(paths, source=None, ours=None):
     """The paths among paths that exist and that no run of these tools provably wrote (see
     recorded_outputs): a user's own files (a hand-drawn <name>_mask.png beside the painting,
     another painting b.png), never to be replaced without --overwrite. With source (the painting
-    these outputs are made from), also the outputs these tools made from another painting."""
-    ours = {}
-    for folder in {Path(p).resolve().parent for p in paths}:
-        ours.update(recorded_outputs(folder))
+    these outputs are made from), also the outputs these tools made from another painting.
+    ours: recorded_outputs of the paths' folders, when the caller has it (it hashes every
+    output there: once per run, not once per painting)."""
+    if ours is None:
+        ours = {}
+        for folder in {Path(p).resolve().parent for p in paths}:
+            ours.update(recorded_outputs(folder))
     foreign = []
     for path in map(Path, paths):
         if not path.exists():
@@ -97,10 +100,10 @@ def foreign_files(paths, source=None):
     return foreign
 
 
-def refuse_foreign(paths, source=None, overwrite=False):
+def refuse_foreign(paths, source=None, overwrite=False, ours=None):
     """A UserError naming the first file among paths that these tools did not write (see
     foreign_files), unless overwrite."""
-    foreign = [] if overwrite else foreign_files(paths, source)
+    foreign = [] if overwrite else foreign_files(paths, source, ours)
     if foreign:
         raise UserError(f"{foreign[0]} exists and no run of this tool made it from this painting "
                         f"(no record with its sha256): it is not replaced; move it, write "

@@ -315,7 +315,7 @@ class Workbench:
         for number in range(1, 10000):
             name = stem if number == 1 else f"{stem}-{number}"
             outputs = output_paths(self.out, [Path(name)], fmt)[Path(name)]
-            if not foreign_files(outputs.values(), painting.path) and not any(
+            if not foreign_files(outputs.values(), painting.path, ours) and not any(
                     p.is_dir() for p in outputs.values()):
                 break
         else:
