@@ -190,7 +190,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         # the mask's opacity: the paint under it shows through
         page.evaluate("""() => { const s = document.getElementById('opacity');
             s.value = '25'; s.dispatchEvent(new Event('input')); }""")
-        assert page.evaluate("getComputedStyle(document.getElementById('overlay')).opacity") \
+        assert page.evaluate("getComputedStyle(document.getElementById('mask-layer')).opacity") \
             == "0.25"
 
         page.select_option("#method", "telea")
@@ -436,3 +436,215 @@ def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with
     bad = client.post(f"/api/{opened['id']}/restore", data={"method": "telea",
                                                              "threshold": "abc"})
     assert bad.status_code == 400 and "not a number" in bad.json["error"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; "
+                                               ".ci/run installs it)")
+@pytest.mark.slow
+def test_zoomed_the_page_shows_real_pixels_the_exact_mask_and_brushes_at_that_scale(tmp_path):
+    """A painting larger than the view (2400 x 1600): the wheel zooms about the pointer up to
+    1:1 and beyond, where the page shows the painting's own pixels and the server's exact mask
+    of the part on screen; a 1-px brush stroke there is one pixel of the saved mask; the move
+    tool pans; after a restore the restoration's own pixels are shown too."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from helpers import launch
+    rng = np.random.default_rng(3)
+    damaged, _ = with_losses(rng, textured_painting(rng, 1600, 2400), count=6, radius=(30, 60))
+    pixels = np.round(damaged * 255).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    Image.fromarray(pixels).save(tmp_path / "in" / "big.png")
+    detected = Detector()(pixels).astype(bool)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(detected.astype(np.uint8))
+    assert count > 1, "the test needs a detected loss to zoom into"
+    cx, cy = centres[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
+    out = tmp_path / "out"
+    process, url = launch(tmp_path / "in", out)
+
+    def canvas_pixels(page, name):
+        """(the region it shows in the painting's pixels, its RGBA pixels)."""
+        import base64
+        region, data = page.evaluate(f"""() => {{ const c = document.getElementById('{name}');
+            return [c.dataset.region, c.toDataURL('image/png')]; }}""")
+        rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",")[1]))))
+        return tuple(int(v) for v in region.split(",")), rgba
+
+    def under(page, sx, sy):
+        """The painting's pixel under a point of the screen."""
+        box = page.locator("#canvas-box").bounding_box()
+        return ((sx - box["x"]) * 2400 / box["width"], (sy - box["y"]) * 1600 / box["height"])
+
+    def zoom_steps(page):
+        return page.evaluate("window.workbench.zoomMs.length")
+
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+            console = []
+            page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
+                    else None)
+            page.goto(url)
+            page.select_option("#folder-list", "big.png")
+            page.wait_for_function("window.workbench.openMs !== null", timeout=120000)
+            fit = float(page.inner_text("#zoom-value").rstrip("%"))
+            assert fit < 50  # the whole painting in the window
+            box = page.locator("#canvas-box").bounding_box()
+            sx, sy = box["x"] + cx * box["width"] / 2400, box["y"] + cy * box["height"] / 1600
+            page.mouse.move(sx, sy)
+            while float(page.inner_text("#zoom-value").rstrip("%")) < 150:
+                steps = zoom_steps(page)
+                page.mouse.wheel(0, -100)
+                page.wait_for_function(f"window.workbench.zoomMs.length > {steps}")
+            px, py = under(page, sx, sy)
+            assert abs(px - cx) < 1.5 and abs(py - cy) < 1.5  # zoomed about the pointer
+            page.wait_for_function("!document.getElementById('mask-detail').hidden")
+            (x0, y0, x1, y1), before = canvas_pixels(page, "before-detail")
+            assert (x1 - x0, y1 - y0) == before.shape[1::-1]  # one pixel of it for each
+            assert np.array_equal(before[..., :3], pixels[y0:y1, x0:x1])  # the painting's own
+            (m0, n0, m1, n1), mask = canvas_pixels(page, "mask-detail")
+            assert (m0, n0, m1, n1) == (x0, y0, x1, y1)
+            assert np.array_equal(mask[..., 3] > 0, detected[y0:y1, x0:x1])  # the exact mask
+            assert detected[y0:y1, x0:x1].any()
+
+            # a 1-px brush stroke, 40 of the painting's pixels long, on paint with no loss near
+            page.evaluate("""() => { const s = document.getElementById('size');
+                s.value = '0'; s.dispatchEvent(new Event('input')); }""")
+            assert page.inner_text("#size-value") == "1 px"
+            near = cv2.dilate(detected.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+            rows = [y for y in range(y0 + 20, y1 - 20) if not near[y, x0 + 20:x0 + 70].any()]
+            assert rows, "no paint without losses on screen"
+            row = rows[len(rows) // 2]
+            box = page.locator("#canvas-box").bounding_box()
+            on = box["width"] / 2400  # screen pixels for each of the painting's
+
+            def screen(x, y):
+                return box["x"] + (x + 0.5) * on, box["y"] + (y + 0.5) * on
+            page.mouse.move(*screen(x0 + 25, row))
+            page.mouse.down()
+            for x in range(x0 + 30, x0 + 66, 5):
+                page.mouse.move(*screen(x, row))
+            page.mouse.up()
+            _, mask = canvas_pixels(page, "mask-detail")
+            assert (mask[row - y0, 30:60, 3] > 0).all()  # shown at once, at this scale
+
+            # panned by the move tool: the part on screen follows
+            page.check("input[name=tool][value=move]")
+            steps = zoom_steps(page)
+            page.mouse.move(600, 400)
+            page.mouse.down()
+            page.mouse.move(500, 350, steps=4)
+            page.mouse.up()
+            page.wait_for_function(
+                f"document.getElementById('before-detail').dataset.region !== '{x0},{y0},{x1},{y1}'")
+            (a0, b0, _, _), _ = canvas_pixels(page, "before-detail")
+            assert abs((a0 - x0) - 100 / on) < 3 or a0 + (x1 - x0) >= 2400
+
+            page.select_option("#method", "telea")
+            page.click("#restore")
+            page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
+            page.wait_for_function("!document.getElementById('after-detail').hidden")
+            page.click("#save")
+            page.wait_for_selector("#download-restored", timeout=60000)
+            (a0, b0, a1, b1), after = canvas_pixels(page, "after-detail")
+            restored = read_scan(out / "big_restored.png").colour
+            assert np.array_equal(after[..., :3], restored[b0:b1, a0:a1])  # the result's pixels
+
+            page.click("#zoom-fit")
+            page.wait_for_function("document.getElementById('before-detail').hidden")
+            assert float(page.inner_text("#zoom-value").rstrip("%")) == fit
+            assert not console, console
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    saved = read_scan(out / "big_mask.png").colour[..., 0] > 0
+    stroke = saved[row - 4:row + 5, x0 + 30:x0 + 60]
+    assert stroke[4].all() and not np.delete(stroke, 4, axis=0).any()  # one pixel wide
+    assert np.array_equal(saved & ~near, saved & ~near & (np.arange(1600)[:, None] == row))
+
+
+def test_strokes_replay_in_order_at_full_resolution_and_bad_ones_are_refused():
+    """The page's strokes, in the painting's pixels: the latest over a pixel decides, a 1-px
+    stroke is one pixel wide, a dab is a disc; every malformed stroke is one message."""
+    from utils.errors import UserError
+    from workbench.server import draw_strokes, read_strokes
+    base = np.zeros((40, 60), bool)
+    base[30:, :] = True  # a loss along the bottom
+    strokes = read_strokes(json.dumps([
+        {"tool": "brush", "width": 1, "points": [[5.5, 10.5], [40.5, 10.5]]},
+        {"tool": "eraser", "width": 4, "points": [[20, 0], [20, 39]]},
+        {"tool": "brush", "width": 4, "points": [[20, 3], [20, 5]]},
+        {"tool": "brush", "width": 6, "points": [[50, 20]]}]))
+    mask, added, removed = draw_strokes(base, strokes)
+    assert mask[10, 5:41].sum() == 36 - 4 and not mask[9].any() and not mask[11, :45].any()
+    assert not mask[10, 18:22].any() and not mask[30:, 18:22].any()  # erased, loss included
+    assert mask[2:6, 19:21].all()  # brushed again after the eraser: the latest decides
+    assert mask[18:22, 48:52].all() and not mask[20, 53] and not mask[16, 50]  # the dab
+    assert added == int((mask & ~base).sum()) and removed == int((base & ~mask).sum()) > 0
+    for bad in ["not json", "{}", '[{"tool": "spray", "width": 3, "points": [[1, 1]]}]',
+                '[{"tool": "brush", "width": 0, "points": [[1, 1]]}]',
+                '[{"tool": "brush", "width": true, "points": [[1, 1]]}]',
+                '[{"tool": "brush", "width": 1e999, "points": [[1, 1]]}]',
+                '[{"tool": "brush", "width": 3, "points": []}]',
+                '[{"tool": "brush", "width": 3, "points": [[1, NaN]]}]',
+                '[{"tool": "brush", "width": 3, "points": [[1, 2, 3]]}]',
+                '[{"tool": "brush", "width": 3, "points": "here"}]',
+                json.dumps([{"tool": "brush", "width": 3, "points": [[1, 1]] * 1_000_001}])]:
+        with pytest.raises(UserError):
+            read_strokes(bad)
+    far = read_strokes('[{"tool": "brush", "width": 3, "points": [[-1e7, 5], [1e7, 5]]}]')
+    assert draw_strokes(base, far)[0][4:7].all() and not draw_strokes(base, far)[0][:3].any()
+    with pytest.raises(UserError):
+        read_strokes('[{"tool": "brush", "width": 3, "points": [[-1e12, 5], [1e12, 5]]}]')
+
+
+def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_path):
+    """/region: the painting's own pixels up to 1:1, a smaller level's below, the rectangle
+    covered in X-Region; /mask-region: the mask before the strokes at the page's threshold,
+    a coarser pixel marked if any it covers is; bad requests are one message."""
+    from workbench.server import ViewPyramid
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 65536, (300, 500, 3), dtype=np.uint16)
+    pyramid = ViewPyramid(pixels)
+    part, box = pyramid.region(10, 20, 110, 70, 400)  # wider than it is: its own pixels
+    assert box == (10, 20, 110, 70) and np.array_equal(
+        part, ((pixels[20:70, 10:110].astype(np.uint32) + 128) // 257).astype(np.uint8))
+    part, box = pyramid.region(0, 0, 500, 300, 100)  # a fifth: from the level at 1:4
+    assert part.shape == (60, 100, 3) and box == (0, 0, 500, 300) and sorted(pyramid.levels) == [
+        1, 2]
+    marks = np.zeros((300, 500), bool)
+    marks[151, 333] = True  # one pixel
+    part, box = ViewPyramid(marks, marks=True).region(1, 1, 499, 299, 37)
+    assert part.max() == 255 and (part > 0).sum() <= 4  # kept, however small
+    assert box[0] == 0 and box[1] == 0  # whole pixels of the level
+
+    workbench, client, _ = _bench_with_losses(tmp_path, 4, Detector("learned"))
+    painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
+    answer = client.get(f"/api/{painting}/region?which=before&x0=0&y0=0&x1=300&y1=200&"
+                        f"width=300")
+    assert answer.status_code == 200 and answer.headers["X-Region"] == "0,0,300,200"
+    shown = np.asarray(Image.open(io.BytesIO(answer.data)))
+    assert np.array_equal(shown, read_scan(tmp_path / "paintings" / "p.png").colour)
+    detected = workbench.get(painting).detected
+    for threshold in ("0.95", "0.2"):
+        answer = client.get(f"/api/{painting}/mask-region?x0=0&y0=0&x1=300&y1=200&width=300"
+                            f"&threshold={threshold}&selections=")
+        alpha = np.asarray(Image.open(io.BytesIO(answer.data)))[..., 1]
+        if threshold == "0.95":
+            assert np.array_equal(alpha > 0, detected)
+    assert (alpha > 0).sum() > detected.sum()  # a lower threshold marks more
+    for query, words in [("which=after&x0=0&y0=0&x1=9&y1=9&width=9", "not restored"),
+                         ("which=nope&x0=0&y0=0&x1=9&y1=9&width=9", "before or after"),
+                         ("which=before&x0=0&y0=0&x1=a&y1=9&width=9", "whole numbers"),
+                         ("which=before&x0=400&y0=0&x1=900&y1=9&width=9", "outside"),
+                         ("which=before&x0=0&y0=0&x1=9&y1=9", "whole numbers")]:
+        answer = client.get(f"/api/{painting}/region?{query}")
+        assert answer.status_code == 400 and words in answer.json["error"], query
+    for query, words in [("threshold=2", "between 0 and 1"), ("threshold=x", "not a number"),
+                         ("selections=nope", "selection was lost")]:
+        answer = client.get(f"/api/{painting}/mask-region?x0=0&y0=0&x1=9&y1=9&width=9&{query}")
+        assert answer.status_code == 400 and words in answer.json["error"], query
+    bad = client.post(f"/api/{painting}/restore", data={"method": "telea", "strokes": "[1]"})
+    assert bad.status_code == 400 and "brush's or an eraser's" in bad.json["error"]

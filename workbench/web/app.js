@@ -1,13 +1,19 @@
 // The workbench page: open a painting, show the detected losses over it, let the user correct
-// them (brush, eraser, clicks on losses, undo), restore on the server, compare, save.
-// The mask shown is composed as the server composes the saved one:
-// (detected | selections | brush) & ~eraser, every layer at the view's size.
+// them (brush, eraser, clicks on losses, undo), zoom and pan, restore on the server, compare,
+// save.
+// The mask shown is composed as the server composes the saved one: the detected losses and the
+// selections clicked, then the brush and eraser strokes replayed in the order drawn (kept in the
+// painting's pixels, sent as they are and drawn there at full resolution). The overlay is at the
+// view's size; zoomed past it, the part on screen is drawn from the server's exact mask.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const MASK_COLOUR = "rgb(255, 0, 255)";
 const SURE = 0.9;     // the detector's losses above this probability are drawn solid, the rest paler
 const UNDO_LIMIT = 30;
+const MAX_ZOOM = 16;  // screen pixels for each pixel of the painting, at most
+const WHEEL_STEP = 1.25;  // a wheel notch's zoom; the buttons and keys zoom by 2
+const SIZE_STEP = 1.122;  // the brush's slider: its diameter is SIZE_STEP ** value (1 to 1000 px)
 
 const state = {
   painting: null,     // the server's summary of the open painting
@@ -15,8 +21,7 @@ const state = {
   probability: null,  // the detector's probability at the view's size (0-255), for the slider
   marked: 0,          // the share of the view the mask covers
   selections: [],     // [{key, canvas}] from clicks on losses
-  brush: null,
-  eraser: null,
+  strokes: [],        // [{tool, width, points}], in the painting's pixels, in the order drawn
   undo: [],
   redo: [],
   drawing: false,
@@ -25,7 +30,14 @@ const state = {
 };
 // Timings the benchmark reads (milliseconds): opening to overlay, and each brush event to the
 // frame that shows it.
-window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null };
+window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [] };
+
+// The zoomed view: the box (the view's image, the restoration's and the mask, all at the view's
+// size) is scaled by s and moved by (tx, ty) inside the viewport. Zoomed past the view's own
+// pixels, the part on screen is asked of the server at the screen's resolution (cut from its
+// pyramid of the painting) and drawn over the view: real pixels, exact from 1:1 on.
+const zoom = { s: 1, tx: 0, ty: 0, fit: 1, seq: 0, pending: null, pan: null, space: false,
+               panTimer: null, thresholdTimer: null };
 
 function message(text, isError = false) {
   $("message").textContent = text;
@@ -112,6 +124,8 @@ function onThreshold() {
   $("threshold-value").textContent = threshold.toFixed(2);
   state.detected = detectedAt(threshold);
   compose();
+  clearTimeout(zoom.thresholdTimer);  // the exact mask at this threshold, once the slider rests
+  zoom.thresholdTimer = setTimeout(requestDetail, 150);
 }
 
 // Redraw the overlay from every layer.
@@ -122,9 +136,7 @@ function compose() {
   ctx.clearRect(0, 0, overlay.width, overlay.height);
   ctx.drawImage(state.detected, 0, 0);
   for (const s of state.selections) ctx.drawImage(s.canvas, 0, 0);
-  ctx.drawImage(state.brush, 0, 0);
-  ctx.globalCompositeOperation = "destination-out";
-  ctx.drawImage(state.eraser, 0, 0);
+  replay(ctx, viewScale(), 0, 0);
   ctx.globalCompositeOperation = "source-in";
   ctx.fillStyle = MASK_COLOUR;
   ctx.fillRect(0, 0, overlay.width, overlay.height);
@@ -134,6 +146,64 @@ function compose() {
   for (let i = 3; i < alpha.length; i += 4) if (alpha[i] > 0) count++;
   state.marked = count / (overlay.width * overlay.height);
   updateMaskInfo();
+  composeDetail();
+}
+
+// Draw the strokes onto a canvas whose pixel (0, 0) is the painting's (x0, y0), at scale of its
+// pixels for each of the painting's.
+function replay(ctx, scale, x0, y0) {
+  for (const stroke of state.strokes) drawStroke(ctx, stroke, 0, scale, x0, y0);
+}
+
+// A stroke from its point `from` on: a brush marks (white), an eraser clears.
+function drawStroke(ctx, stroke, from, scale, x0, y0, colour = "white") {
+  const at = (i) => [(stroke.points[i][0] - x0) * scale, (stroke.points[i][1] - y0) * scale];
+  ctx.globalCompositeOperation = stroke.tool === "brush" ? "source-over" : "destination-out";
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = stroke.width * scale;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  const [sx, sy] = at(Math.max(0, from - 1));
+  ctx.moveTo(sx, sy);
+  if (stroke.points.length === 1) ctx.lineTo(sx + 0.01, sy);  // a dab
+  for (let i = Math.max(1, from); i < stroke.points.length; i++) ctx.lineTo(...at(i));
+  ctx.stroke();
+  ctx.globalCompositeOperation = "source-over";
+}
+
+// The exact mask of the part on screen (zoomed past the view's pixels): the server's mask before
+// the strokes, the strokes replayed over it at the screen's scale. The overlay leaves that part
+// to it (a hole in its clip).
+const detailMask = { base: null, box: null, key: null };
+
+function maskKey() {
+  return `${state.probability ? $("threshold").value : ""}|` +
+    state.selections.map((s) => s.key).join(",");
+}
+
+function composeDetail() {
+  const detail = $("mask-detail");
+  if (!detailMask.base || detailMask.key !== maskKey()) {  // none, or another mask's
+    detail.hidden = true;
+    $("overlay").style.clipPath = "";
+    return;
+  }
+  const [x0, y0, x1, y1] = detailMask.box;
+  const ctx = detail.getContext("2d");
+  ctx.clearRect(0, 0, detail.width, detail.height);
+  ctx.drawImage(detailMask.base, 0, 0);
+  replay(ctx, detail.width / (x1 - x0), x0, y0);
+  ctx.globalCompositeOperation = "source-in";
+  ctx.fillStyle = MASK_COLOUR;
+  ctx.fillRect(0, 0, detail.width, detail.height);
+  ctx.globalCompositeOperation = "source-over";
+  const vs = viewScale(), p = state.painting;
+  const [a, b, c, d] = [x0 * vs, y0 * vs, x1 * vs, y1 * vs];
+  $("overlay").style.clipPath = `polygon(evenodd, 0 0, ${p.view_width}px 0, ` +
+    `${p.view_width}px ${p.view_height}px, 0 ${p.view_height}px, 0 0, ${a}px ${b}px, ` +
+    `${c}px ${b}px, ${c}px ${d}px, ${a}px ${d}px, ${a}px ${b}px)`;
+  detail.hidden = false;
 }
 
 function updateMaskInfo() {
@@ -181,8 +251,8 @@ async function openPainting(request) {
       state.detected = detectedAt(p.detection.threshold, state.detected);
     }
     state.selections = [];
-    state.brush = canvas(p.view_width, p.view_height);
-    state.eraser = canvas(p.view_width, p.view_height);
+    state.strokes = [];
+    detailMask.base = null;
     state.undo = [];
     state.redo = [];
     state.restored = false;
@@ -190,13 +260,25 @@ async function openPainting(request) {
     const overlay = $("overlay");
     overlay.width = p.view_width;
     overlay.height = p.view_height;
-    $("after").hidden = true;
+    $("after-layer").hidden = true;
+    $("show-mask").checked = true;
+    $("mask-layer").style.visibility = "visible";
+    $("before-detail").hidden = true;
+    $("after-detail").hidden = true;
     $("zoom").hidden = true;
     state.zoomPoint = null;
     $("compare-tools").disabled = true;
     $("save-tools").disabled = true;
     $("saved").textContent = "";
     $("work").hidden = false;
+    $("canvas-box").style.width = `${p.view_width}px`;
+    $("canvas-box").style.height = `${p.view_height}px`;
+    layoutViewport();
+    zoom.s = zoom.fit;
+    // the brush: about 16 pixels of the screen wide on the whole painting
+    $("size").value = Math.round(Math.log(16 / (zoom.fit * viewScale())) / Math.log(SIZE_STEP));
+    applyZoom();
+    showSize();
     compose();
     showInfo(p);
     await new Promise(requestAnimationFrame);
@@ -208,7 +290,7 @@ async function openPainting(request) {
   }
 }
 
-// A point of the painting's view in the view's pixels.
+// A point of the painting's view in the view's pixels (the box's rectangle is the zoomed one).
 function viewPoint(event) {
   const overlay = $("overlay");
   const rect = $("canvas-box").getBoundingClientRect();
@@ -216,10 +298,160 @@ function viewPoint(event) {
            y: (event.clientY - rect.top) * overlay.height / rect.height };
 }
 
+// The view's pixels for each pixel of the painting (1 for a painting no larger than the view).
+function viewScale() {
+  return state.painting.view_width / state.painting.width;
+}
+
+// The viewport: the stage's width, and as tall as the painting at that width within the window
+// (at least 360 px, to zoom into a small painting); fit shows the whole painting, never larger
+// than the view's own pixels.
+function layoutViewport() {
+  const p = state.painting, viewport = $("viewport");
+  const width = $("stage").clientWidth;
+  const top = viewport.getBoundingClientRect().top + window.scrollY;
+  const room = Math.max(240, window.innerHeight - top - 16);
+  const height = Math.min(room, Math.max(360, p.view_height * Math.min(1, width / p.view_width)));
+  viewport.style.width = `${width}px`;
+  viewport.style.height = `${Math.round(height)}px`;
+  zoom.fit = Math.min(1, width / p.view_width, Math.round(height) / p.view_height);
+}
+
+// Apply the zoom: the painting kept over the viewport (centred where it is smaller), the
+// percentage, the compare slider's line and the brush's outline follow; then the real pixels of
+// the part shown. when: the event's time, for the zoom-step timings.
+function applyZoom(when) {
+  const p = state.painting, viewport = $("viewport");
+  const width = viewport.clientWidth, height = viewport.clientHeight;
+  const w = p.view_width * zoom.s, h = p.view_height * zoom.s;
+  zoom.tx = w <= width ? (width - w) / 2 : Math.min(0, Math.max(width - w, zoom.tx));
+  zoom.ty = h <= height ? (height - h) / 2 : Math.min(0, Math.max(height - h, zoom.ty));
+  $("canvas-box").style.transform = `translate(${zoom.tx}px, ${zoom.ty}px) scale(${zoom.s})`;
+  const percent = 100 * zoom.s * viewScale();
+  $("zoom-value").textContent = `${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
+  setSplit();
+  showSize();
+  requestDetail(when);
+}
+
+// Zoom to s (the view's scale on screen) about a point of the viewport (its centre by default).
+function zoomTo(s, when, x = null, y = null) {
+  if (!state.painting) return;
+  const viewport = $("viewport");
+  x = x === null ? viewport.clientWidth / 2 : x;
+  y = y === null ? viewport.clientHeight / 2 : y;
+  const next = Math.min(MAX_ZOOM / viewScale(), Math.max(zoom.fit, s));
+  zoom.tx = x - (x - zoom.tx) * next / zoom.s;
+  zoom.ty = y - (y - zoom.ty) * next / zoom.s;
+  zoom.s = next;
+  applyZoom(when);
+}
+
+// The part of the painting on screen, in its pixels, asked of the server at the screen's
+// resolution once the view's own pixels are enlarged; the latest answer only is drawn.
+function requestDetail(when) {
+  const p = state.painting;
+  const seq = ++zoom.seq;
+  if (zoom.pending) zoom.pending.abort();
+  zoom.pending = null;
+  const done = () => {
+    if (when !== undefined) {
+      requestAnimationFrame(() => window.workbench.zoomMs.push(performance.now() - when));
+    }
+  };
+  if (zoom.s <= 1) {  // the view's own pixels are all the screen shows
+    $("before-detail").hidden = true;
+    $("after-detail").hidden = true;
+    detailMask.base = null;
+    composeDetail();
+    done();
+    return;
+  }
+  const viewport = $("viewport"), vs = viewScale(), on = zoom.s * vs;
+  const x0 = Math.max(0, Math.floor(-zoom.tx / on));
+  const y0 = Math.max(0, Math.floor(-zoom.ty / on));
+  const x1 = Math.min(p.width, Math.ceil((viewport.clientWidth - zoom.tx) / on));
+  const y1 = Math.min(p.height, Math.ceil((viewport.clientHeight - zoom.ty) / on));
+  const width = Math.ceil((x1 - x0) * on * (window.devicePixelRatio || 1));
+  const controller = new AbortController();
+  zoom.pending = controller;
+  const which = state.restored ? ["before", "after"] : ["before"];
+  const region = `x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}&width=${width}`;
+  const get = async (kind, url) => {
+    const response = await fetch(url, { signal: controller.signal });
+    if (!response.ok) throw new Error((await response.json()).error);
+    const box = response.headers.get("X-Region").split(",").map(Number);
+    return [kind, box, await createImageBitmap(await response.blob())];
+  };
+  const asked = which.map((kind) => get(kind, `/api/${p.id}/region?which=${kind}&${region}`));
+  const key = maskKey();
+  if (vs < 1) {  // the view's mask is coarser than the painting: the exact one of this part
+    const threshold = state.probability ? `&threshold=${$("threshold").value}` : "";
+    const selections = state.selections.map((s) => s.key).join(",");
+    asked.push(get("mask", `/api/${p.id}/mask-region?${region}${threshold}` +
+                           `&selections=${selections}`));
+  }
+  Promise.all(asked).then((parts) => {
+    if (seq !== zoom.seq || p !== state.painting) return;
+    detailMask.base = null;
+    for (const [kind, box, bitmap] of parts) {
+      if (kind !== "mask") continue;
+      const detail = $("mask-detail");
+      detail.width = bitmap.width;
+      detail.height = bitmap.height;
+      Object.assign(detail.style, placed(box));
+      detail.dataset.region = box.join(",");  // in the painting's pixels
+      Object.assign(detailMask, { base: bitmap, box, key });
+    }
+    composeDetail();
+    for (const [kind, box, bitmap] of parts) {
+      if (kind === "mask") continue;
+      const detail = $(`${kind}-detail`);
+      detail.width = bitmap.width;
+      detail.height = bitmap.height;
+      detail.getContext("2d").drawImage(bitmap, 0, 0);
+      Object.assign(detail.style, placed(box));
+      detail.dataset.region = box.join(",");
+      detail.hidden = false;
+    }
+    if (!state.restored) $("after-detail").hidden = true;
+    done();
+  }).catch((error) => {
+    if (error.name !== "AbortError") message(error.message, true);
+  });
+}
+
+// A rectangle of the painting's pixels [x0, y0, x1, y1] placed in the box (the view's pixels).
+function placed([x0, y0, x1, y1]) {
+  const vs = viewScale();
+  return { left: `${x0 * vs}px`, top: `${y0 * vs}px`, width: `${(x1 - x0) * vs}px`,
+           height: `${(y1 - y0) * vs}px` };
+}
+
+// The brush's diameter, in the painting's pixels, and its outline at the zoom's scale under the
+// pointer.
+function showSize() {
+  if (!state.painting) return;
+  const size = brushSize();
+  $("size-value").textContent = `${size} px`;
+  const diameter = size * zoom.s * viewScale();
+  Object.assign($("brush-cursor").style, { width: `${diameter}px`, height: `${diameter}px`,
+                                           marginLeft: `${-diameter / 2}px`,
+                                           marginTop: `${-diameter / 2}px` });
+}
+
+function moveCursor(event) {
+  const tool = document.querySelector("input[name=tool]:checked").value;
+  const cursor = $("brush-cursor");
+  cursor.hidden = !state.painting || zoom.pan !== null || zoom.space ||
+    !(tool === "brush" || tool === "eraser") || (state.restored && $("real-pixels").checked);
+  const rect = $("viewport").getBoundingClientRect();
+  cursor.style.left = `${event.clientX - rect.left}px`;
+  cursor.style.top = `${event.clientY - rect.top}px`;
+}
+
 function current() {
-  const grab = (c) => c.getContext("2d").getImageData(0, 0, c.width, c.height);
-  return { brush: grab(state.brush), eraser: grab(state.eraser),
-           selections: state.selections.slice() };
+  return { strokes: state.strokes.slice(), selections: state.selections.slice() };
 }
 
 // Before every change of the mask: the state it changes, for Undo; a new change ends Redo.
@@ -230,10 +462,12 @@ function snapshot() {
 }
 
 function restoreStep(step) {
-  state.brush.getContext("2d").putImageData(step.brush, 0, 0);
-  state.eraser.getContext("2d").putImageData(step.eraser, 0, 0);
+  const same = step.selections.length === state.selections.length &&
+    step.selections.every((s, i) => s === state.selections[i]);
+  state.strokes = step.strokes;
   state.selections = step.selections;
   compose();
+  if (!same) requestDetail();  // another mask under the strokes
 }
 
 function undo() {
@@ -250,29 +484,23 @@ function redo() {
   restoreStep(step);
 }
 
-function strokeOn(ctx, from, to, operation, colour) {
-  ctx.globalCompositeOperation = operation;
-  ctx.strokeStyle = colour;
-  ctx.fillStyle = colour;
-  ctx.lineWidth = Number($("size").value);
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  ctx.beginPath();
-  ctx.moveTo(from.x, from.y);
-  ctx.lineTo(to.x + 0.01, to.y);
-  ctx.stroke();
-  ctx.globalCompositeOperation = "source-over";
+// The brush's diameter in the painting's pixels: the slider is logarithmic, 1 to 1000.
+function brushSize() {
+  return Math.max(1, Math.round(SIZE_STEP ** Number($("size").value)));
 }
 
-// One piece of a stroke: into the brush or eraser layer (and out of the other), and straight
-// onto the overlay, so that it shows at once without recomposing every layer.
-function paint(from, to, eventTime) {
-  const adding = document.querySelector("input[name=tool]:checked").value === "brush";
-  const [into, outOf] = adding ? [state.brush, state.eraser] : [state.eraser, state.brush];
-  strokeOn(into.getContext("2d"), from, to, "source-over", "white");
-  strokeOn(outOf.getContext("2d"), from, to, "destination-out", "white");
-  strokeOn($("overlay").getContext("2d"), from, to,
-           adding ? "source-over" : "destination-out", MASK_COLOUR);
+// A stroke grows by a point (in the view's pixels): drawn at once onto the overlay and, zoomed,
+// onto the exact mask, without recomposing every layer.
+function paint(point, eventTime) {
+  const vs = viewScale(), stroke = state.strokes[state.strokes.length - 1];
+  stroke.points.push([point.x / vs, point.y / vs]);
+  const from = stroke.points.length - 1;
+  drawStroke($("overlay").getContext("2d"), stroke, from, vs, 0, 0, MASK_COLOUR);
+  if (!$("mask-detail").hidden) {
+    const [x0, y0, x1] = detailMask.box;
+    drawStroke($("mask-detail").getContext("2d"), stroke, from,
+               $("mask-detail").width / (x1 - x0), x0, y0, MASK_COLOUR);
+  }
   requestAnimationFrame(() => window.workbench.strokeMs.push(performance.now() - eventTime));
 }
 
@@ -293,6 +521,7 @@ async function selectLoss(point, out) {
     const url = `/api/${p.id}/selection/${found.selection}.png`;
     state.selections.push({ key: found.selection, canvas: await maskCanvas(url) });
     compose();
+    requestDetail();
     message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ` +
             (similar ? "(every loss like the clicked one)" : "(the loss under the click)"));
   } catch (error) {
@@ -302,37 +531,56 @@ async function selectLoss(point, out) {
 
 function onPointerDown(event) {
   if (!state.painting) return;
+  const tool = document.querySelector("input[name=tool]:checked").value;
+  if (event.button === 1 || zoom.space || tool === "move") {  // pan
+    event.preventDefault();
+    $("viewport").setPointerCapture(event.pointerId);
+    zoom.pan = { x: event.clientX, y: event.clientY, tx: zoom.tx, ty: zoom.ty };
+    $("viewport").classList.add("panning");
+    return;
+  }
+  if (event.button !== 0) return;
   const point = viewPoint(event);
   if (state.restored && $("real-pixels").checked) {
     showRealPixels(point);
     return;
   }
-  const tool = document.querySelector("input[name=tool]:checked").value;
   if (tool === "select") {
     selectLoss(point, event.shiftKey);
     return;
   }
-  $("canvas-box").setPointerCapture(event.pointerId);
+  $("viewport").setPointerCapture(event.pointerId);
   snapshot();
   state.drawing = true;
-  state.last = point;
-  paint(point, point, event.timeStamp);
+  state.strokes.push({ tool, width: brushSize(), points: [] });
+  paint(point, event.timeStamp);
   updateMaskInfo();
 }
 
 function onPointerMove(event) {
+  moveCursor(event);
+  if (zoom.pan) {  // the painting follows the pointer; its real pixels once it rests
+    zoom.tx = zoom.pan.tx + event.clientX - zoom.pan.x;
+    zoom.ty = zoom.pan.ty + event.clientY - zoom.pan.y;
+    const p = state.painting;
+    clearTimeout(zoom.panTimer);
+    $("canvas-box").style.transform = `translate(${zoom.tx}px, ${zoom.ty}px) scale(${zoom.s})`;
+    zoom.panTimer = setTimeout(() => { if (p === state.painting) applyZoom(); }, 120);
+    return;
+  }
   if (!state.drawing) return;
-  const point = viewPoint(event);
-  paint(state.last, point, event.timeStamp);
-  state.last = point;
+  paint(viewPoint(event), event.timeStamp);
 }
 
 function onPointerUp() {
+  if (state.drawing) compose();  // the mask's share, counted again
   state.drawing = false;
-}
-
-function blob(c) {
-  return new Promise((resolve) => c.toBlob(resolve, "image/png"));
+  if (zoom.pan) {
+    zoom.pan = null;
+    clearTimeout(zoom.panTimer);
+    $("viewport").classList.remove("panning");
+    applyZoom();
+  }
 }
 
 async function restore() {
@@ -341,8 +589,7 @@ async function restore() {
   form.append("method", $("method").value);
   form.append("selections", state.selections.map((s) => s.key).join(","));
   if (state.probability) form.append("threshold", $("threshold").value);
-  form.append("brush", await blob(state.brush), "brush.png");
-  form.append("eraser", await blob(state.eraser), "eraser.png");
+  form.append("strokes", JSON.stringify(state.strokes));
   const start = performance.now();
   $("restore").disabled = true;
   // the earlier result's links and crops are not this one's: gone until it is saved again
@@ -372,13 +619,14 @@ async function restore() {
     if (job.state === "error") throw new Error(job.error);
     const after = await loadImage(`/api/${p.id}/after.jpg?t=${Date.now()}`);
     $("after").src = after.src;
-    $("after").hidden = false;
+    $("after-layer").hidden = false;
     state.restored = true;
     state.restoredWith = $("method").value;
     setSplit();
+    requestDetail();  // the restoration's real pixels, if zoomed in
     if (state.zoomPoint) showRealPixels(state.zoomPoint);  // the 1:1 crops of this result
     $("show-mask").checked = false;
-    $("overlay").style.visibility = "hidden";
+    $("mask-layer").style.visibility = "hidden";
     $("compare-tools").disabled = false;
     $("save-tools").disabled = false;
     window.workbench.restoreMs = performance.now() - start;
@@ -392,9 +640,16 @@ async function restore() {
   }
 }
 
+// The compare slider divides the part of the painting on screen: before on the left of its
+// line, the restoration on the right.
 function setSplit() {
-  $("after").style.clipPath = `inset(0 0 0 ${$("split").value}%)`;
-  $("divider").style.left = `${$("split").value}%`;
+  if (!state.painting) return;
+  const width = $("viewport").clientWidth;
+  const left = Math.max(0, zoom.tx);
+  const right = Math.min(width, zoom.tx + state.painting.view_width * zoom.s);
+  const x = left + (right - left) * Number($("split").value) / 100;
+  $("after-layer").style.clipPath = `inset(0 0 0 ${(x - zoom.tx) / zoom.s}px)`;
+  $("divider").style.left = `${x}px`;
   $("divider").hidden = !state.restored;
 }
 
@@ -456,16 +711,43 @@ async function start() {
     form.append("file", file, file.name);
     openPainting({ method: "POST", body: form });
   });
-  const box = $("canvas-box");
-  box.addEventListener("pointerdown", onPointerDown);
-  box.addEventListener("pointermove", onPointerMove);
-  box.addEventListener("pointerup", onPointerUp);
-  box.addEventListener("pointercancel", onPointerUp);
+  const viewport = $("viewport");
+  viewport.addEventListener("pointerdown", onPointerDown);
+  viewport.addEventListener("pointermove", onPointerMove);
+  viewport.addEventListener("pointerup", onPointerUp);
+  viewport.addEventListener("pointercancel", onPointerUp);
+  viewport.addEventListener("pointerleave", () => { $("brush-cursor").hidden = true; });
+  viewport.addEventListener("auxclick", (event) => event.preventDefault());
+  viewport.addEventListener("mousedown", (event) => {  // the middle button pans, not scrolls
+    if (event.button === 1) event.preventDefault();
+  });
+  viewport.addEventListener("wheel", (event) => {
+    if (!state.painting) return;
+    event.preventDefault();
+    const lines = event.deltaMode === 1 ? 33 : event.deltaMode === 2 ? 400 : 1;
+    const notches = Math.max(-3, Math.min(3, -event.deltaY * lines / 100));
+    const rect = viewport.getBoundingClientRect();
+    zoomTo(zoom.s * WHEEL_STEP ** notches, event.timeStamp, event.clientX - rect.left,
+           event.clientY - rect.top);
+  }, { passive: false });
+  $("zoom-in").addEventListener("click", (event) => zoomTo(zoom.s * 2, event.timeStamp));
+  $("zoom-out").addEventListener("click", (event) => zoomTo(zoom.s / 2, event.timeStamp));
+  $("zoom-fit").addEventListener("click", (event) => zoomTo(zoom.fit, event.timeStamp));
+  $("zoom-one").addEventListener("click", (event) => zoomTo(1 / viewScale(), event.timeStamp));
+  window.addEventListener("resize", () => {
+    if (!state.painting || $("work").hidden) return;
+    const fitted = zoom.s === zoom.fit;
+    layoutViewport();
+    if (fitted) zoom.s = zoom.fit;
+    zoomTo(zoom.s);
+  });
+  document.querySelectorAll("input[name=tool]").forEach((radio) => radio.addEventListener(
+    "change", () => viewport.classList.toggle("moving", radio.value === "move" && radio.checked)));
   $("undo").addEventListener("click", undo);
   $("redo").addEventListener("click", redo);
   $("opacity").addEventListener("input", () => {
     $("opacity-value").value = $("opacity").value;
-    $("overlay").style.opacity = Number($("opacity").value) / 100;
+    $("mask-layer").style.opacity = Number($("opacity").value) / 100;
   });
   const step = (by) => {
     const list = $("folder-list");
@@ -480,15 +762,40 @@ async function start() {
   $("threshold").addEventListener("input", onThreshold);
   document.addEventListener("keydown", (event) => {
     const key = event.key.toLowerCase();
+    const typing = ["SELECT", "TEXTAREA"].includes(event.target.tagName);
     if ((event.ctrlKey || event.metaKey) && (key === "y" || (key === "z" && event.shiftKey))) {
       redo();
     } else if ((event.ctrlKey || event.metaKey) && key === "z") {
       undo();
+    } else if (typing || event.ctrlKey || event.metaKey || event.altKey || !state.painting) {
+      return;
+    } else if (key === " ") {  // held: drag to pan
+      event.preventDefault();
+      zoom.space = true;
+      $("viewport").classList.add("moving");
+    } else if (key === "+" || key === "=") {
+      zoomTo(zoom.s * 2, event.timeStamp);
+    } else if (key === "-") {
+      zoomTo(zoom.s / 2, event.timeStamp);
+    } else if (key === "0") {
+      zoomTo(zoom.fit, event.timeStamp);
+    } else if (key === "1") {
+      zoomTo(1 / viewScale(), event.timeStamp);
+    } else if (key === "[" || key === "]") {  // the brush's size
+      $("size").value = Number($("size").value) + (key === "]" ? 2 : -2);
+      showSize();
     }
   });
-  $("size").addEventListener("input", () => { $("size-value").value = $("size").value; });
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " ") {
+      zoom.space = false;
+      $("viewport").classList.toggle(
+        "moving", document.querySelector("input[name=tool]:checked").value === "move");
+    }
+  });
+  $("size").addEventListener("input", showSize);
   $("show-mask").addEventListener("change", () => {
-    $("overlay").style.visibility = $("show-mask").checked ? "visible" : "hidden";
+    $("mask-layer").style.visibility = $("show-mask").checked ? "visible" : "hidden";
   });
   $("restore").addEventListener("click", restore);
   $("split").addEventListener("input", setSplit);
