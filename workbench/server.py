@@ -45,6 +45,7 @@ from utils.plotting import thumbnail
 
 WEB = Path(__file__).resolve().parent / "web"
 VIEW_SIDE = 1600  # the page's view of a painting: at most this many pixels on its longest side
+MASK_RGB = (255, 0, 255)  # the page's mask colour (web/app.js MASK_COLOUR)
 
 
 def _png(array):
@@ -58,7 +59,7 @@ def _jpeg(rgb):
     """JPEG bytes (quality 92) of an 8-bit RGB array: the page's views of the painting, which are
     only looked at (a PNG of a 1600 x 1200 view takes ten times as long to make); the 1:1 crops
     and every saved file are lossless."""
-    return cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]),
+    return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                         [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
@@ -133,7 +134,7 @@ class ViewPyramid:
         if part.shape[1] > width:
             size = (width, max(1, round(part.shape[0] * width / part.shape[1])))
             part = self._smaller(part, size, area=part.shape[1] >= 2 * width)
-        return np.ascontiguousarray(part), (x0, y0, x1, y1)
+        return part, (x0, y0, x1, y1)
 
 
 def _view_mask(mask, size):
@@ -678,7 +679,7 @@ def create_app(workbench):
         part, box = painting.pyramids[which].region(*_region(painting, request.args))
         if part.shape[1] == box[2] - box[0]:  # its own pixels: exact, and BMP (1 ms, not
             # the 100 ms of a PNG of a noisy megapixel; the bytes only cross this machine)
-            data, kind = cv2.imencode(".bmp", np.ascontiguousarray(part[..., ::-1]))[1], "image/bmp"
+            data, kind = cv2.imencode(".bmp", cv2.cvtColor(part, cv2.COLOR_RGB2BGR))[1], "image/bmp"
             data = data.tobytes()
         else:
             data, kind = _jpeg(part), "image/jpeg"
@@ -690,15 +691,17 @@ def create_app(workbench):
     def mask_region(painting_id):
         """The mask before the strokes (the detected losses at threshold and the selections
         named) in the rectangle x0, y0, x1, y1 at about width pixels wide, for the zoomed view:
-        a PNG, white where marked (a coarser pixel is marked if any pixel it covers is), the
+        a PNG, magenta where marked (a coarser pixel is marked if any pixel it covers is), the
         rest transparent; the rectangle covered is in the X-Region header."""
         painting = workbench.get(painting_id)
         keys = [k for k in request.args.get("selections", "").split(",") if k]
         _, pyramid = painting.base(keys, _threshold(request.args.get("threshold")))
         part, box = pyramid.region(*_region(painting, request.args))
-        buffer = io.BytesIO()  # gray and alpha: 5 ms where RGBA took 25
-        Image.fromarray(np.dstack([np.full_like(part, 255), part]), "LA").save(
-            buffer, "PNG", compress_level=1)
+        # two colours: transparent and the mask's magenta (7 ms for 2 MP, where RGBA took 30)
+        image = Image.fromarray((part > 0).astype(np.uint8), "P")
+        image.putpalette([255, 255, 255, *MASK_RGB])
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=1, transparency=0, bits=1)
         response = _send(buffer.getvalue(), "image/png")
         response.headers["X-Region"] = ",".join(map(str, box))
         return response

@@ -8,7 +8,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const MASK_COLOUR = "rgb(255, 0, 255)";
+const MASK_COLOUR = "rgb(255, 0, 255)";  // workbench/server.py MASK_RGB
 const SURE = 0.9;     // the detector's losses above this probability are drawn solid, the rest paler
 const UNDO_LIMIT = 30;
 const MAX_ZOOM = 16;  // screen pixels for each pixel of the painting, at most
@@ -25,12 +25,13 @@ const state = {
   undo: [],
   redo: [],
   drawing: false,
-  last: null,
   restored: false,
 };
-// Timings the benchmark reads (milliseconds): opening to overlay, and each brush event to the
-// frame that shows it.
-window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [] };
+// Timings the benchmark reads (milliseconds): opening to overlay, each brush event to the
+// frame that shows it, each zoom step or pan to the frame that shows the part on screen at its
+// scale, and to its first frame (the view's pixels enlarged, before the server's answer).
+window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [],
+                     zoomFrameMs: [] };
 
 // The zoomed view: the box (the view's image, the restoration's and the mask, all at the view's
 // size) is scaled by s and moved by (tx, ty) inside the viewport. Zoomed past the view's own
@@ -151,8 +152,8 @@ function compose() {
 
 // Draw the strokes onto a canvas whose pixel (0, 0) is the painting's (x0, y0), at scale of its
 // pixels for each of the painting's.
-function replay(ctx, scale, x0, y0) {
-  for (const stroke of state.strokes) drawStroke(ctx, stroke, 0, scale, x0, y0);
+function replay(ctx, scale, x0, y0, colour = "white") {
+  for (const stroke of state.strokes) drawStroke(ctx, stroke, 0, scale, x0, y0, colour);
 }
 
 // A stroke from its point `from` on: a brush marks (white), an eraser clears.
@@ -187,23 +188,21 @@ function composeDetail() {
   if (!detailMask.base || detailMask.key !== maskKey()) {  // none, or another mask's
     detail.hidden = true;
     $("overlay").style.clipPath = "";
+    if (state.painting) cover();
     return;
   }
   const [x0, y0, x1, y1] = detailMask.box;
   const ctx = detail.getContext("2d");
   ctx.clearRect(0, 0, detail.width, detail.height);
-  ctx.drawImage(detailMask.base, 0, 0);
-  replay(ctx, detail.width / (x1 - x0), x0, y0);
-  ctx.globalCompositeOperation = "source-in";
-  ctx.fillStyle = MASK_COLOUR;
-  ctx.fillRect(0, 0, detail.width, detail.height);
-  ctx.globalCompositeOperation = "source-over";
+  ctx.drawImage(detailMask.base, 0, 0);  // magenta already
+  replay(ctx, detail.width / (x1 - x0), x0, y0, MASK_COLOUR);
   const vs = viewScale(), p = state.painting;
   const [a, b, c, d] = [x0 * vs, y0 * vs, x1 * vs, y1 * vs];
   $("overlay").style.clipPath = `polygon(evenodd, 0 0, ${p.view_width}px 0, ` +
     `${p.view_width}px ${p.view_height}px, 0 ${p.view_height}px, 0 0, ${a}px ${b}px, ` +
     `${c}px ${b}px, ${c}px ${d}px, ${a}px ${d}px, ${a}px ${b}px)`;
   detail.hidden = false;
+  cover();
 }
 
 function updateMaskInfo() {
@@ -321,17 +320,48 @@ function layoutViewport() {
 // percentage, the compare slider's line and the brush's outline follow; then the real pixels of
 // the part shown. when: the event's time, for the zoom-step timings.
 function applyZoom(when) {
+  place();
+  if (when !== undefined) {
+    requestAnimationFrame(() => window.workbench.zoomFrameMs.push(performance.now() - when));
+  }
+  const percent = 100 * zoom.s * viewScale();
+  $("zoom-value").textContent = `${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
+  showSize();
+  requestDetail(when);
+}
+
+// The box where zoom says, kept over the viewport (centred where it is smaller).
+function place() {
   const p = state.painting, viewport = $("viewport");
   const width = viewport.clientWidth, height = viewport.clientHeight;
   const w = p.view_width * zoom.s, h = p.view_height * zoom.s;
   zoom.tx = w <= width ? (width - w) / 2 : Math.min(0, Math.max(width - w, zoom.tx));
   zoom.ty = h <= height ? (height - h) / 2 : Math.min(0, Math.max(height - h, zoom.ty));
   $("canvas-box").style.transform = `translate(${zoom.tx}px, ${zoom.ty}px) scale(${zoom.s})`;
-  const percent = 100 * zoom.s * viewScale();
-  $("zoom-value").textContent = `${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
   setSplit();
-  showSize();
-  requestDetail(when);
+  cover();
+}
+
+// The part of the painting on screen [x0, y0, x1, y1], in its pixels.
+function visible() {
+  const p = state.painting, viewport = $("viewport"), on = zoom.s * viewScale();
+  return [Math.max(0, Math.floor(-zoom.tx / on)), Math.max(0, Math.floor(-zoom.ty / on)),
+          Math.min(p.width, Math.ceil((viewport.clientWidth - zoom.tx) / on)),
+          Math.min(p.height, Math.ceil((viewport.clientHeight - zoom.ty) / on))];
+}
+
+// A layer wholly under its detail is not drawn (each enlarged layer costs a frame time).
+function cover() {
+  const [x0, y0, x1, y1] = visible();
+  const covers = (id) => {
+    const detail = $(id);
+    if (detail.hidden || !detail.dataset.region) return false;
+    const [a, b, c, d] = detail.dataset.region.split(",").map(Number);
+    return a <= x0 && b <= y0 && c >= x1 && d >= y1;
+  };
+  $("before").style.visibility = covers("before-detail") ? "hidden" : "";
+  $("after").style.visibility = covers("after-detail") ? "hidden" : "";
+  $("overlay").style.visibility = covers("mask-detail") ? "hidden" : "";
 }
 
 // Zoom to s (the view's scale on screen) about a point of the viewport (its centre by default).
@@ -364,14 +394,12 @@ function requestDetail(when) {
     $("after-detail").hidden = true;
     detailMask.base = null;
     composeDetail();
+    cover();
     done();
     return;
   }
-  const viewport = $("viewport"), vs = viewScale(), on = zoom.s * vs;
-  const x0 = Math.max(0, Math.floor(-zoom.tx / on));
-  const y0 = Math.max(0, Math.floor(-zoom.ty / on));
-  const x1 = Math.min(p.width, Math.ceil((viewport.clientWidth - zoom.tx) / on));
-  const y1 = Math.min(p.height, Math.ceil((viewport.clientHeight - zoom.ty) / on));
+  const vs = viewScale(), on = zoom.s * vs;
+  const [x0, y0, x1, y1] = visible();
   const width = Math.ceil((x1 - x0) * on * (window.devicePixelRatio || 1));
   const controller = new AbortController();
   zoom.pending = controller;
@@ -385,7 +413,7 @@ function requestDetail(when) {
   };
   const asked = which.map((kind) => get(kind, `/api/${p.id}/region?which=${kind}&${region}`));
   const key = maskKey();
-  if (vs < 1) {  // the view's mask is coarser than the painting: the exact one of this part
+  if (vs < 1 && zoom.s >= 2) {  // the view's mask shows in blocks: the exact one of this part
     const threshold = state.probability ? `&threshold=${$("threshold").value}` : "";
     const selections = state.selections.map((s) => s.key).join(",");
     asked.push(get("mask", `/api/${p.id}/mask-region?${region}${threshold}` +
@@ -415,6 +443,7 @@ function requestDetail(when) {
       detail.hidden = false;
     }
     if (!state.restored) $("after-detail").hidden = true;
+    cover();
     done();
   }).catch((error) => {
     if (error.name !== "AbortError") message(error.message, true);
@@ -564,7 +593,7 @@ function onPointerMove(event) {
     zoom.ty = zoom.pan.ty + event.clientY - zoom.pan.y;
     const p = state.painting;
     clearTimeout(zoom.panTimer);
-    $("canvas-box").style.transform = `translate(${zoom.tx}px, ${zoom.ty}px) scale(${zoom.s})`;
+    place();
     zoom.panTimer = setTimeout(() => { if (p === state.painting) applyZoom(); }, 120);
     return;
   }
@@ -572,14 +601,14 @@ function onPointerMove(event) {
   paint(viewPoint(event), event.timeStamp);
 }
 
-function onPointerUp() {
+function onPointerUp(event) {
   if (state.drawing) compose();  // the mask's share, counted again
   state.drawing = false;
   if (zoom.pan) {
     zoom.pan = null;
     clearTimeout(zoom.panTimer);
     $("viewport").classList.remove("panning");
-    applyZoom();
+    applyZoom(event.timeStamp);
   }
 }
 
