@@ -302,15 +302,13 @@ function viewScale() {
   return state.painting.view_width / state.painting.width;
 }
 
-// The viewport: the stage's width, and as tall as the painting at that width within the window
-// (at least 360 px, to zoom into a small painting); fit shows the whole painting, never larger
-// than the view's own pixels.
+// The viewport: the stage's width and the window's height below it (at least 360 px); fit shows
+// the whole painting, never larger than the view's own pixels.
 function layoutViewport() {
   const p = state.painting, viewport = $("viewport");
   const width = $("stage").clientWidth;
   const top = viewport.getBoundingClientRect().top + window.scrollY;
-  const room = Math.max(240, window.innerHeight - top - 16);
-  const height = Math.min(room, Math.max(360, p.view_height * Math.min(1, width / p.view_width)));
+  const height = Math.max(360, window.innerHeight - top - 16);
   viewport.style.width = `${width}px`;
   viewport.style.height = `${Math.round(height)}px`;
   zoom.fit = Math.min(1, width / p.view_width, Math.round(height) / p.view_height);
