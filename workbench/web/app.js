@@ -498,6 +498,7 @@ function restoreStep(step) {
 }
 
 function undo() {
+  state.drawing = false;  // a stroke under way ends here
   const step = state.undo.pop();
   if (!step) return;
   state.redo.push(current());
@@ -505,6 +506,7 @@ function undo() {
 }
 
 function redo() {
+  state.drawing = false;
   const step = state.redo.pop();
   if (!step) return;
   state.undo.push(current());
@@ -557,7 +559,7 @@ async function selectLoss(point, out) {
 }
 
 function onPointerDown(event) {
-  if (!state.painting) return;
+  if (!state.painting || state.drawing || zoom.pan) return;  // one pointer at a time
   const tool = document.querySelector("input[name=tool]:checked").value;
   if (event.button === 1 || zoom.space || tool === "move") {  // pan
     event.preventDefault();
