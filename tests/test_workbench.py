@@ -652,5 +652,34 @@ def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_
                          ("selections=nope", "selection was lost")]:
         answer = client.get(f"/api/{painting}/mask-region?x0=0&y0=0&x1=9&y1=9&width=9&{query}")
         assert answer.status_code == 400 and words in answer.json["error"], query
-    bad = client.post(f"/api/{painting}/restore", data={"method": "telea", "strokes": "[1]"})
+    bad = client.post(f"/api/{painting}/restore", data={
+        "method": "telea", "strokes": (io.BytesIO(b"[1]"), "strokes.json")})
     assert bad.status_code == 400 and "brush's or an eraser's" in bad.json["error"]
+    deep = client.post(f"/api/{painting}/restore", data={
+        "method": "telea", "strokes": (io.BytesIO(b"[" * 100_000), "strokes.json")})
+    assert deep.status_code == 400 and "not JSON" in deep.json["error"]
+    # a long session's strokes (40,000 points, 660 KB: over a form field's 500 KB limit)
+    points = [[round(20 + 0.00625 * i, 2), 150.5] for i in range(40_000)]
+    long = json.dumps([{"tool": "brush", "width": 1, "points": points}]).encode()
+    assert len(long) > 500_000
+    answer = client.post(f"/api/{painting}/restore", data={
+        "method": "telea", "strokes": (io.BytesIO(long), "strokes.json")})
+    assert answer.status_code == 200, answer.json
+    while client.get(f"/api/{painting}/status").json["state"] == "running":
+        time.sleep(0.05)
+    assert client.get(f"/api/{painting}/status").json["state"] == "done"
+    assert workbench.get(painting).restoration["mask"][150, 20:270].all()
+    # too much to draw: refused with a message, not minutes of work
+    wide = json.dumps([{"tool": "brush", "width": 10_000,
+                        "points": [[0, 0], [300, 200]] * 20_000}]).encode()
+    answer = client.post(f"/api/{painting}/restore", data={
+        "method": "telea", "strokes": (io.BytesIO(wide), "strokes.json")})
+    while client.get(f"/api/{painting}/status").json["state"] == "running":
+        time.sleep(0.05)
+    assert "too many or too wide" in client.get(f"/api/{painting}/status").json["error"]
+    # the server keeps the last few paintings opened: an older one asks to be opened again
+    from workbench.server import KEEP_OPEN
+    for _ in range(KEEP_OPEN):
+        client.post("/api/open", json={"name": "p.png"})
+    gone = client.get(f"/api/{painting}/status")
+    assert gone.status_code == 400 and "open it again" in gone.json["error"]

@@ -46,6 +46,7 @@ from utils.plotting import thumbnail
 WEB = Path(__file__).resolve().parent / "web"
 VIEW_SIDE = 1600  # the page's view of a painting: at most this many pixels on its longest side
 MASK_RGB = (255, 0, 255)  # the page's mask colour (web/app.js MASK_COLOUR)
+MAX_REGION_PIXELS = 4096 * 4096  # the most pixels one zoomed view is cut from
 
 
 def _png(array):
@@ -66,8 +67,9 @@ def _jpeg(rgb):
 def _rgb8(pixels):
     """8-bit RGB of a painting's samples (gray, RGB, with or without alpha; 8 or 16 bits)."""
     pixels = pixels[..., None] if pixels.ndim == 2 else pixels
-    if pixels.dtype == np.uint16:
-        pixels = ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if pixels.dtype == np.uint16:  # v / 257, rounded, with no wider copy
+        pixels = cv2.convertScaleAbs(pixels, alpha=1 / 257)
+        pixels = pixels[..., None] if pixels.ndim == 2 else pixels
     return np.repeat(pixels[..., :1], 3, axis=2) if pixels.shape[2] < 3 else pixels[..., :3]
 
 
@@ -87,9 +89,10 @@ class ViewPyramid:
         return pixels.astype(np.uint8) * np.uint8(255) if self.marks else _rgb8(pixels)
 
     def _smaller(self, pixels, size, area=True):
-        """pixels at size (w, h); not area: bilinear, for less than half (the levels took the
-        rest): 2 ms where INTER_AREA takes 13 at a fractional scale, and every pixel still
-        reaches the smaller picture."""
+        """pixels at size (w, h); not area: bilinear, for a picture shrunk by less than half
+        (the levels took the rest): 2 ms where INTER_AREA takes 13 at a fractional scale. A
+        mask is always area-averaged, so that no marked pixel is lost."""
+        area = area or self.marks
         small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if area else
                            cv2.INTER_LINEAR)
         return np.where(small > 0, np.uint8(255), np.uint8(0)) if self.marks else small
@@ -120,7 +123,9 @@ class ViewPyramid:
         wider than the painting's own pixels; the rectangle (x0, y0, x1, y1) it covers, in the
         painting's pixels: a coarser level covers whole pixels of its own)."""
         k = 0
-        while (x1 - x0) / 2 ** (k + 1) >= width and 2 ** (k + 1) <= max(x1 - x0, y1 - y0):
+        while 2 ** (k + 1) <= max(x1 - x0, y1 - y0) and (
+                (x1 - x0) / 2 ** (k + 1) >= width  # finer than asked
+                or (x1 - x0) * (y1 - y0) / 4 ** k > MAX_REGION_PIXELS):  # or too many pixels
             k += 1
         if k == 0:
             part = self._eight_bit(self.pixels[y0:y1, x0:x1])
@@ -146,6 +151,8 @@ def _view_mask(mask, size):
 
 MAX_STROKE_POINTS = 1_000_000  # in all the strokes of one restore
 MAX_STROKE_WIDTH = 10_000  # the painting's pixels
+STROKE_BUDGET = 200  # times the painting's pixels the strokes' segments may visit (minutes)
+BAND_PIXELS = 1 << 22  # a stroke's segment is drawn this many pixels at a time
 FARTHEST = 10_000_000  # a stroke's points, in the painting's pixels from its corner
 
 
@@ -155,7 +162,7 @@ def read_strokes(text):
     the order drawn; [(tool, width, points (N, 2) float)]."""
     try:
         strokes = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UserError("the brush strokes are not JSON") from None
     if not isinstance(strokes, list):
         raise UserError("the brush strokes must be a list")
@@ -188,17 +195,29 @@ def draw_strokes(mask, strokes):
     """Replay strokes (read_strokes') onto a full-resolution mask (H, W) bool, in the order
     drawn, as the page draws them: every pixel whose centre lies within half the stroke's width
     of its path (a round brush) is marked by a brush, unmarked by an eraser. (new mask, pixels
-    the brush added, pixels the eraser removed)."""
+    the brush added, pixels the eraser removed). Strokes that would take more than
+    STROKE_BUDGET times the painting's pixels (their segments' boxes) to draw are refused."""
+    height, width = mask.shape
+    work = 0.0
+    for _, diameter, points in strokes:
+        ends = np.vstack([points[:1], points])  # a lone point: a segment of no length
+        low = np.clip(np.minimum(ends[:-1], ends[1:]) - diameter / 2, 0, (width, height))
+        high = np.clip(np.maximum(ends[:-1], ends[1:]) + diameter / 2 + 1, 0, (width, height))
+        work += float(np.prod(high - low, axis=1).sum())
+    if work > STROKE_BUDGET * (height * width + 1_000_000):
+        raise UserError(f"the brush strokes are too many or too wide to draw ({work / 1e9:.1f} "
+                        f"billion pixels to visit): undo some, or use a smaller brush")
     drawn = mask.copy()
-    for tool, width, points in strokes:
+    for tool, diameter, points in strokes:
         pairs = zip(points[:-1], points[1:]) if len(points) > 1 else [(points[0], points[0])]
         for start, end in pairs:
-            _segment(drawn, tool == "brush", start, end, width / 2)
+            _segment(drawn, tool == "brush", start, end, diameter / 2)
     return drawn, int((drawn & ~mask).sum()), int((mask & ~drawn).sum())
 
 
 def _segment(drawn, value, start, end, radius):
-    """Set the pixels of drawn whose centres (i + 0.5) lie within radius of the segment."""
+    """Set the pixels of drawn whose centres (i + 0.5) lie within radius of the segment, a band
+    of rows at a time (memory bounded however wide the brush)."""
     height, width = drawn.shape
     x0 = max(0, int(np.floor(min(start[0], end[0]) - radius)))
     x1 = min(width, int(np.ceil(max(start[0], end[0]) + radius)) + 1)
@@ -206,12 +225,18 @@ def _segment(drawn, value, start, end, radius):
     y1 = min(height, int(np.ceil(max(start[1], end[1]) + radius)) + 1)
     if x0 >= x1 or y0 >= y1:
         return
-    x = np.arange(x0, x1)[None, :] + 0.5 - start[0]
-    y = np.arange(y0, y1)[:, None] + 0.5 - start[1]
-    dx, dy = end[0] - start[0], end[1] - start[1]
+    # float32 where the numbers are small enough to keep a hundredth of a pixel
+    near = max(abs(start[0]), abs(start[1]), abs(end[0]), abs(end[1])) < 65536
+    kind = np.float32 if near else np.float64
+    dx, dy = kind(end[0] - start[0]), kind(end[1] - start[1])
     length = dx * dx + dy * dy
-    t = np.clip((x * dx + y * dy) / length, 0, 1) if length > 0 else 0.0
-    drawn[y0:y1, x0:x1][(x - t * dx) ** 2 + (y - t * dy) ** 2 <= radius * radius] = value
+    x = (np.arange(x0, x1) + 0.5 - start[0]).astype(kind)[None, :]
+    rows = max(1, BAND_PIXELS // (x1 - x0))
+    for top in range(y0, y1, rows):
+        y = (np.arange(top, min(y1, top + rows)) + 0.5 - start[1]).astype(kind)[:, None]
+        t = np.clip((x * dx + y * dy) / length, 0, 1) if length > 0 else kind(0)
+        inside = (x - t * dx) ** 2 + (y - t * dy) ** 2 <= kind(radius) ** 2
+        drawn[top:top + y.shape[0], x0:x1][inside] = value
 
 
 class Painting:
@@ -253,7 +278,8 @@ class Painting:
 
     def base(self, selections, threshold=None):
         """The mask before the strokes, (detected at threshold | the selections clicked) (H, W)
-        bool, and its pyramid for the zoomed view (the last one is kept)."""
+        bool, its pyramid for the zoomed view (the last one is kept) and the threshold it was
+        made at (the page may move it again while a restore runs)."""
         with self.base_lock:
             if threshold is not None and threshold != self.threshold:
                 if self.probability is None:
@@ -262,13 +288,14 @@ class Painting:
             for key in selections:
                 if key not in self.selections:
                     raise UserError("a selection was lost: open the painting again")
-            key = (self.threshold, tuple(selections))
+            selections = tuple(dict.fromkeys(selections))  # each once
+            key = (self.threshold, selections)
             if self._base is None or self._base[0] != key:
                 mask = self.detected.copy()
                 for name in selections:
                     mask |= self.selections[name][0]
                 self._base = (key, mask, ViewPyramid(mask, marks=True))
-            return self._base[1], self._base[2]
+            return self._base[1], self._base[2], key[0]
 
     def detected_at(self, threshold):
         """The detected losses (H, W) bool at a threshold of the probability map (or as the
@@ -303,6 +330,7 @@ class Painting:
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_OPEN_PIXELS = 100_000_000  # the largest painting opened or uploaded (app.py --max-pixels)
 COOKIE = "workbench_token"
+KEEP_OPEN = 4  # paintings held in memory; the page opens an older one again
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -374,6 +402,12 @@ class Workbench:
         check_size(path, None)  # and against the memory available
         painting = Painting(path, name, self.detector, uploaded_as)
         self.paintings[painting.id] = painting
+        # the server's memory: only the last few paintings opened stay (and any being restored)
+        for old in list(self.paintings.values())[:-KEEP_OPEN]:
+            if old.job.get("state") != "running":
+                del self.paintings[old.id]
+                if old.uploaded_as is not None:  # its upload, a copy made here
+                    old.path.unlink(missing_ok=True)
         return painting
 
     def get(self, painting_id):
@@ -398,13 +432,13 @@ class Workbench:
 
     def mask(self, painting, selections, strokes=(), threshold=None):
         """The full-resolution mask: the detected losses at threshold (the slider's; default
-        the detector's) | the selections, then the strokes (read_strokes') replayed; and the
-        numbers of pixels the brush added and the eraser removed."""
-        base, _ = painting.base(selections, threshold)
+        the detector's) | the selections, then the strokes (read_strokes') replayed; the
+        numbers of pixels the brush added and the eraser removed; the threshold used."""
+        base, _, threshold = painting.base(selections, threshold)
         mask, added, removed = draw_strokes(base, strokes)
         if painting.scan.alpha is not None:
             mask[painting.scan.alpha == 0] = False
-        return mask, added, removed
+        return mask, added, removed, threshold
 
     def restore(self, painting, method_name, selections, strokes=(), threshold=None):
         """Start filling in a thread; the page polls the job."""
@@ -420,7 +454,8 @@ class Workbench:
         job = painting.job
         try:
             clock = time.perf_counter()
-            mask, brushed, erased = self.mask(painting, selections, strokes, threshold)
+            mask, brushed, erased, threshold = self.mask(painting, selections, strokes,
+                                                         threshold)
             fraction = float(mask.mean())
             if fraction == 1.0:
                 raise UserError("the mask covers the whole painting: nothing to fill from")
@@ -443,7 +478,7 @@ class Workbench:
                 "model": None if model_path is None else
                 {"path": str(model_path), "sha256": self.model_hashes[model_path]},
                 "selections": [painting.selections[k][1] for k in selections],
-                "threshold": painting.threshold,
+                "threshold": threshold,
                 "brush_pixels": brushed, "eraser_pixels": erased,
                 "seconds": {"mask": round(mask_seconds, 3),
                             "fill": round(time.perf_counter() - clock, 3)}}
@@ -552,9 +587,13 @@ def create_app(workbench):
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):
-        return jsonify(error=f"the upload is over the limit of "
-                             f"{workbench.max_upload / 1024 / 1024:g} MB (app.py "
-                             f"--max-upload-mb)"), 413
+        length = request.content_length or 0
+        if length > workbench.max_upload:
+            return jsonify(error=f"the upload is over the limit of "
+                                 f"{workbench.max_upload / 1024 / 1024:g} MB (app.py "
+                                 f"--max-upload-mb)"), 413
+        return jsonify(error="a field of the request is over its size limit: send it as a "
+                             "file"), 413
 
     @app.errorhandler(HTTPException)
     def http_error(error):
@@ -639,7 +678,9 @@ def create_app(workbench):
     def restore(painting_id):
         painting = workbench.get(painting_id)
         keys = [k for k in request.form.get("selections", "").split(",") if k]
-        strokes = read_strokes(request.form.get("strokes") or "[]")
+        # a file, not a form field: a long session's strokes pass Flask's 500 KB field limit
+        sent = request.files.get("strokes")
+        strokes = read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
         workbench.restore(painting, request.form.get("method", "auto"), keys, strokes,
                           _threshold(request.form.get("threshold")))
         return jsonify(state="running")
@@ -695,7 +736,7 @@ def create_app(workbench):
         rest transparent; the rectangle covered is in the X-Region header."""
         painting = workbench.get(painting_id)
         keys = [k for k in request.args.get("selections", "").split(",") if k]
-        _, pyramid = painting.base(keys, _threshold(request.args.get("threshold")))
+        _, pyramid, _ = painting.base(keys, _threshold(request.args.get("threshold")))
         part, box = pyramid.region(*_region(painting, request.args))
         # two colours: transparent and the mask's magenta (7 ms for 2 MP, where RGBA took 30)
         image = Image.fromarray((part > 0).astype(np.uint8), "P")

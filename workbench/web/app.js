@@ -25,6 +25,7 @@ const state = {
   undo: [],
   redo: [],
   drawing: false,
+  pointer: null,      // the pointer drawing or panning, one at a time
   restored: false,
 };
 // Timings the benchmark reads (milliseconds): opening to overlay, each brush event to the
@@ -37,7 +38,7 @@ window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null, 
 // size) is scaled by s and moved by (tx, ty) inside the viewport. Zoomed past the view's own
 // pixels, the part on screen is asked of the server at the screen's resolution (cut from its
 // pyramid of the painting) and drawn over the view: real pixels, exact from 1:1 on.
-const zoom = { s: 1, tx: 0, ty: 0, fit: 1, seq: 0, pending: null, pan: null, space: false,
+const zoom = { s: 1, tx: 0, ty: 0, fit: 1, wish: null, busy: false, pan: null, space: false,
                panTimer: null, thresholdTimer: null };
 
 function message(text, isError = false) {
@@ -195,7 +196,22 @@ function composeDetail() {
   const ctx = detail.getContext("2d");
   ctx.clearRect(0, 0, detail.width, detail.height);
   ctx.drawImage(detailMask.base, 0, 0);  // magenta already
-  replay(ctx, detail.width / (x1 - x0), x0, y0, MASK_COLOUR);
+  const scale = detail.width / (x1 - x0);
+  replay(ctx, scale, x0, y0, MASK_COLOUR);
+  if (scale >= 1 && state.strokes.length) {
+    // at the painting's own pixels, as the server draws them: a pixel is marked when the
+    // stroke covers its centre (half or more of it), not by its anti-aliased fringe
+    const data = ctx.getImageData(0, 0, detail.width, detail.height);
+    const px = data.data;
+    for (let i = 3; i < px.length; i += 4) {
+      const on = px[i] >= 128;
+      px[i - 3] = 255;
+      px[i - 2] = 0;
+      px[i - 1] = 255;
+      px[i] = on ? 255 : 0;
+    }
+    ctx.putImageData(data, 0, 0);
+  }
   const vs = viewScale(), p = state.painting;
   const [a, b, c, d] = [x0 * vs, y0 * vs, x1 * vs, y1 * vs];
   $("overlay").style.clipPath = `polygon(evenodd, 0 0, ${p.view_width}px 0, ` +
@@ -280,6 +296,10 @@ async function openPainting(request) {
     showSize();
     compose();
     showInfo(p);
+    // the painting's chooser lets go of the keys: a digit there would open another painting
+    if (document.activeElement && document.activeElement.tagName === "SELECT") {
+      document.activeElement.blur();
+    }
     await new Promise(requestAnimationFrame);
     window.workbench.openMs = performance.now() - start;
     message(`${p.name}: the detected losses are shown in magenta; correct them, then restore` +
@@ -376,12 +396,18 @@ function zoomTo(s, when, x = null, y = null) {
 }
 
 // The part of the painting on screen, in its pixels, asked of the server at the screen's
-// resolution once the view's own pixels are enlarged; the latest answer only is drawn.
+// resolution once the view's own pixels are enlarged. One request at a time: a step made while
+// one is under way is asked for when it ends (the server computes every request it receives, so
+// none is sent to be abandoned), and only the latest wish is kept and drawn.
 function requestDetail(when) {
-  const p = state.painting;
-  const seq = ++zoom.seq;
-  if (zoom.pending) zoom.pending.abort();
-  zoom.pending = null;
+  zoom.wish = { when, painting: state.painting };
+  if (!zoom.busy) askDetail();
+}
+
+function askDetail() {
+  const { when, painting: p } = zoom.wish;
+  zoom.wish = null;
+  if (p !== state.painting) return;
   const done = () => {
     if (when !== undefined) {
       requestAnimationFrame(() => window.workbench.zoomMs.push(performance.now() - when));
@@ -396,29 +422,27 @@ function requestDetail(when) {
     done();
     return;
   }
-  const vs = viewScale(), on = zoom.s * vs;
   const [x0, y0, x1, y1] = visible();
-  const width = Math.ceil((x1 - x0) * on * (window.devicePixelRatio || 1));
-  const controller = new AbortController();
-  zoom.pending = controller;
+  const width = Math.ceil((x1 - x0) * zoom.s * viewScale() * (window.devicePixelRatio || 1));
   const which = state.restored ? ["before", "after"] : ["before"];
   const region = `x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}&width=${width}`;
   const get = async (kind, url) => {
-    const response = await fetch(url, { signal: controller.signal });
+    const response = await fetch(url);
     if (!response.ok) throw new Error((await response.json()).error);
     const box = response.headers.get("X-Region").split(",").map(Number);
     return [kind, box, await createImageBitmap(await response.blob())];
   };
   const asked = which.map((kind) => get(kind, `/api/${p.id}/region?which=${kind}&${region}`));
   const key = maskKey();
-  if (vs < 1 && zoom.s >= 2) {  // the view's mask shows in blocks: the exact one of this part
+  if (zoom.s >= 2) {  // the view's mask shows in blocks: the server's exact one of this part
     const threshold = state.probability ? `&threshold=${$("threshold").value}` : "";
     const selections = state.selections.map((s) => s.key).join(",");
     asked.push(get("mask", `/api/${p.id}/mask-region?${region}${threshold}` +
                            `&selections=${selections}`));
   }
+  zoom.busy = true;
   Promise.all(asked).then((parts) => {
-    if (seq !== zoom.seq || p !== state.painting) return;
+    if (p !== state.painting || zoom.wish) return;  // a later wish's answer will be drawn
     detailMask.base = null;
     for (const [kind, box, bitmap] of parts) {
       if (kind !== "mask") continue;
@@ -444,7 +468,10 @@ function requestDetail(when) {
     cover();
     done();
   }).catch((error) => {
-    if (error.name !== "AbortError") message(error.message, true);
+    if (p === state.painting) message(error.message, true);
+  }).finally(() => {
+    zoom.busy = false;
+    if (zoom.wish) askDetail();
   });
 }
 
@@ -499,6 +526,7 @@ function restoreStep(step) {
 
 function undo() {
   state.drawing = false;  // a stroke under way ends here
+  state.pointer = null;
   const step = state.undo.pop();
   if (!step) return;
   state.redo.push(current());
@@ -507,6 +535,7 @@ function undo() {
 
 function redo() {
   state.drawing = false;
+  state.pointer = null;
   const step = state.redo.pop();
   if (!step) return;
   state.undo.push(current());
@@ -522,7 +551,14 @@ function brushSize() {
 // onto the exact mask, without recomposing every layer.
 function paint(point, eventTime) {
   const vs = viewScale(), stroke = state.strokes[state.strokes.length - 1];
-  stroke.points.push([point.x / vs, point.y / vs]);
+  const at = [Math.round(100 * point.x / vs) / 100, Math.round(100 * point.y / vs) / 100];
+  const last = stroke.points[stroke.points.length - 1];
+  // a point closer than an eighth of the brush to the last one adds nothing to see, and the
+  // server draws every segment: left out (the page draws the same points)
+  if (last && Math.hypot(at[0] - last[0], at[1] - last[1]) < Math.max(0.5, stroke.width / 8)) {
+    return;
+  }
+  stroke.points.push(at);
   const from = stroke.points.length - 1;
   drawStroke($("overlay").getContext("2d"), stroke, from, vs, 0, 0, MASK_COLOUR);
   if (!$("mask-detail").hidden) {
@@ -542,27 +578,31 @@ async function selectLoss(point, out) {
     const found = await api(`/api/${p.id}/select`, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ ...point, similar, out }) });
+    if (p !== state.painting) return;  // another painting was opened meanwhile
     if (out) {
       message("marked as paint: later clicks will not select the region under it");
       return;
     }
-    snapshot();
     const url = `/api/${p.id}/selection/${found.selection}.png`;
-    state.selections.push({ key: found.selection, canvas: await maskCanvas(url) });
+    const selected = await maskCanvas(url);
+    if (p !== state.painting) return;
+    snapshot();
+    state.selections.push({ key: found.selection, canvas: selected });
     compose();
     requestDetail();
     message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ` +
             (similar ? "(every loss like the clicked one)" : "(the loss under the click)"));
   } catch (error) {
-    message(error.message, true);
+    if (p === state.painting) message(error.message, true);
   }
 }
 
 function onPointerDown(event) {
-  if (!state.painting || state.drawing || zoom.pan) return;  // one pointer at a time
+  if (!state.painting || state.pointer !== null) return;  // one pointer at a time
   const tool = document.querySelector("input[name=tool]:checked").value;
-  if (event.button === 1 || zoom.space || tool === "move") {  // pan
+  if (event.button === 1 || (event.button === 0 && (zoom.space || tool === "move"))) {  // pan
     event.preventDefault();
+    state.pointer = event.pointerId;
     $("viewport").setPointerCapture(event.pointerId);
     zoom.pan = { x: event.clientX, y: event.clientY, tx: zoom.tx, ty: zoom.ty };
     $("viewport").classList.add("panning");
@@ -578,6 +618,7 @@ function onPointerDown(event) {
     selectLoss(point, event.shiftKey);
     return;
   }
+  state.pointer = event.pointerId;
   $("viewport").setPointerCapture(event.pointerId);
   snapshot();
   state.drawing = true;
@@ -588,6 +629,11 @@ function onPointerDown(event) {
 
 function onPointerMove(event) {
   moveCursor(event);
+  if (event.pointerId !== state.pointer) return;  // another finger, or only hovering
+  if (event.buttons === 0) {  // its release was lost (a menu, another window)
+    onPointerUp(event);
+    return;
+  }
   if (zoom.pan) {  // the painting follows the pointer; its real pixels once it rests
     zoom.tx = zoom.pan.tx + event.clientX - zoom.pan.x;
     zoom.ty = zoom.pan.ty + event.clientY - zoom.pan.y;
@@ -602,6 +648,8 @@ function onPointerMove(event) {
 }
 
 function onPointerUp(event) {
+  if (event.pointerId !== state.pointer) return;
+  state.pointer = null;
   if (state.drawing) compose();  // the mask's share, counted again
   state.drawing = false;
   if (zoom.pan) {
@@ -618,7 +666,9 @@ async function restore() {
   form.append("method", $("method").value);
   form.append("selections", state.selections.map((s) => s.key).join(","));
   if (state.probability) form.append("threshold", $("threshold").value);
-  form.append("strokes", JSON.stringify(state.strokes));
+  // a file, not a field: a long session's strokes are over a form field's size limit
+  form.append("strokes", new Blob([JSON.stringify(state.strokes)],
+                                  { type: "application/json" }), "strokes.json");
   const start = performance.now();
   $("restore").disabled = true;
   // the earlier result's links and crops are not this one's: gone until it is saved again
@@ -632,6 +682,7 @@ async function restore() {
     let job;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
+      if (p !== state.painting) return;  // another painting was opened meanwhile
       job = await api(`/api/${p.id}/status`);
       if (job.state !== "running") break;
       const bar = $("progress").querySelector("progress");
@@ -647,6 +698,7 @@ async function restore() {
     }
     if (job.state === "error") throw new Error(job.error);
     const after = await loadImage(`/api/${p.id}/after.jpg?t=${Date.now()}`);
+    if (p !== state.painting) return;
     $("after").src = after.src;
     $("after-layer").hidden = false;
     state.restored = true;
@@ -662,7 +714,7 @@ async function restore() {
     message(`restored in ${job.seconds} s (${(100 * job.fraction).toFixed(2)}% filled); ` +
             "drag the slider to compare, then save");
   } catch (error) {
-    message(error.message, true);
+    if (p === state.painting) message(error.message, true);
   } finally {
     $("restore").disabled = false;
     $("progress").hidden = true;
@@ -740,11 +792,14 @@ async function start() {
     form.append("file", file, file.name);
     openPainting({ method: "POST", body: form });
   });
+  // the exact mask is read back after each stroke (composeDetail): a context made for it
+  $("mask-detail").getContext("2d", { willReadFrequently: true });
   const viewport = $("viewport");
   viewport.addEventListener("pointerdown", onPointerDown);
   viewport.addEventListener("pointermove", onPointerMove);
   viewport.addEventListener("pointerup", onPointerUp);
   viewport.addEventListener("pointercancel", onPointerUp);
+  viewport.addEventListener("lostpointercapture", onPointerUp);
   viewport.addEventListener("pointerleave", () => { $("brush-cursor").hidden = true; });
   viewport.addEventListener("auxclick", (event) => event.preventDefault());
   viewport.addEventListener("mousedown", (event) => {  // the middle button pans, not scrolls
@@ -792,13 +847,15 @@ async function start() {
   document.addEventListener("keydown", (event) => {
     const key = event.key.toLowerCase();
     const typing = ["SELECT", "TEXTAREA"].includes(event.target.tagName);
+    const pressing = event.target.tagName === "BUTTON" || event.target.type === "checkbox" ||
+      event.target.type === "radio";  // Space presses it
     if ((event.ctrlKey || event.metaKey) && (key === "y" || (key === "z" && event.shiftKey))) {
       redo();
     } else if ((event.ctrlKey || event.metaKey) && key === "z") {
       undo();
     } else if (typing || event.ctrlKey || event.metaKey || event.altKey || !state.painting) {
       return;
-    } else if (key === " ") {  // held: drag to pan
+    } else if (key === " " && !pressing) {  // held: drag to pan
       event.preventDefault();
       zoom.space = true;
       $("viewport").classList.add("moving");
@@ -814,6 +871,11 @@ async function start() {
       $("size").value = Number($("size").value) + (key === "]" ? 2 : -2);
       showSize();
     }
+  });
+  window.addEventListener("blur", () => {  // Space's release may happen in another window
+    zoom.space = false;
+    $("viewport").classList.toggle(
+      "moving", document.querySelector("input[name=tool]:checked").value === "move");
   });
   document.addEventListener("keyup", (event) => {
     if (event.key === " ") {
