@@ -150,7 +150,8 @@ def main():
         for _, (steps, frames, brush, pan) in large:
             values = {"steps": [ms for _, ms in steps[1:]], "frames": frames, "brush": brush,
                       "pan": [pan]}[key]
-            cells.append(f"{np.median(values):.0f} / {np.max(values):.0f} ms" if key != "pan"
+            cells.append(f"{np.median(values):.0f} / {np.max(values):.0f} ms of {len(values)}"
+                         if key != "pan"
                          else f"{pan:.0f} ms")
         print(f"| {label} | " + " | ".join(cells) + f" | {targets[key]} |")
     for window, (steps, *_) in large:
