@@ -1,7 +1,8 @@
 """A restorer's workbench in the browser: open a painting (from FOLDER, or uploaded), see the
-damage found for you, correct the mask with a brush, an eraser and clicks on losses, restore it
-with any method or model, compare before and after down to real pixels, and save the painting at
-its own depth with its profile, its mask and a record, exactly as restore.py writes them.
+damage found for you, zoom and pan down to its own pixels (wheel, + - 0 1, Space or the middle
+button to pan), correct the mask with a brush, an eraser and clicks on losses, restore it with
+any method or model, compare before and after at any zoom, and save the painting at its own
+depth with its profile, its mask and a record, exactly as restore.py writes them.
 
 It serves one page on this machine only (127.0.0.1) unless --host says otherwise; the page needs
 no internet. Nothing is read from outside FOLDER, and nothing is written outside OUT.
