@@ -111,6 +111,20 @@ def _png_bytes(pixels):
     return buffer.getvalue()
 
 
+def _browse(playwright, url):
+    """Headless Chromium on the page at url, 1200 x 800: (browser, page, the console's errors
+    and warnings as they come)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
+            else None)
+    page.goto(url)
+    return browser, page, console
+
+
 @pytest.fixture
 def server(tmp_path):
     """app.py on a free port with a folder of two paintings; yields (url, the first painting,
@@ -134,14 +148,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
     expected = Detector()(pixels)  # the detection the overlay must show (the view is 1:1 here)
     assert not expected[RED].any()  # the red patch is paint, not a detected loss
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
-        console = []
-        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
-                else None)
-        page.goto(url)
+        browser, page, console = _browse(p, url)
         page.select_option("#folder-list", "test.png")
         page.wait_for_function("window.workbench.openMs !== null", timeout=60000)
         overlay = np.array(page.evaluate("""() => {
@@ -479,14 +486,7 @@ def test_zoomed_the_page_shows_real_pixels_the_exact_mask_and_brushes_at_that_sc
 
     try:
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
-            page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
-            console = []
-            page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
-                    else None)
-            page.goto(url)
+            browser, page, console = _browse(p, url)
             page.select_option("#folder-list", "big.png")
             page.wait_for_function("window.workbench.openMs !== null", timeout=120000)
             fit = float(page.inner_text("#zoom-value").rstrip("%"))
