@@ -6,7 +6,9 @@ least --threshold) become the mask, dilated by one pixel to take in their blende
 a loss (a click without dragging): the loss under it is selected, its connected extent bounded
 by the paint's edges (detection/detect.py), and nothing it is not connected to; --similar also
 selects every loss like the clicked ones across the painting, and --point-out marks paint that no
-click may select. Backspace takes back the last rectangle or click; Enter, Space or Esc finishes.
+click may select. + and - zoom (up to 16 window pixels for each of the painting's), 0 shows the
+whole painting, 1 its own pixels; a drag with the middle or right button pans. Backspace takes
+back the last rectangle or click; Enter, Space or Esc finishes.
 The mask is the union of both, filled by restore.py's default fill, auto (or --method). The result is written to a
 new file (default <name>_restored.png beside the painting, or .tif with --format tiff) with the
 mask (<name>_mask.png), an overlay figure (<name>_figure.jpg) and a record of how it was made
@@ -38,11 +40,13 @@ from scans.saving import output_set, refuse_foreign, restoration_record, write_r
 from scans.scan import FORMATS, SUFFIX, read_scan
 from utils import cli
 from utils.errors import UserError
-from utils.images import to_float, to_uint8
 from utils.plotting import thumbnail
+from utils.pyramid import ViewPyramid
 
-WINDOW = ("pixel_diff: drag rectangles, click losses; Backspace undoes, Enter finishes")
+WINDOW = ("pixel_diff: drag rectangles, click losses; + - 0 1 zoom, a middle or right drag "
+          "pans; Backspace undoes, Enter finishes")
 CLICK = 4  # a press and release closer than this (screen pixels) is a click, not a drag
+MAX_ZOOM = 16.0  # window pixels for each of the painting's, at most
 
 
 def parse_roi(text):
@@ -95,68 +99,148 @@ def _has_display():
                                                        or os.environ.get("WAYLAND_DISPLAY"))
 
 
-class Selection:
-    """The rectangles dragged and the points clicked in the window, in screen pixels."""
+class View:
+    """What the window shows: the painting from (x0, y0) of its pixels at zoom (window pixels
+    for each of the painting's), between the whole painting (fit) and MAX_ZOOM, cut from a
+    pyramid of it, so that a step costs the window's size, not the scan's."""
 
-    def __init__(self):
+    def __init__(self, pixels, room=(1400, 900)):
+        self.pyramid = ViewPyramid(pixels)
+        self.height, self.width = pixels.shape[:2]
+        self.fit = min(1.0, room[0] / self.width, room[1] / self.height)
+        self.size = (max(1, round(self.width * self.fit)), max(1, round(self.height * self.fit)))
+        self.zoom, self.x0, self.y0 = self.fit, 0.0, 0.0
+
+    def to_painting(self, x, y):
+        return self.x0 + x / self.zoom, self.y0 + y / self.zoom
+
+    def to_window(self, x, y):
+        return round((x - self.x0) * self.zoom), round((y - self.y0) * self.zoom)
+
+    def zoom_at(self, zoom, x, y):
+        """Zoom to zoom (clipped to fit .. MAX_ZOOM) keeping the painting's pixel under the
+        window's (x, y) where it is."""
+        px, py = self.to_painting(x, y)
+        self.zoom = min(MAX_ZOOM, max(self.fit, zoom))
+        self.x0, self.y0 = px - x / self.zoom, py - y / self.zoom
+        self.keep()
+
+    def pan(self, dx, dy):
+        """Move the painting by (dx, dy) window pixels."""
+        self.x0 -= dx / self.zoom
+        self.y0 -= dy / self.zoom
+        self.keep()
+
+    def keep(self):
+        """The window stays over the painting."""
+        self.x0 = min(max(0.0, self.x0), max(0.0, self.width - self.size[0] / self.zoom))
+        self.y0 = min(max(0.0, self.y0), max(0.0, self.height - self.size[1] / self.zoom))
+
+    def render(self):
+        """The window's picture (BGR): the painting's pixels, each a square from 1:1 on."""
+        x1 = min(self.width, self.x0 + self.size[0] / self.zoom)
+        y1 = min(self.height, self.y0 + self.size[1] / self.zoom)
+        part, (a, b, c, _) = self.pyramid.region(
+            int(self.x0), int(self.y0), int(np.ceil(x1)), int(np.ceil(y1)),
+            max(1, round(self.size[0])))
+        at = part.shape[1] / (c - a)  # the part's pixels for each of the painting's
+        # window (X, Y) shows the part's ((x0 + X / zoom - a) * at, ...)
+        warp = np.float32([[at / self.zoom, 0, (self.x0 - a) * at],
+                           [0, at / self.zoom, (self.y0 - b) * at]])
+        shown = cv2.warpAffine(part, warp, self.size, flags=(
+            cv2.INTER_NEAREST if self.zoom >= 1 else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE)
+        return cv2.cvtColor(shown, cv2.COLOR_RGB2BGR)
+
+
+class Selection:
+    """The rectangles dragged and the points clicked in the window, in the painting's pixels;
+    + - 0 1 zoom, a drag with the middle or right button pans."""
+
+    def __init__(self, view):
+        self.view = view
         self.rectangles, self.points, self.order = [], [], []
-        self.start = self.current = None
+        self.start = self.current = None  # a drag under way, in window pixels
+        self.panning = None
+        self.shown = None  # the painting as the window shows it, until the view changes
 
     def on_mouse(self, event, x, y, flags, param):
-        if event == cv2.EVENT_LBUTTONDOWN:
+        # (the wheel is left to the window: OpenCV's Qt windows enlarge their picture with it,
+        # and a second zoom here would fight theirs)
+        if event in (cv2.EVENT_MBUTTONDOWN, cv2.EVENT_RBUTTONDOWN):
+            self.panning = (x, y)
+        elif event == cv2.EVENT_MOUSEMOVE and self.panning is not None:
+            self.view.pan(x - self.panning[0], y - self.panning[1])
+            self.panning, self.shown = (x, y), None
+        elif event in (cv2.EVENT_MBUTTONUP, cv2.EVENT_RBUTTONUP):
+            self.panning = None
+        elif event == cv2.EVENT_LBUTTONDOWN:
             self.start = self.current = (x, y)
         elif event == cv2.EVENT_MOUSEMOVE and self.start is not None:
             self.current = (x, y)
         elif event == cv2.EVENT_LBUTTONUP and self.start is not None:
-            (x0, y0), self.start = self.start, None
-            if abs(x - x0) < CLICK and abs(y - y0) < CLICK:
-                self.points.append((x0, y0))
+            (sx, sy), self.start = self.start, None
+            if abs(x - sx) < CLICK and abs(y - sy) < CLICK:
+                px, py = self.view.to_painting(sx, sy)
+                self.points.append((min(int(px), self.view.width - 1),
+                                    min(int(py), self.view.height - 1)))
                 self.order.append(self.points)
             else:
-                self.rectangles.append((min(x, x0), min(y, y0), abs(x - x0), abs(y - y0)))
+                ax, ay = self.view.to_painting(min(x, sx), min(y, sy))
+                bx, by = self.view.to_painting(max(x, sx), max(y, sy))
+                self.rectangles.append((round(ax), round(ay), max(1, round(bx) - round(ax)),
+                                        max(1, round(by) - round(ay))))
                 self.order.append(self.rectangles)
+
+    def key(self, key):
+        """The zoom's keys: + (or =) and - about the window's middle, 0 the whole painting, 1
+        one window pixel for each of the painting's."""
+        middle = (self.view.size[0] / 2, self.view.size[1] / 2)
+        zoom = {ord("+"): self.view.zoom * 2, ord("="): self.view.zoom * 2,
+                ord("-"): self.view.zoom / 2, ord("0"): self.view.fit, ord("1"): 1.0}.get(key)
+        if zoom is not None:
+            self.view.zoom_at(zoom, *middle)
+            self.shown = None
 
     def undo(self):
         if self.order:
             self.order.pop().pop()
 
-    def draw(self, bgr):
-        shown = bgr.copy()
+    def draw(self):
+        if self.shown is None:
+            self.shown = self.view.render()
+        shown = self.shown.copy()
         for x, y, w, h in self.rectangles:
-            cv2.rectangle(shown, (x, y), (x + w, y + h), (0, 0, 255), 2)
+            cv2.rectangle(shown, self.view.to_window(x, y), self.view.to_window(x + w, y + h),
+                          (0, 0, 255), 2)
         for x, y in self.points:
-            cv2.drawMarker(shown, (x, y), (255, 0, 255), cv2.MARKER_CROSS, 16, 2)
+            cv2.drawMarker(shown, self.view.to_window(x + 0.5, y + 0.5), (255, 0, 255),
+                           cv2.MARKER_CROSS, 16, 2)
         if self.start is not None:
             cv2.rectangle(shown, self.start, self.current, (0, 255, 255), 1)
         return shown
 
 
-def select_in_window(image):
-    """Let the user drag rectangles and click losses over image (float RGB) in a window:
-    ([(x, y, w, h), ...], [(x, y), ...]) in the painting's pixels."""
-    bgr = cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR)
-    scale = min(1.0, 1400 / bgr.shape[1], 900 / bgr.shape[0])  # fit the screen
-    if scale < 1.0:
-        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    selection = Selection()
-    # No toolbar or status bar: the window shows the painting alone, pixel for pixel.
+def select_in_window(pixels):
+    """Let the user drag rectangles and click losses over a painting's samples in a window,
+    zoomed and panned as they like: ([(x, y, w, h), ...], [(x, y), ...]) in the painting's
+    pixels."""
+    selection = Selection(View(pixels))
+    # No toolbar or status bar: the window shows the painting alone.
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
     cv2.setMouseCallback(WINDOW, selection.on_mouse)
     try:
         while True:
-            cv2.imshow(WINDOW, selection.draw(bgr))
+            cv2.imshow(WINDOW, selection.draw())
             key = cv2.waitKey(30) & 0xFF
             if key in (13, 10, 32, 27):  # Enter, Space, Esc
                 break
             if key in (8, 127):  # Backspace, Delete
                 selection.undo()
+            selection.key(key)
     finally:
         cv2.destroyAllWindows()
-    rectangles = [(round(x / scale), round(y / scale), max(1, round(w / scale)),
-                   max(1, round(h / scale))) for x, y, w, h in selection.rectangles]
-    points = [(min(round(x / scale), image.shape[1] - 1), min(round(y / scale),
-               image.shape[0] - 1)) for x, y in selection.points]
-    return rectangles, points
+    return selection.rectangles, selection.points
 
 
 def whitish_mask(pixels, rectangles, threshold):
@@ -208,7 +292,7 @@ def main(args):
         if not _has_display():
             raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h or clicks "
                             "with --point x,y")
-        rectangles, points = select_in_window(to_float(scan.colour))
+        rectangles, points = select_in_window(scan.colour)
         if not rectangles and not points:
             raise UserError("no rectangle was drawn and no loss clicked: nothing to restore")
     mask = whitish_mask(scan.colour, rectangles, args.threshold)

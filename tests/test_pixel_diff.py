@@ -196,7 +196,7 @@ def _window(painting, out):
     """pixel_diff.py's real window on a virtual display: yields (xdo, the window, the process);
     after the block, Enter until the tool has exited."""
     display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"],
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1200x24"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, "DISPLAY": display}
     try:
@@ -277,3 +277,80 @@ def test_click_a_loss_in_the_real_window(tmp_path):
     assert tool.returncode == 0, stderr
     assert "0 rectangle(s), 1 click(s)" in stdout
     _check_clicked(painting, out, truth, only=(x, y))  # the clicked loss, not the others
+
+
+def _large_painting(tmp_path):
+    """A 2000 x 1200 painting with white flakes, as the fixture's: larger than the window."""
+    rng = np.random.default_rng(4)
+    image = (synthetic_painting(rng, 1200, 2000) * 0.5 * 255).astype(np.uint8)
+    image[rng.random((1200, 2000)) < 0.05] = 240
+    path = tmp_path / "large.png"
+    Image.fromarray(image).save(path)
+    return path, image
+
+
+def test_the_window_zooms_about_the_pointer_and_pans_in_the_paintings_pixels(tmp_path):
+    """pixel_diff.py's window without a display: the view's arithmetic, the keys, the wheel, a
+    pan, and rectangles and clicks in the painting's pixels at any zoom."""
+    pd = pytest.importorskip("pixel_diff")
+    _, image = _large_painting(tmp_path)
+    view = pd.View(image)
+    assert view.fit == 0.7 and view.size == (1400, 840)
+    selection = pd.Selection(view)
+    selection.key(ord("1"))  # its own pixels, about the window's middle
+    assert (view.zoom, view.x0, view.y0) == pytest.approx((1.0, 300.0, 180.0))
+    shown = selection.draw()
+    assert np.array_equal(shown[..., ::-1], image[180:1020, 300:1700])  # exactly its pixels
+    selection.on_mouse(cv2.EVENT_LBUTTONDOWN, 50, 60, 0, None)
+    selection.on_mouse(cv2.EVENT_MOUSEMOVE, 100, 100, 0, None)
+    selection.on_mouse(cv2.EVENT_LBUTTONUP, 150, 160, 0, None)
+    assert selection.rectangles == [(350, 240, 100, 100)]
+    selection.on_mouse(cv2.EVENT_LBUTTONDOWN, 10, 10, 0, None)
+    selection.on_mouse(cv2.EVENT_LBUTTONUP, 11, 11, 0, None)
+    assert selection.points == [(310, 190)]
+    before = view.to_painting(200, 100)
+    view.zoom_at(1.25, 200, 100)  # the painting's pixel under the point stays there
+    assert view.zoom == 1.25 and np.allclose(view.to_painting(200, 100), before)
+    selection.shown = None
+    assert (selection.draw()[100, 200, ::-1] == image[int(before[1]), int(before[0])]).all()
+    x0 = view.x0
+    selection.on_mouse(cv2.EVENT_RBUTTONDOWN, 500, 500, 0, None)
+    selection.on_mouse(cv2.EVENT_MOUSEMOVE, 540, 520, 0, None)
+    selection.on_mouse(cv2.EVENT_RBUTTONUP, 540, 520, 0, None)
+    assert view.x0 == pytest.approx(x0 - 40 / 1.25) and not selection.rectangles[1:]  # a pan
+    for _ in range(30):
+        selection.key(ord("-"))  # out, to the end: the whole painting
+    assert view.zoom == view.fit and (view.x0, view.y0) == (0.0, 0.0)
+    selection.key(ord("1"))
+    for _ in range(30):
+        selection.key(ord("+"))
+    assert view.zoom == pd.MAX_ZOOM
+    selection.key(ord("0"))
+    assert view.zoom == view.fit
+    assert selection.draw().shape == (840, 1400, 3)
+
+
+@needs_xvfb
+@pytest.mark.slow
+def test_zoom_and_drag_in_the_real_window(tmp_path):
+    """1:1 by its key, then + (2 window pixels for each of the painting's), then a rectangle
+    dragged around a place: the mask is the flakes of that place of the painting."""
+    painting, _ = _large_painting(tmp_path)
+    out = tmp_path / "zoomed.png"
+    with _window(painting, out) as (xdo, win, tool):
+        xdo("key", "--window", win, "1")  # the window's middle (700, 420): the painting's
+        time.sleep(0.5)                     # (1000, 600), one window pixel for each
+        xdo("key", "--window", win, "plus")  # two, about the middle
+        time.sleep(0.5)
+        xdo("mousemove", "--window", win, "700", "400")  # the painting's (1000, 590)
+        time.sleep(0.3)
+        xdo("mousedown", "1")
+        for x, y in ((740, 440), (780, 480)):  # to (1040, 630)
+            time.sleep(0.2)
+            xdo("mousemove", "--window", win, str(x), str(y))
+        time.sleep(0.3)
+        xdo("mouseup", "1")
+    stdout, stderr = tool.communicate(timeout=60)
+    assert tool.returncode == 0, stderr
+    assert "1 rectangle(s), 0 click(s)" in stdout
+    _check_output(painting, out, [(1000, 590, 40, 40)])

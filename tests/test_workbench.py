@@ -610,7 +610,7 @@ def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_
     """/region: the painting's own pixels up to 1:1, a smaller level's below, the rectangle
     covered in X-Region; /mask-region: the mask before the strokes at the page's threshold,
     a coarser pixel marked if any it covers is; bad requests are one message."""
-    from workbench.server import ViewPyramid
+    from utils.pyramid import ViewPyramid
     rng = np.random.default_rng(5)
     pixels = rng.integers(0, 65536, (300, 500, 3), dtype=np.uint16)
     pyramid = ViewPyramid(pixels)
