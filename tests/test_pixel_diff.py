@@ -227,6 +227,19 @@ def _window(painting, out):
         server.wait(timeout=10)
 
 
+def _drag(xdo, win, *points):
+    """A drag with the left button through points of the window; each event given time to
+    arrive, as a hand would (a press sent with the move could land before it, once)."""
+    xdo("mousemove", "--window", win, *map(str, points[0]))
+    time.sleep(0.3)
+    xdo("mousedown", "1")
+    for x, y in points[1:]:
+        time.sleep(0.2)
+        xdo("mousemove", "--window", win, str(x), str(y))
+    time.sleep(0.3)
+    xdo("mouseup", "1")
+
+
 needs_xvfb = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
                                 reason="needs Xvfb and xdotool (apt-get install xvfb xdotool; "
                                        ".ci/run installs them)")
@@ -237,16 +250,7 @@ needs_xvfb = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
 def test_drag_a_rectangle_in_the_real_window(painting, tmp_path):
     out = tmp_path / "drawn.png"
     with _window(painting, out) as (xdo, win, tool):
-        # drag from (30, 40) to (130, 120) in window (= painting) pixels; each event given time
-        # to arrive, as a hand would (a press sent with the move could land before it, once)
-        xdo("mousemove", "--window", win, "30", "40")
-        time.sleep(0.3)
-        xdo("mousedown", "1")
-        for x, y in ((80, 80), (130, 120)):
-            time.sleep(0.2)
-            xdo("mousemove", "--window", win, str(x), str(y))
-        time.sleep(0.3)
-        xdo("mouseup", "1")
+        _drag(xdo, win, (30, 40), (80, 80), (130, 120))  # window (= painting) pixels
     stdout, stderr = tool.communicate(timeout=30)
     assert tool.returncode == 0, stderr
     assert "1 rectangle(s), 0 click(s)" in stdout
@@ -342,15 +346,8 @@ def test_zoom_and_drag_in_the_real_window(tmp_path):
         time.sleep(0.5)                     # (1000, 600), one window pixel for each
         xdo("key", "--window", win, "plus")  # two, about the middle
         time.sleep(0.5)
-        xdo("mousemove", "--window", win, "700", "400")  # the painting's (1000, 590)
-        time.sleep(0.3)
-        xdo("mousedown", "1")
-        for x, y in ((740, 440), (780, 480)):  # to (1040, 630)
-            time.sleep(0.2)
-            xdo("mousemove", "--window", win, str(x), str(y))
-        time.sleep(0.3)
-        xdo("mouseup", "1")
-    stdout, stderr = tool.communicate(timeout=60)
+        _drag(xdo, win, (700, 400), (740, 440), (780, 480))  # the painting's (1000, 590) to
+    stdout, stderr = tool.communicate(timeout=60)                 # (1040, 630)
     assert tool.returncode == 0, stderr
     assert "1 rectangle(s), 0 click(s)" in stdout
     _check_output(painting, out, [(1000, 590, 40, 40)])
