@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +69,13 @@ with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
             shot(page, "workbench_mask.jpg")
 
             # zoomed on the largest loss the detector found, the brush's outline beside it
-            marked = np.array(page.evaluate("""() => {
+            width, height, alpha = page.evaluate("""() => {
                 const c = document.getElementById('overlay');
                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                 const a = []; for (let i = 3; i < d.length; i += 4) a.push(d[i] > 0 ? 1 : 0);
-                return [c.width, c.height, a]; }"""), dtype=object)
-            width, height, alpha = marked
+                return [c.width, c.height, a]; }""")
             alpha = np.asarray(alpha, np.uint8).reshape(height, width)
-            import cv2
-            count, _, stats, centres = cv2.connectedComponentsWithStats(alpha)
+            _, _, stats, centres = cv2.connectedComponentsWithStats(alpha)
             cx, cy = centres[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
             zoom_at(page, box["x"] + cx, box["y"] + cy, 400)
             page.mouse.move(box["x"] + cx + 90, box["y"] + cy + 60)

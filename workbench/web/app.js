@@ -293,7 +293,6 @@ async function openPainting(request) {
     // the brush: about 16 pixels of the screen wide on the whole painting
     $("size").value = Math.round(Math.log(16 / (zoom.fit * viewScale())) / Math.log(SIZE_STEP));
     applyZoom();
-    showSize();
     compose();
     showInfo(p);
     // the painting's chooser lets go of the keys: a digit there would open another painting
@@ -802,9 +801,6 @@ async function start() {
   viewport.addEventListener("lostpointercapture", onPointerUp);
   viewport.addEventListener("pointerleave", () => { $("brush-cursor").hidden = true; });
   viewport.addEventListener("auxclick", (event) => event.preventDefault());
-  viewport.addEventListener("mousedown", (event) => {  // the middle button pans, not scrolls
-    if (event.button === 1) event.preventDefault();
-  });
   viewport.addEventListener("wheel", (event) => {
     if (!state.painting) return;
     event.preventDefault();
