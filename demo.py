@@ -31,7 +31,7 @@ def make_painting(path):
     import numpy as np
     from skimage.data import coffee
 
-    from scans.outputs import write_atomically
+    from utils.files import write_atomically
     from training.paint_loss import PaintLoss
     from utils.images import save_image
     image = coffee().astype(np.float32) / 255.0

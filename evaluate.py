@@ -41,10 +41,10 @@ from tqdm import tqdm
 from filling import registry as fills
 from filling.fill import classical, restore_image
 from models.loading import load_inpainting_model, model_size, predict
-from scans.outputs import sha256, writable_folder, write_text
 from training.data import sample_images, sample_paths
 from utils import cli
 from utils.errors import ImageError, UserError
+from utils.files import sha256, writable_folder, write_text
 from utils.images import IMAGE_SIZE, find_images, load_folder, parse_size, read_image, resize
 from utils.masks import MASK_KINDS, damage, fixed_masks
 from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim

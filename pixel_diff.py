@@ -35,11 +35,12 @@ import numpy as np
 from detection.detect import Detector, planes
 from filling import registry as fills
 from filling.fill import fill
-from scans.outputs import check_outputs, sha256, tool_record
+from scans.outputs import check_outputs, tool_record
 from scans.saving import output_set, refuse_foreign, restoration_record, write_restoration
 from scans.scan import FORMATS, SUFFIX, read_scan
 from utils import cli
 from utils.errors import UserError
+from utils.files import sha256
 from utils.plotting import thumbnail
 from utils.pyramid import ViewPyramid
 

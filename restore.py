@@ -47,13 +47,13 @@ from detection import registry as detections
 from detection.detect import ANALYSIS_SIDE, Detector
 from filling import registry as fills
 from filling.fill import fill
-from scans.outputs import (check_outputs, remove_stale_partials, same_file, sha256, tool_record,
-                           writable_folder)
+from scans.outputs import check_outputs, tool_record
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
                           refuse_foreign, restoration_record, write_restoration)
 from scans.scan import FORMATS, available_memory, check_size, header, read_scan, regular_file
 from utils import cli, env
 from utils.errors import ImageError, UserError
+from utils.files import remove_stale_partials, same_file, sha256, writable_folder
 from utils.images import IMAGE_SUFFIXES, find_images
 from utils.plotting import thumbnail
 

@@ -73,7 +73,7 @@ class Detector:
 
     def settings(self):
         """What a record should say of this detector (with its model file's sha256)."""
-        from scans.outputs import sha256
+        from utils.files import sha256
         record = {"method": "clicks" if self.points else self.method, "points": self.points,
                   "points_out": self.points_out, "similar": self.similar, "grow": self.grow,
                   "min_area": self.min_area}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scans.outputs import input_record, partial_name, record_json, sha256
+from scans.outputs import input_record, record_json
 from scans.scan import SUFFIX, Scan, write_scan
 from utils.errors import UserError
+from utils.files import commit_set, partial_name, sha256
 from utils.plotting import restoration_figure
 
 OUTPUT_ENDINGS = ("_restored", "_mask", "_figure", "_record")  # what output_paths names end in
@@ -108,58 +109,6 @@ def refuse_foreign(paths, source=None, overwrite=False, ours=None):
         raise UserError(f"{foreign[0]} exists and no run of this tool made it from this painting "
                         f"(no record with its sha256): it is not replaced; move it, write "
                         f"elsewhere (-o), or pass --overwrite")
-
-
-JOURNAL = ".journal.json"
-
-
-class _folder_lock:
-    """An exclusive lock on the folder itself (flock on its directory; no file is left behind),
-    held while a set of files is renamed into place, so that two runs writing one folder never
-    interleave their sets."""
-
-    def __init__(self, folder):
-        self.folder = folder
-
-    def __enter__(self):
-        import fcntl
-        self.fd = os.open(self.folder, os.O_RDONLY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *error):
-        os.close(self.fd)  # closing the descriptor releases the lock
-
-
-def commit_set(moves):
-    """Rename each temporary file to its place [(temporary, final)], as one set: under the
-    folder's lock, with a journal written first, so that a kill in the middle leaves a journal
-    the next run completes (recover_journals): the set is then whole, the old one or the new."""
-    folder = Path(moves[-1][1]).parent
-    journal = partial_name(folder / f"{Path(moves[-1][1]).stem}{JOURNAL}")
-    with _folder_lock(folder):
-        journal.write_text(json.dumps([[str(a), str(b)] for a, b in moves]))
-        for temporary, final in moves:
-            os.replace(temporary, final)
-        journal.unlink()
-
-
-def recover_journals(folder):
-    """Complete the set commits that killed processes left in folder (see commit_set)."""
-    from scans.outputs import PARTIAL, _alive, _writer_pid
-    journals = [j for j in Path(folder).glob(f"{PARTIAL}*{JOURNAL}")
-                if _writer_pid(j) is not None and not _alive(_writer_pid(j))]
-    if not journals:
-        return
-    with _folder_lock(folder):
-        for journal in journals:
-            try:
-                moves = json.loads(journal.read_text())
-            except (OSError, ValueError):
-                moves = []  # written before any rename: nothing was moved
-            for temporary, final in moves:
-                if Path(temporary).exists():
-                    os.replace(temporary, final)
-            journal.unlink(missing_ok=True)
 
 
 def restoration_record(painting, scan, mask, fraction, method, model, settings, seconds, tool):

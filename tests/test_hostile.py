@@ -18,8 +18,8 @@ from PIL import Image
 
 from conftest import (ROOT, damaged_painting, digests, error_line, run_script,
                       write_paintings)
-from scans.outputs import PARTIAL, remove_stale_partials
-from scans.saving import commit_set, foreign_files, output_set, write_restoration
+from scans.saving import foreign_files, output_set, write_restoration
+from utils.files import PARTIAL, commit_set, remove_stale_partials
 from scans.scan import Scan, read_scan
 
 TELEA = ["--method", "telea"]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import keras
 
-from scans.outputs import remove_stale_partials, write_atomically, write_text
 from utils.errors import UserError
+from utils.files import remove_stale_partials, write_atomically, write_text
 
 # Options that a resumed run takes from its config.json; --epochs may change, these may not.
 FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",

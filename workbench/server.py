@@ -35,11 +35,12 @@ from detection.detect import Detector
 from filling import registry as fills
 from filling.fill import fill
 from models.loading import load_inpainting_model
-from scans.outputs import check_outputs, sha256, tool_record, writable_folder
+from scans.outputs import check_outputs, tool_record
 from scans.saving import (foreign_files, is_output_name, output_paths, recorded_outputs,
                           restoration_record, write_restoration)
 from scans.scan import FORMATS, check_size, header, read_scan
 from utils.errors import UserError
+from utils.files import sha256, writable_folder
 from utils.images import find_images
 from utils.plotting import thumbnail
 from utils.pyramid import ViewPyramid
