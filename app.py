@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to open or upload, in pixels, weighed before it is "
                         "decoded (default 100,000,000, and what memory allows)")
-    p.add_argument("--detect", choices=detections.METHODS, default=Detector().method,
+    p.add_argument("--detect", choices=detections.DETECTIONS, default=Detector().method,
                    help=f"how the damage is found when a painting is opened: "
                         f"{detections.describe()}")
     return p.parse_args(argv)

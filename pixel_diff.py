@@ -23,25 +23,24 @@ examples:
   python pixel_diff.py painting.jpg --roi 120,40,200,150 --roi 400,300,60,60 -o fixed.tif
   python pixel_diff.py page.png --point 410,220 --point 95,630 --grow 1
   python pixel_diff.py painting.jpg --threshold 200 --method ns --radius 5
+  python pixel_diff.py painting.jpg --mask losses.png     # your own mask, filled as restore.py does
 """
 import os
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from detection.detect import Detector, planes
+from detection.detect import Detector
+from detection.maps import planes
 from filling import registry as fills
-from filling.fill import fill
+from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import output_set, refuse_foreign, restoration_record, write_restoration
-from scans.scan import FORMATS, SUFFIX, read_scan
+from scans.saving import output_set, refuse_foreign
+from scans.scan import FORMATS, SUFFIX
 from utils import cli
 from utils.errors import UserError
-from utils.files import sha256
-from utils.plotting import thumbnail
 from utils.pyramid import ViewPyramid
 
 WINDOW = ("pixel_diff: drag rectangles, click losses; + - 0 1 zoom, a middle or right drag "
@@ -76,6 +75,17 @@ def parse_args(argv=None):
                    help="a click on paint that no --point may select (repeatable)")
     p.add_argument("--similar", action="store_true",
                    help="with --point: also every loss like the clicked ones across the painting")
+    p.add_argument("--mask", metavar="FILE",
+                   help="your own mask of the painting's losses (white or nonzero = loss), added "
+                        "to the rectangles and clicks (or alone)")
+    p.add_argument("--mask-invert", action="store_true",
+                   help="the --mask file marks losses black on white")
+    p.add_argument("--allow-large-mask", action="store_true",
+                   help=f"fill a mask over {round(100 * pipeline.LARGE_SHARE)}%% of the painting (refused "
+                        f"by default: such a fill invents most of the picture)")
+    p.add_argument("--warn-share", type=cli.fraction, default=pipeline.WARN_SHARE,
+                   metavar="SHARE", help="warn when the mask covers more than this share of the "
+                                         "painting (0-1)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing files that no earlier run of these tools made from "
                         "this painting (by default they are kept and nothing is written)")
@@ -278,21 +288,24 @@ def output_path(painting, out, fmt):
 
 
 def main(args):
-    start = time.perf_counter()
+    clock = pipeline.Clock()
     painting = Path(args.painting)
     rectangles = [parse_roi(text) for text in args.roi]
     points = list(args.point)
+    if args.mask_invert and not args.mask:
+        raise UserError("--mask-invert reads the mask given with --mask: give one")
     outputs = output_set(output_path(painting, args.out, args.format))
-    check_outputs(list(outputs.values()), [painting])
+    check_outputs(list(outputs.values()), [painting, *([args.mask] if args.mask else [])])
     refuse_foreign(outputs.values(), painting, args.overwrite)
-    method, model, model_file = fills.load_method(args.method, args.model)  # before any drawing
-    scan = read_scan(painting)
+    # the model before any drawing: a wrong file is said at once
+    filler = pipeline.Filler.load(args.method, args.model, args.radius)
+    scan = pipeline.read_painting(painting)
     for warning in scan.warnings:
         print(f"warning: {painting}: {warning}", file=sys.stderr)
-    if not rectangles and not points:
+    if not rectangles and not points and not args.mask:
         if not _has_display():
-            raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h or clicks "
-                            "with --point x,y")
+            raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h, clicks "
+                            "with --point x,y, or a mask with --mask FILE")
         rectangles, points = select_in_window(scan.colour)
         if not rectangles and not points:
             raise UserError("no rectangle was drawn and no loss clicked: nothing to restore")
@@ -301,25 +314,32 @@ def main(args):
                         similar=args.similar, grow=args.grow)
     if points:
         mask |= detector(scan.colour)
-    before = thumbnail(scan.colour)
-    fill(scan.colour, mask, method, model, radius=args.radius)
-    seconds = {"select_and_fill": round(time.perf_counter() - start, 3)}
-    write_start = time.perf_counter()
-
-    def record():
-        seconds["write"] = round(time.perf_counter() - write_start, 3)
-        source = {"source": "rectangles and clicks", "rectangles": rectangles,
-                  "threshold": args.threshold, "clicks": detector.settings() if points else None}
-        model_entry = None if model_file is None else {
-            "path": str(Path(model_file).resolve()), "sha256": sha256(model_file)}
-        return restoration_record(painting, scan, source, float(mask.mean()), args.method,
-                                  model_entry,
-                                  {"radius": args.radius}, seconds, tool_record())
+    if args.mask:
+        mask |= pipeline.read_mask(args.mask, painting, scan, args.mask_invert)
+    source = (pipeline.mask_file_source(args.mask) if args.mask and not rectangles and not points
+              else {"source": "rectangles and clicks", "rectangles": rectangles,
+                    "threshold": args.threshold,
+                    "clicks": detector.settings() if points else None,
+                    "file": pipeline.mask_file_source(args.mask) if args.mask else None})
+    hint = ("draw the rectangles over the whitish losses, lower --threshold, or click a loss"
+            if rectangles else "check the mask and the clicks")
+    try:
+        fraction, warning = pipeline.check_mask(mask, scan, args.allow_large_mask,
+                                                args.warn_share, hint)
+    except pipeline.NothingFound as error:
+        print(f"{painting}: {error}")
+        return
+    if warning:
+        print(f"warning: {painting}: {warning}", file=sys.stderr)
+    clock.lap("mask")
+    restored, before = pipeline.restore(scan, mask, filler, in_place=True)
+    seconds = clock.lap("fill")
     out = outputs["restored"]
     fmt = "png" if out.suffix.lower() == ".png" else "tiff"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_restoration(outputs, scan, mask, before, args.method, fmt, record)
+        pipeline.save(outputs, restored, mask, before, filler, fmt, source, fraction, seconds,
+                      tool_record(), painting)
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
     print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels "

@@ -25,6 +25,7 @@ examples:
   python restore.py archive/ -o out --jobs 4                # four paintings at a time
   python restore.py painting.jpg --mask damage.png --method telea
   python restore.py scans/ --mask masks/ -o out             # masks/<name>_mask.png or <name>.png
+  python restore.py fresco.jpg --mask losses.png --mask-invert  # a mask with its losses black
   python restore.py page.png --point 410,220 --point 95,630 # the two losses clicked
   python restore.py page.png --point 410,220 --similar      # and every loss like it
   python restore.py mural.jpg --grow 2                      # a wider margin around each loss
@@ -35,29 +36,26 @@ import multiprocessing
 import os
 import resource
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from detection import registry as detections
-from detection.detect import ANALYSIS_SIDE, Detector
+from detection.detect import Detector
+from detection.maps import ANALYSIS_SIDE
 from filling import registry as fills
-from filling.fill import fill
+from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
-                          refuse_foreign, restoration_record, write_restoration)
-from scans.scan import FORMATS, available_memory, check_size, header, read_scan, regular_file
+                          refuse_foreign)
+from scans.scan import FORMATS, available_memory, header, regular_file
 from utils import cli, env
 from utils.errors import ImageError, UserError
-from utils.files import remove_stale_partials, same_file, sha256, writable_folder
+from utils.files import remove_stale_partials, same_file, writable_folder
 from utils.images import IMAGE_SUFFIXES, find_images
-from utils.plotting import thumbnail
 
-WARN_FRACTION = 0.5
 # The memory the default --jobs leaves each worker at least: a worker restoring 1600 x 1200
 # paintings peaked at 1.1 GB (bench/bench_jobs.py).
 WORKER_MEMORY = 2e9
@@ -73,6 +71,15 @@ def parse_args(argv=None):
     p.add_argument("--mask", metavar="FILE|DIR", help="your own damage mask (white or nonzero = "
                    "missing) instead of automatic detection: a file for one painting, or a "
                    "folder holding <name>_mask.png or <name>.png for each painting")
+    p.add_argument("--mask-invert", action="store_true",
+                   help="the mask files mark losses black on white (as many conservators draw "
+                        "them)")
+    p.add_argument("--allow-large-mask", action="store_true",
+                   help=f"fill a mask over {round(100 * pipeline.LARGE_SHARE)}%% of a painting (refused by "
+                        f"default: such a fill invents most of the picture)")
+    p.add_argument("--warn-share", type=cli.fraction, default=pipeline.WARN_SHARE,
+                   metavar="SHARE",
+                   help="warn when a mask covers more than this share of a painting (0-1)")
     p.add_argument("--method", default="auto", metavar="METHOD",
                    help=f"the fill: {fills.describe()}; or a shipped model alone "
                         f"({', '.join(fills.SHIPPED_MODELS)}), or a model PATH.keras from the "
@@ -99,7 +106,7 @@ def parse_args(argv=None):
                         "for 16-bit, plus 1 GB)")
     d = p.add_argument_group("damage detection (without --mask; see the README)")
     defaults = Detector()
-    d.add_argument("--detect", choices=detections.METHODS, default=defaults.method,
+    d.add_argument("--detect", choices=detections.DETECTIONS, default=defaults.method,
                    help=detections.describe())
     d.add_argument("--point", action="append", default=[], metavar="X,Y", type=cli.point,
                    help="a click on a loss, in the painting's pixels (repeatable; one painting): "
@@ -195,86 +202,36 @@ def prepare_output_folder(out):
     remove_stale_partials(writable_folder(out))
 
 
-def read_mask(path, shape):
-    def wrong_size(width, height):
-        return UserError(f"mask {path} is {width} x {height} pixels but the painting is "
-                         f"{shape[1]} x {shape[0]}")
-    width, height, _ = header(path)  # (an EXIF orientation may still swap the two)
-    if (height, width) not in (shape, shape[::-1]):
-        raise wrong_size(width, height)
-    scan = read_scan(path, max_pixels=None)  # no larger than the painting
-    if scan.shape != shape:
-        raise wrong_size(scan.shape[1], scan.shape[0])
-    return mask_pixels(scan)
-
-
-def mask_pixels(scan):
-    """A mask file's losses (uint8 0/1): its bright pixels (any channel above half), or, for a
-    mask drawn in transparency (an alpha channel over colour of one value), its opaque ones;
-    a transparent pixel is never a loss."""
-    half = np.iinfo(scan.colour.dtype).max // 2
-    colour = scan.colour
-    uniform = colour.min() == colour.max()
-    if scan.alpha is not None and uniform:
-        return (scan.alpha > half).astype(np.uint8)
-    mask = np.zeros(scan.shape, np.uint8)
-    for channel in range(colour.shape[2]):
-        mask |= colour[..., channel] > half
-    if scan.alpha is not None:
-        mask &= scan.alpha > half
-    return mask
-
-
-def restore_one(path, outputs, args, method, model, detector, model_file, tool, mask_path=None,
-                budget=None):
-    """Restore one painting and write its four files; returns the masked fraction. budget: the
-    bytes of memory this process may use (a worker's share), None for what is available."""
-    clock = [time.perf_counter()]
-    seconds = {}
-
-    def lap(name):
-        clock.append(time.perf_counter())
-        seconds[name] = round(clock[-1] - clock[-2], 3)
-    check_size(path, args.max_pixels, budget)
-    scan = read_scan(path, max_pixels=None)  # check_size has weighed it against the memory
+def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, budget=None):
+    """Restore one painting and write its four files (restoration/pipeline.py); returns the
+    share filled. budget: the bytes of memory this process may use (a worker's share), None for
+    what is available."""
+    clock = pipeline.Clock()
+    scan = pipeline.read_painting(path, args.max_pixels, budget)
     for warning in scan.warnings:  # said here, and in the record's input conversions
         tqdm.write(f"warning: {path}: {warning}", file=sys.stderr)
-    lap("read")
+    clock.lap("read")
     if mask_path is not None:
-        mask = read_mask(mask_path, scan.shape)
+        mask = pipeline.read_mask(mask_path, path, scan, args.mask_invert)
+        source = pipeline.mask_file_source(mask_path)
     else:
         mask = detector(scan.colour)
-        if scan.alpha is not None:
-            mask[scan.alpha == 0] = 0  # transparent pixels are not paint
-    fraction = float(np.count_nonzero(mask)) / mask.size
-    if fraction == 1.0:
-        raise UserError(f"{path}: the mask covers the whole painting: there is no paint left to "
-                        f"fill from (check the mask)")
-    if fraction > WARN_FRACTION:
-        tqdm.write(f"warning: {path}: the mask covers {fraction:.0%} of the painting; a fill "
-                   f"this large invents most of the picture: check {outputs['mask'].name}",
-                   file=sys.stderr)
-    before = thumbnail(scan.colour)
-    lap("mask")
-    fill(scan.colour, mask, method, model, args.radius, args.thin_radius)
-    lap("fill")
-
-    def record():
-        lap("write")
-        seconds["total"] = round(clock[-1] - clock[0], 3)
-        source = ({"source": "user", "path": str(mask_path.resolve()), "sha256": sha256(mask_path)}
-                  if mask_path is not None else
-                  {"source": "detected", "detector": detector.settings()})
-        return restoration_record(path, scan, source, fraction, args.method, model_file,
-                                  {"radius": args.radius, "thin_radius": args.thin_radius,
-                                   "format": args.format}, seconds, tool)
-    write_restoration(outputs, scan, mask, before, args.method, args.format, record)
+        source = {"source": "detected", "detector": detector.settings()}
+    try:
+        hint = (f"check {mask_path.name} (white = loss; --mask-invert for losses drawn black)"
+                if mask_path is not None else pipeline.NOTHING_HINT)
+        fraction, warning = pipeline.check_mask(mask, scan, args.allow_large_mask,
+                                                args.warn_share, hint)
+    except UserError as error:
+        raise type(error)(f"{path}: {error}") if not isinstance(error, pipeline.LargeMask) \
+            else pipeline.LargeMask(f"{path}: {error}", error.fraction) from None
+    if warning:
+        tqdm.write(f"warning: {path}: {warning} ({outputs['mask'].name})", file=sys.stderr)
+    clock.lap("mask")
+    restored, before = pipeline.restore(scan, mask, filler, in_place=True)
+    pipeline.save(outputs, restored, mask, before, filler, args.format, source, fraction,
+                  clock.lap("fill"), tool, path)
     return fraction
-
-
-def model_record(path):
-    """What every record says of the model: its file and sha256, or None when none is used."""
-    return None if path is None else {"path": str(Path(path).resolve()), "sha256": sha256(path)}
 
 
 def main(args):
@@ -282,6 +239,8 @@ def main(args):
     files, protected, unreadable = find_paintings(args.paintings, out)
     if len(files) == 1 and unreadable:
         raise ImageError(unreadable[files[0]])
+    if args.mask_invert and not args.mask:
+        raise UserError("--mask-invert reads the masks given with --mask: give one")
     masks = find_masks(args.mask, files)
     if (args.point or args.point_out) and len(files) != 1:
         raise UserError(f"--point marks losses on one painting, but {len(files)} were given")
@@ -308,7 +267,7 @@ def main(args):
     if len(files) == 1 and refused:
         raise UserError(refused[files[0]])
     todo = [path for path in files if path not in refused]
-    report = [(path, (None, reason)) for path, reason in refused.items()]
+    report = [(path, ("failed", reason)) for path, reason in refused.items()]
     jobs = min(args.jobs or default_jobs(), max(1, len(todo)))
     detect = any(path not in masks for path in todo)
     if todo and jobs == 1:
@@ -319,20 +278,26 @@ def main(args):
         prepare_output_folder(out)
         report = itertools.chain(report, _restore_in_workers(todo, outputs, masks, args, detector,
                                                              jobs, detect=detect, out=out))
-    failures = []
-    for path, (fraction, reason) in report:
-        if reason is None:
-            tqdm.write(f"{path}: filled {fraction:.2%} of the painting -> "
+    failures, empty = [], []
+    for path, (outcome, detail) in report:
+        if outcome == "restored":
+            tqdm.write(f"{path}: filled {detail:.2%} of the painting -> "
                        f"{outputs[path]['restored']}")
-            continue
-        if len(files) == 1:
-            raise UserError(reason)
-        failures.append(path)
-        tqdm.write(f"error: {reason} (skipped)", file=sys.stderr)
+        elif outcome == "nothing":  # not a failure: a clean painting, or a threshold too high
+            empty.append(path)
+            tqdm.write(detail)
+        elif len(files) == 1:
+            raise UserError(detail)
+        else:
+            failures.append(path)
+            tqdm.write(f"error: {detail} (skipped)", file=sys.stderr)
+    if empty and len(files) > 1:
+        tqdm.write(f"{len(empty)} of {len(files)} paintings had no loss found; nothing was "
+                   f"written for them")
     if failures:
         raise UserError(f"{len(failures)} of {len(files)} paintings failed and were skipped "
                         f"({', '.join(p.name for p in failures)}); the other "
-                        f"{len(files) - len(failures)} were restored into {out}")
+                        f"{len(files) - len(failures)} were done into {out}")
 
 
 RETRIES = 1  # a painting whose worker died is tried once more before it counts as failed
@@ -344,24 +309,39 @@ def default_jobs():
     return cores if memory is None else max(1, min(cores, int(memory // WORKER_MEMORY)))
 
 
+def needs_tensorflow(args, detector, detect=True):
+    """Whether restoring loads a network: the detector's (to detect, or for --similar) or a
+    model's for the fill. Classical fills with white detection or clicks never start
+    TensorFlow."""
+    network = detect and detections.DETECTIONS[detector.method].network and (
+        not detector.points or detector.similar)
+    return network or fills.model_path(args.method, args.model)[1] is not None
+
+
 def load_tools(args, detector, detect=True):
-    """What restoring needs loaded, once per process: (method, model, detector, model_file,
-    tool); a wrong model or detector file is one error here, before any painting."""
+    """What restoring needs loaded, once per process: (the fill, the detector, the tool's
+    record); a wrong model or detector file is one error here, before any painting."""
     if detect and detections.DETECTIONS[detector.method].network and not detector.points:
         detector.network()
-    method, model, path = fills.load_method(args.method, args.model)
-    return method, model, detector, model_record(path), tool_record()
+    filler = pipeline.Filler.load(args.method, args.model, args.radius, args.thin_radius)
+    return filler, detector, tool_record()
+
+
+def _restore_one(path, outputs, args, tools, mask_path, budget=None):
+    """("restored", the share filled), ("nothing", the line that says so) or ("failed", why)."""
+    try:
+        return "restored", restore_one(path, outputs, args, *tools, mask_path=mask_path,
+                                       budget=budget)
+    except pipeline.NothingFound as error:
+        return "nothing", str(error)
+    except (UserError, OSError, MemoryError) as error:
+        return "failed", _reason(error)
 
 
 def _restore_here(files, outputs, masks, args, tools):
-    """Restore files in this process, one after another: yields (path, (fraction, None)) or
-    (path, (None, the reason it failed))."""
+    """Restore files in this process, one after another: yields (path, _restore_one's)."""
     for path in tqdm(files, desc="restoring", unit="painting", disable=len(files) == 1):
-        try:
-            yield path, (restore_one(path, outputs[path], args, *tools,
-                                     mask_path=masks.get(path)), None)
-        except (UserError, OSError, MemoryError) as error:
-            yield path, (None, _reason(error))
+        yield path, _restore_one(path, outputs[path], args, tools, masks.get(path))
 
 
 _WORKER = {}  # a worker process's loaded tools and memory budget
@@ -369,13 +349,14 @@ _WORKER = {}  # a worker process's loaded tools and memory budget
 
 def _start_worker(args, detector, detect, threads, budget):
     """A worker process's start: its share of the cores and the memory, and the models, loaded
-    once for all the paintings it restores."""
-    env.prepare()  # a spawned worker starts TensorFlow afresh: quietly, as the main process would
+    once for all the paintings it restores (TensorFlow only when a network is used)."""
     import cv2
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
     cv2.setNumThreads(threads)
+    if needs_tensorflow(args, detector, detect):
+        env.prepare()  # a spawned worker starts TensorFlow afresh, quietly, as the main would
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     _WORKER.update(args=args, budget=budget)
     try:
         _WORKER["tools"] = load_tools(args, detector, detect)
@@ -384,16 +365,14 @@ def _start_worker(args, detector, detect, threads, budget):
 
 
 def _restore_in_worker(path, outputs, mask_path):
-    """(fraction or None, the reason it failed or None, whether the worker could not start,
-    (this worker's process id, its peak memory so far))."""
-    fraction, reason = None, _WORKER.get("setup_error")
-    if reason is None:
-        try:
-            fraction = restore_one(path, outputs, _WORKER["args"], *_WORKER["tools"],
-                                   mask_path=mask_path, budget=_WORKER["budget"])
-        except (UserError, OSError, MemoryError) as error:
-            reason = _reason(error)
-    return fraction, reason, "setup_error" in _WORKER, (os.getpid(), peak_memory())
+    """(_restore_one's outcome and detail, whether the worker could not start, (this worker's
+    process id, its peak memory so far))."""
+    if "setup_error" in _WORKER:
+        outcome = ("failed", _WORKER["setup_error"])
+    else:
+        outcome = _restore_one(path, outputs, _WORKER["args"], _WORKER["tools"], mask_path,
+                               _WORKER["budget"])
+    return outcome, "setup_error" in _WORKER, (os.getpid(), peak_memory())
 
 
 def peak_memory():
@@ -425,12 +404,12 @@ def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out
                 for done in as_completed(pending):
                     path = pending[done]
                     try:
-                        fraction, reason, setup, (pid, peak) = done.result()
+                        outcome, setup, (pid, peak) = done.result()
                     except BrokenProcessPool:
                         deaths[path] += 1
                         if deaths[path] > RETRIES:
                             bar.update()
-                            yield path, (None, f"{path}: its worker process died "
+                            yield path, ("failed", f"{path}: its worker process died "
                                                f"{deaths[path]} times (killed, or out of "
                                                f"memory?); try fewer --jobs, or --jobs 1")
                         else:
@@ -438,10 +417,10 @@ def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out
                         continue
                     if setup:
                         pool.shutdown(cancel_futures=True)
-                        raise UserError(reason)
+                        raise UserError(outcome[1])
                     peaks[pid] = max(peak, peaks.get(pid, 0))
                     bar.update()
-                    yield path, (fraction, reason)
+                    yield path, outcome
             if todo:
                 remove_stale_partials(out)  # what the dead worker was writing
                 tqdm.write(f"warning: a worker process died (killed, or out of memory?); "

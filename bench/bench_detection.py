@@ -38,7 +38,8 @@ from utils import env  # noqa: E402
 
 env.prepare()  # TensorFlow's environment, as the scripts set it
 from detection.detect import (DEFAULT_DETECTOR, Detector, detection_scores,  # noqa: E402
-                              innermost, true_damage)
+                              true_damage)
+from detection.maps import innermost  # noqa: E402
 from utils.images import find_images, read_image, to_uint8  # noqa: E402
 from utils.plotting import image_grid  # noqa: E402
 from filling.fill import fill  # noqa: E402

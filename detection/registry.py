@@ -1,23 +1,63 @@
-"""Every way of finding damage, once: restore.py's and app.py's --detect read this table
-(detection/detect.py carries each out)."""
+"""Every way of finding damage, once: each entry is a method's own callable, which restore.py,
+pixel_diff.py and the workbench reach through Detector (detection/detect.py), so a new method is
+one entry here. find(detector, image) gives the full-size mask (uint8, 1 = loss) with the
+detector's settings (threshold, min_area, grow, its network); probability(detector, image),
+where the mask is a threshold of the network's map, gives that map for a slider."""
 from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from detection.maps import (analysis_copy, clean, colour_selection, click_seeds, features,
+                            full_size, predict_damage, surest_losses, white_rule)
 
 
 @dataclass(frozen=True)
 class Detection:
     name: str
-    summary: str          # one line for the tools' --help
-    network: bool         # the detector network's probability map (else the white rule)
-    colour: bool = False  # then the colour model, seeded on the losses the network is surest of
+    summary: str               # one line for the tools' --help
+    find: Callable             # find(detector, image) -> mask (H, W) uint8
+    probability: Callable = None  # probability(detector, image) -> (h, w) map, for a slider
+    network: bool = False      # loads the detector network (its file goes in the record)
+
+
+def network_probability(detector, image):
+    """The detector network's probability of loss on the painting's analysed copy."""
+    return predict_damage(detector.network(), analysis_copy(image)[0])
+
+
+def learned(detector, image):
+    """The network's losses above the threshold, if the painting is damaged at all."""
+    return detector.from_probability(network_probability(detector, image), image.shape[:2])
+
+
+def colour(detector, image):
+    """learned's losses, then every pixel like the losses the network is surest of: the colour
+    model seeded as clicks on them would seed it."""
+    small, _ = analysis_copy(image)
+    probability = predict_damage(detector.network(), small)
+    if not detector.damaged(probability):
+        return np.zeros(image.shape[:2], np.uint8)
+    found = clean(probability > detector.threshold, detector.min_area)
+    points = surest_losses(probability)
+    if points:
+        f = features(small)
+        found |= colour_selection(f, click_seeds(f, points), detector.min_area)
+    return full_size(found, image.shape[:2], detector.grow)
+
+
+def white(detector, image):
+    """Near-white marks, at the painting's full resolution."""
+    return full_size(white_rule(image, detector.min_area), image.shape[:2], detector.grow)
 
 
 DETECTIONS = {d.name: d for d in (
-    Detection("learned", "the damage detector network (the default)", True),
+    Detection("learned", "the damage detector network (the default)", learned,
+              probability=network_probability, network=True),
     Detection("colour", "the network, then every pixel like the losses it is surest of (finds "
-                        "more losses, and marks more on clean paintings)", True, colour=True),
-    Detection("white", "pure-white marks only (the synthetic strokes of benchmarks)", False),
+                        "more losses, and marks more on clean paintings)", colour, network=True),
+    Detection("white", "pure-white marks only (the synthetic strokes of benchmarks)", white),
 )}
-METHODS = tuple(DETECTIONS)
 
 
 def describe():

@@ -1,7 +1,6 @@
 """Writing outputs without ever harming an input: collision checks before anything is written,
 and a record of how each file was made (the crash-safe writing itself is utils/files.py)."""
 import json
-import os
 import platform
 import subprocess
 import sys

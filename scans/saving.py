@@ -3,7 +3,6 @@ own depth, with its alpha, profile and metadata), the mask, the figure with the 
 painting, and the record of how it was made. The one naming rule, record and writer that
 restore.py, pixel_diff.py and the workbench (app.py) save through."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_script, textured_painting, with_losses
-from detection.detect import (DEFAULT_DETECTOR, Detector, analysis_copy, detection_scores,
-                              full_size, innermost, surest_losses)
+from detection.detect import DEFAULT_DETECTOR, Detector, detection_scores
+from detection.maps import analysis_copy, full_size, innermost, surest_losses
 from models.detector import build_damage_detector
 from training.paint_loss import SHAPES, PaintLoss
 from utils.errors import UserError

@@ -126,7 +126,9 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
     image[40:80, 50:110] = 255  # a wide loss for the model
     alpha = rng.integers(1, 256, (120, 160), dtype=np.uint8)
     Image.fromarray(np.dstack([image, alpha]), "RGBA").save(tmp_path / "a.png")
-    result = run_script("restore.py", tmp_path / "a.png", "-o", tmp_path / "out")
+    # a click on the loss with --similar: the detector's network is used (and recorded) too
+    result = run_script("restore.py", tmp_path / "a.png", "-o", tmp_path / "out",
+                        "--point", "80,60", "--similar")
     assert result.returncode == 0, result.stderr
     out = read_scan(tmp_path / "out" / "a_restored.png")
     assert np.array_equal(out.alpha, alpha) and out.colour.dtype == np.uint8
@@ -134,8 +136,8 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
     model = ROOT / "pretrained" / "context_encoder.keras"
     assert record["model"] == {"path": str(model),
                                "sha256": hashlib.sha256(model.read_bytes()).hexdigest()}
-    detector = ROOT / "pretrained" / "detector.keras"  # the default detection, learned
-    assert record["mask"]["detector"]["method"] == "learned"
+    detector = ROOT / "pretrained" / "detector.keras"  # the default detector's network
+    assert record["mask"]["detector"]["method"] == "clicks"
     assert record["mask"]["detector"]["model"] == {
         "path": str(detector), "sha256": hashlib.sha256(detector.read_bytes()).hexdigest()}
 
@@ -222,9 +224,15 @@ def test_an_all_white_painting_is_not_turned_black(tmp_path):
     assert "covers the whole painting" in message
     half = np.full((60, 80, 3), 0.3)
     half[:, 20:] = 1.0
-    result = run_script("restore.py", _save(tmp_path / "half.png", half), "-o", tmp_path / "o2",
-                        "--method", "ns", "--detect", "white")
-    assert result.returncode == 0 and "warning:" in result.stderr and "75%" in result.stderr
+    # over half the painting: refused, with the two ways on (a mask drawn black on white, or
+    # a fill the user asks for)
+    message = error_line(run_script("restore.py", _save(tmp_path / "half.png", half), "-o",
+                                    tmp_path / "o2", "--method", "ns", "--detect", "white"))
+    assert "75%" in message and "--mask-invert" in message and "--allow-large-mask" in message
+    assert not (tmp_path / "o2" / "half_restored.png").exists()
+    result = run_script("restore.py", tmp_path / "half.png", "-o", tmp_path / "o2",
+                        "--method", "ns", "--detect", "white", "--allow-large-mask")
+    assert result.returncode == 0 and "warning:" in result.stderr and "75.0%" in result.stderr
 
 
 @pytest.mark.slow

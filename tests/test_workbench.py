@@ -34,6 +34,13 @@ def _painting(folder, name="test.png"):
     return folder / name, pixels
 
 
+def _brush():
+    """A brush stroke over part of a painting, as the page sends it: a restore has a loss to
+    fill whatever the detector found."""
+    stroke = [{"tool": "brush", "width": 6, "points": [[40, 40], [90, 40]]}]
+    return io.BytesIO(json.dumps(stroke).encode()), "strokes.json"
+
+
 def _client(workbench):
     """A Flask test client of the workbench, as the page is: with this run's token in its
     cookie and its own origin on every request."""
@@ -77,7 +84,8 @@ def test_the_server_refuses_other_sites_hosts_and_requests_without_its_token(tmp
     opened = bare.post("/api/open", json={"name": "test.png"}, environ_base=page)
     assert opened.status_code == 200
     painting = opened.json["id"]
-    bare.post(f"/api/{painting}/restore", data={"method": "ns"}, environ_base=page)
+    bare.post(f"/api/{painting}/restore", data={"method": "ns", "strokes": _brush()},
+              environ_base=page)
     while bare.get(f"/api/{painting}/status").json["state"] == "running":
         time.sleep(0.05)
     assert bare.post(f"/api/{painting}/save", json={"format": "png"},
@@ -295,7 +303,8 @@ def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
                            content_type="multipart/form-data")
     assert response.status_code == 200
     painting = response.json["id"]
-    assert client.post(f"/api/{painting}/restore", data={"method": "telea"}).status_code == 200
+    assert client.post(f"/api/{painting}/restore", data={
+        "method": "telea", "strokes": _brush()}).status_code == 200
     while client.get(f"/api/{painting}/status").json["state"] == "running":
         time.sleep(0.1)
     assert client.get(f"/api/{painting}/status").json["state"] == "done"
@@ -323,7 +332,7 @@ def _bench_with_losses(tmp_path, seed, detector):
 def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
     _, client, truth = _bench_with_losses(tmp_path, 3, Detector("white"))
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
-    from detection.detect import innermost
+    from detection.maps import innermost
     _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
     x, y = innermost(truth > 0)
     clicked = labels == labels[y, x]
@@ -354,7 +363,7 @@ def test_saving_never_replaces_an_input(tmp_path):
     before = (folder / "test_mask.png").read_bytes()
     client = _client(Workbench(folder, folder, detector=Detector("white")))
     painting = client.post("/api/open", json={"name": "test.png"}).json["id"]
-    client.post(f"/api/{painting}/restore", data={"method": "ns"})
+    client.post(f"/api/{painting}/restore", data={"method": "ns", "strokes": _brush()})
     while client.get(f"/api/{painting}/status").json["state"] == "running":
         time.sleep(0.1)
     response = client.post(f"/api/{painting}/save", json={"format": "png"})
@@ -390,7 +399,7 @@ def test_saves_at_once_and_paintings_of_one_name_each_keep_their_own_set(tmp_pat
         else:
             opened = client.post("/api/open", json={"name": name}).json
         painting = opened["id"]
-        client.post(f"/api/{painting}/restore", data={"method": "ns"})
+        client.post(f"/api/{painting}/restore", data={"method": "ns", "strokes": _brush()})
         while client.get(f"/api/{painting}/status").json["state"] == "running":
             time.sleep(0.05)
         return painting
@@ -432,7 +441,7 @@ def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with
     marked = {}
     for threshold in ("0.05", "0.99"):
         assert client.post(f"/api/{opened['id']}/restore", data={
-            "method": "telea", "threshold": threshold}).status_code == 200
+            "method": "telea", "threshold": threshold, "confirmed": "1"}).status_code == 200
         while client.get(f"/api/{opened['id']}/status").json["state"] == "running":
             time.sleep(0.05)
         marked[threshold] = client.get(f"/api/{opened['id']}/status").json["fraction"]
@@ -674,9 +683,7 @@ def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_
                         "points": [[0, 0], [300, 200]] * 20_000}]).encode()
     answer = client.post(f"/api/{painting}/restore", data={
         "method": "telea", "strokes": (io.BytesIO(wide), "strokes.json")})
-    while client.get(f"/api/{painting}/status").json["state"] == "running":
-        time.sleep(0.05)
-    assert "too many or too wide" in client.get(f"/api/{painting}/status").json["error"]
+    assert answer.status_code == 400 and "too many or too wide" in answer.json["error"]
     # the server keeps the last few paintings opened: an older one asks to be opened again
     from workbench.server import KEEP_OPEN
     for _ in range(KEEP_OPEN):

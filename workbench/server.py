@@ -1,6 +1,6 @@
 """The restorer's workbench behind app.py: a Flask app serving one local page (web/) and a small
-JSON API over the same code restore.py runs: detection (detection/detect.py), filling at full
-resolution (filling/fill.py) and saving the four files as a set (scans/saving.py).
+JSON API over the same pipeline restore.py runs (restoration/pipeline.py): detection, the mask's
+checks, the fill at full resolution and the four files saved as a set.
 
 The page works on a scaled view of the painting (at most VIEW_SIDE pixels on its longest side);
 every computation happens on the full-resolution painting held here. Zoomed in, the page asks for
@@ -33,11 +33,10 @@ from PIL import Image
 
 from detection.detect import Detector
 from filling import registry as fills
-from filling.fill import fill
 from models.loading import load_inpainting_model
+from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import (foreign_files, is_output_name, output_paths, recorded_outputs,
-                          restoration_record, write_restoration)
+from scans.saving import foreign_files, is_output_name, output_paths, recorded_outputs
 from scans.scan import FORMATS, check_size, header, read_scan
 from utils.errors import UserError
 from utils.files import sha256, writable_folder
@@ -182,6 +181,7 @@ class Painting:
         self.threshold = detector.threshold
         self.detected = self.detected_at(self.threshold)
         self.detect_seconds = time.perf_counter() - start
+        self.loaded = None  # what a record says of a mask file loaded in place of the detection
         self.selections = {}  # id -> (full-resolution mask, the click in the painting's pixels)
         self.points_out = []  # shift-clicks: paint that no click may select
         self.job = {"state": "idle"}
@@ -220,6 +220,17 @@ class Painting:
                 self._base = (key, mask, ViewPyramid(mask, marks=True))
             return self._base[1], self._base[2], key[0]
 
+    def load_mask(self, path, sent, invert=False):
+        """A mask file (the user's own, white = loss, or black with invert) in place of the
+        detected losses; the threshold slider then has nothing to move."""
+        mask = pipeline.read_mask(path, self.path, self.scan, invert).astype(bool)
+        if self.scan.alpha is not None:
+            mask[self.scan.alpha == 0] = False
+        with self.base_lock:
+            self.detected, self.probability, self._base = mask, None, None
+            self.loaded = {"source": "file", "name": Path(sent).name, "sha256": sha256(path)}
+        return float(mask.mean())
+
     def detected_at(self, threshold):
         """The detected losses (H, W) bool at a threshold of the probability map (or as the
         detector finds them, for a method without one)."""
@@ -238,7 +249,7 @@ class Painting:
                 "view_width": self.view_size[0], "view_height": self.view_size[1],
                 "bits": self.scan.bits,
                 "fraction": float(self.detected.mean()),
-                "detection": self.detector.settings(),
+                "detection": self.detector.settings() if self.loaded is None else self.loaded,
                 "probability": self.probability is not None,
                 "detect_seconds": round(self.detect_seconds, 3),
                 "warnings": list(self.scan.warnings)}
@@ -286,8 +297,7 @@ class Workbench:
         self.detector(image)
         mask = np.zeros((64, 96), np.uint8)
         mask[16:48, 24:72] = 1
-        _, model, _ = self.method("auto")
-        fill(image, mask, "auto", model)
+        self.filler("auto")(image, mask)
 
     def names(self):
         """The paintings of FOLDER, as paths relative to it (not the files named like this
@@ -339,19 +349,20 @@ class Workbench:
             raise UserError("this painting is no longer open: open it again")
         return painting
 
-    def method(self, name):
-        """(method, model, model file) for a method of the page: a fill method or a shipped
-        model's name (filling/registry.py); each model loaded once."""
+    def filler(self, name):
+        """The fill of a method of the page (a fill method or a shipped model's name:
+        filling/registry.py), as restore.py makes it; each model loaded and hashed once."""
         if name not in (*fills.METHODS, *fills.SHIPPED_MODELS):
             raise UserError(f"unknown method {name!r}")
-        method, path = fills.model_path(name)
+        strategy, path = fills.model_path(name)
         if path is None:
-            return method, None, None
+            return pipeline.Filler(name, strategy)
         with self.models_lock:
             if path not in self.models:
                 self.models[path] = load_inpainting_model(path)
                 self.model_hashes[path] = sha256(path)
-        return method, self.models[path], path
+        return pipeline.Filler(name, strategy, self.models[path], path,
+                               model_digest=self.model_hashes[path])
 
     def mask(self, painting, selections, strokes=(), threshold=None):
         """The full-resolution mask: the detected losses at threshold (the slider's; default
@@ -363,48 +374,59 @@ class Workbench:
             mask[painting.scan.alpha == 0] = False
         return mask, added, removed, threshold
 
-    def restore(self, painting, method_name, selections, strokes=(), threshold=None):
-        """Start filling in a thread; the page polls the job."""
+    def restore(self, painting, method_name, selections, strokes=(), threshold=None,
+                confirmed=False, warn_share=pipeline.WARN_SHARE):
+        """Compose and check the mask (restoration/pipeline.py: an empty one, or one over the
+        share the user confirms, is answered at once), then fill it in a thread; the page polls
+        the job. Unconfirmed, a mask over warn_share raises NeedsConfirmation."""
+        mask, brushed, erased, threshold = self.mask(painting, selections, strokes, threshold)
+        try:
+            fraction, warning = pipeline.check_mask(
+                mask, painting.scan, allow_large=confirmed, warn_share=warn_share,
+                hint="lower the threshold, click a loss, or brush it")
+        except pipeline.LargeMask as error:
+            raise NeedsConfirmation(f"the mask covers {error.fraction:.0%} of the painting, "
+                                    f"which a fill would mostly invent: fill it anyway?",
+                                    error.fraction) from None
+        if warning and not confirmed:
+            raise NeedsConfirmation(f"the mask covers {fraction:.1%} of the painting: is every "
+                                    f"marked pixel a loss? fill it?", fraction)
         with painting.lock:
             if painting.job["state"] == "running":
                 raise UserError("this painting is being restored already")
             painting.job = {"state": "running", "phase": "preparing", "started": time.time()}
+        if painting.loaded is not None and not selections and not strokes:
+            source = painting.loaded
+        else:
+            detector = painting.detector.settings()
+            if "threshold" in detector:  # the slider's, where the page moved it
+                detector["threshold"] = threshold
+            source = {"source": "workbench",
+                      **({"file": painting.loaded} if painting.loaded else {"detector": detector}),
+                      "clicks": [painting.selections[k][1] for k in selections],
+                      "brush_pixels": brushed, "eraser_pixels": erased}
         threading.Thread(target=self._restore, daemon=True,
-                         args=(painting, method_name, selections, strokes,
-                               threshold)).start()
+                         args=(painting, method_name, mask, fraction, source)).start()
 
-    def _restore(self, painting, method_name, selections, strokes, threshold):
+    def _restore(self, painting, method_name, mask, fraction, source):
         job = painting.job
         try:
-            clock = time.perf_counter()
-            mask, brushed, erased, threshold = self.mask(painting, selections, strokes,
-                                                         threshold)
-            fraction = float(mask.mean())
-            if fraction == 1.0:
-                raise UserError("the mask covers the whole painting: nothing to fill from")
+            clock = pipeline.Clock()
             job["phase"] = "loading the model" if method_name in fills.SHIPPED_MODELS or (
                 method_name in fills.FILLS and fills.FILLS[method_name].uses_model) else "filling"
-            method, model, model_path = self.method(method_name)
+            filler = self.filler(method_name)
             job["phase"] = "filling"
-            colour = painting.scan.colour.copy()
-            mask_seconds = time.perf_counter() - clock
-            clock = time.perf_counter()
+            clock.lap("load")
             job["fill_started"] = time.time()
-            fill(colour, mask.astype(np.uint8), method, model,
-                 progress=lambda share: job.update(progress=share))
-            painting.restored = colour
-            painting.pyramids["after"] = ViewPyramid(colour)
+            restored, before = pipeline.restore(painting.scan, mask.astype(np.uint8), filler,
+                                                progress=lambda share: job.update(progress=share))
+            painting.restored = restored.colour
+            painting.pyramids["after"] = ViewPyramid(restored.colour)
             threading.Thread(target=painting.pyramids["after"].build, args=(VIEW_SIDE,),
                              daemon=True).start()
-            painting.restoration = {
-                "mask": mask, "fraction": fraction, "method": method_name,
-                "model": None if model_path is None else
-                {"path": str(model_path), "sha256": self.model_hashes[model_path]},
-                "selections": [painting.selections[k][1] for k in selections],
-                "threshold": threshold,
-                "brush_pixels": brushed, "eraser_pixels": erased,
-                "seconds": {"mask": round(mask_seconds, 3),
-                            "fill": round(time.perf_counter() - clock, 3)}}
+            painting.restoration = {"scan": restored, "before": before, "mask": mask,
+                                    "fraction": fraction, "filler": filler, "source": source,
+                                    "seconds": {"fill": clock.lap("fill")["fill"]}}
             painting.saved = {}
             job.update(state="done", phase="done", fraction=fraction)
         except Exception as error:  # the page shows it; the server goes on
@@ -441,27 +463,19 @@ class Workbench:
             raise UserError(f"no free name for {stem} in {self.out}: clear it out")
         check_outputs(list(outputs.values()), inputs)
         r = painting.restoration
-        scan = painting.scan
-        result = dataclasses.replace(scan, colour=painting.restored)
-        before = thumbnail(scan.colour)
-        start = time.perf_counter()
-
-        def record():
-            seconds = {**r["seconds"], "write": round(time.perf_counter() - start, 3)}
-            detector = painting.detector.settings()
-            if "threshold" in detector:  # the slider's, where the page moved it
-                detector["threshold"] = r["threshold"]
-            source = {"source": "workbench", "detector": detector,
-                      "clicks": r["selections"], "brush_pixels": r["brush_pixels"],
-                      "eraser_pixels": r["eraser_pixels"]}
-            record = restoration_record(painting.path, scan, source, r["fraction"], r["method"],
-                                        r["model"], {"format": fmt}, seconds, self.tool)
-            if painting.uploaded_as is not None:
-                record["input"]["uploaded_as"] = painting.uploaded_as
-            return record
-        write_restoration(outputs, result, r["mask"], before, r["method"], fmt, record)
+        extra = {"uploaded_as": painting.uploaded_as} if painting.uploaded_as is not None else None
+        pipeline.save(outputs, r["scan"], r["mask"], r["before"], r["filler"], fmt, r["source"],
+                      r["fraction"], r["seconds"], self.tool, painting.path, extra)
         painting.saved = outputs
         return outputs
+
+
+class NeedsConfirmation(UserError):
+    """A mask the user must confirm before it is filled (the page asks, then sends it again)."""
+
+    def __init__(self, message, fraction):
+        super().__init__(message)
+        self.fraction = fraction
 
 
 def create_app(workbench):
@@ -506,6 +520,8 @@ def create_app(workbench):
 
     @app.errorhandler(UserError)
     def user_error(error):
+        if isinstance(error, NeedsConfirmation):
+            return jsonify(error=str(error), confirm=str(error), fraction=error.fraction), 409
         return jsonify(error=str(error)), 400
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -605,8 +621,27 @@ def create_app(workbench):
         sent = request.files.get("strokes")
         strokes = read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
         workbench.restore(painting, request.form.get("method", "auto"), keys, strokes,
-                          _threshold(request.form.get("threshold")))
+                          _threshold(request.form.get("threshold")),
+                          confirmed=request.form.get("confirmed") == "1")
         return jsonify(state="running")
+
+    @app.post("/api/<painting_id>/mask")
+    def load_mask(painting_id):
+        """A mask file of the user's, in place of the detected losses."""
+        painting = workbench.get(painting_id)
+        if "file" not in request.files:
+            raise UserError("send the mask as a file")
+        path, sent = workbench.save_upload(request.files["file"])
+        try:
+            fraction = painting.load_mask(path, sent, request.form.get("invert") == "1")
+        except UserError as error:
+            raise UserError(f"{Path(sent).name or 'the mask'}: {error}") from None
+        except Exception as error:
+            raise UserError(f"{Path(sent).name or 'the mask'} could not be read: "
+                            f"{_reason(error)}") from None
+        finally:
+            path.unlink(missing_ok=True)
+        return jsonify(fraction=fraction, detection=painting.loaded)
 
     @app.get("/api/<painting_id>/status")
     def status(painting_id):

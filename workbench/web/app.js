@@ -51,7 +51,9 @@ async function api(path, options = {}) {
   const type = response.headers.get("Content-Type") || "";
   const body = type.includes("json") ? await response.json() : null;
   if (!response.ok) {
-    throw new Error(body && body.error ? body.error : `${response.status} ${response.statusText}`);
+    const error = new Error(body && body.error ? body.error : `${response.status} ${response.statusText}`);
+    error.confirm = body && body.confirm;  // a mask to confirm before it is filled
+    throw error;
   }
   return body;
 }
@@ -180,7 +182,7 @@ function drawStroke(ctx, stroke, from, scale, x0, y0, colour = "white") {
 const detailMask = { base: null, box: null, key: null };
 
 function maskKey() {
-  return `${state.probability ? $("threshold").value : ""}|` +
+  return `${state.maskVersion || 0}|${state.probability ? $("threshold").value : ""}|` +
     state.selections.map((s) => s.key).join(",");
 }
 
@@ -232,8 +234,9 @@ function updateMaskInfo() {
 
 function showInfo(p) {
   const d = p.detection;
-  const settings = [`method ${d.method}`, `threshold ${d.threshold}`, `grow ${d.grow}`,
-                    `min. area ${d.min_area}`].join(", ");
+  const settings = d.source === "file" ? `your mask, ${d.name}` :
+    [`method ${d.method}`, `threshold ${d.threshold}`, `grow ${d.grow}`,
+     `min. area ${d.min_area}`].join(", ");
   $("info").innerHTML = "";
   const dl = document.createElement("dl");
   const rows = [["painting", p.name], ["size", `${p.width} x ${p.height}, ${p.bits}-bit`],
@@ -677,7 +680,15 @@ async function restore() {
   $("progress-text").textContent = "starting";
   message("restoring…");
   try {
-    await api(`/api/${p.id}/restore`, { method: "POST", body: form });
+    for (;;) {  // a mask over the share set (or over half the painting) is confirmed first
+      try {
+        await api(`/api/${p.id}/restore`, { method: "POST", body: form });
+        break;
+      } catch (error) {
+        if (!error.confirm || form.has("confirmed") || !window.confirm(error.confirm)) throw error;
+        form.append("confirmed", "1");
+      }
+    }
     let job;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -717,6 +728,35 @@ async function restore() {
   } finally {
     $("restore").disabled = false;
     $("progress").hidden = true;
+  }
+}
+
+// The user's own mask file, in place of the detected losses (white = loss, or black with
+// "losses black"); the clicks and strokes stay on top of it.
+async function loadMask() {
+  const p = state.painting, file = $("mask-file").files[0];
+  if (!p || !file) return;
+  const form = new FormData();
+  form.append("file", file);
+  if ($("mask-invert").checked) form.append("invert", "1");
+  try {
+    const answer = await api(`/api/${p.id}/mask`, { method: "POST", body: form });
+    if (p !== state.painting) return;
+    state.probability = null;
+    $("threshold-box").hidden = true;
+    state.detected = await maskCanvas(`/api/${p.id}/detected.png?t=${Date.now()}`);
+    state.maskVersion = (state.maskVersion || 0) + 1;
+    Object.assign(p, { fraction: answer.fraction, detection: answer.detection });
+    detailMask.base = null;
+    compose();
+    requestDetail();
+    showInfo(p);
+    message(`${file.name}: ${(100 * answer.fraction).toFixed(2)}% of the painting marked, in ` +
+            "place of the detected losses; correct it, then restore");
+  } catch (error) {
+    message(error.message, true);
+  } finally {
+    $("mask-file").value = "";
   }
 }
 
@@ -885,6 +925,7 @@ async function start() {
     $("mask-layer").style.visibility = $("show-mask").checked ? "visible" : "hidden";
   });
   $("restore").addEventListener("click", restore);
+  $("mask-file").addEventListener("change", loadMask);
   $("split").addEventListener("input", setSplit);
   $("save").addEventListener("click", save);
 }

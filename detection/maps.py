@@ -1,0 +1,216 @@
+"""The pixel-level pieces of finding paint loss, which every detection method (registry.py) and
+the clicks (detect.py) are made of: the analysed copy of a painting and the mask enlarged back
+to its size, the detector network's probability of loss, the per-painting colour model, the
+white rule, and cleaning a mask."""
+import cv2
+import numpy as np
+
+from utils.images import to_uint8
+
+ANALYSIS_SIDE = 512  # the network's copy of a painting: at most this many pixels a side
+INTACT = 0.05       # below this probability the network calls a pixel intact paint with confidence
+SURE_LOSS = 0.9     # above it, a loss the image-level decision counts
+
+
+def to_rgb8(image):
+    """8-bit RGB (H, W, 3) of any painting's samples."""
+    image = np.asarray(image)
+    image = image[..., None] if image.ndim == 2 else image
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = to_uint8(image)
+    return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[..., :3]
+
+
+def planes(image, rows=512):
+    """The darkest channel and the lightness (mean of the channels) of a painting as 8-bit
+    planes (H, W), made strip by strip: a few bytes a pixel for a large scan."""
+    image = np.asarray(image)
+    darkest = np.empty(image.shape[:2], np.uint8)
+    lightness = np.empty(image.shape[:2], np.uint8)
+    for top in range(0, image.shape[0], rows):
+        block = to_rgb8(image[top:top + rows])
+        darkest[top:top + rows] = block.min(axis=2)
+        lightness[top:top + rows] = (block.sum(axis=2, dtype=np.uint16) + 1) // 3
+    return darkest, lightness
+
+
+def analysis_copy(image, side=ANALYSIS_SIDE):
+    """(the painting as 8-bit RGB, shrunk to at most side pixels on its longest side; the scale
+    from the painting's pixels to the copy's). A large scan is shrunk strip by strip."""
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    if scale == 1.0:
+        return to_rgb8(image), 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # INTER_AREA on 8-bit strips of the painting, each making whole rows of the copy.
+    rows = max(1, int(512 * scale))
+    strips = []
+    for top in range(0, size[1], rows):
+        bottom = min(size[1], top + rows)
+        a, b = int(round(top / scale)), min(height, int(round(bottom / scale)))
+        strips.append(cv2.resize(to_rgb8(image[a:b]), (size[0], bottom - top),
+                                 interpolation=cv2.INTER_AREA))
+    return np.concatenate(strips), scale
+
+
+def full_size(found, shape, grow=0):
+    """The analysed copy's mask (h, w) bool enlarged to the painting's (H, W), smooth-edged,
+    then grown (or shrunk) by grow pixels: uint8, 1 = loss."""
+    height, width = shape
+    if found.shape == (height, width):
+        mask = found.astype(np.uint8, copy=False)
+    else:
+        mask = cv2.resize(found.astype(np.uint8) * np.uint8(255), (width, height),
+                          interpolation=cv2.INTER_LINEAR)
+        mask = (mask >= 128).view(np.uint8)
+    if grow:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1,) * 2)
+        mask = (cv2.dilate if grow > 0 else cv2.erode)(mask, disc)
+    return mask
+
+
+def clean(mask, min_area):
+    """Drop regions under min_area pixels and close small gaps inside losses (a loss is covered
+    whole, not as a sieve)."""
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+# --- the learned detector -------------------------------------------------------------------
+
+def predict_damage(model, rgb8):
+    """The model's probability of loss (h, w) float32 for an 8-bit RGB image, padded by
+    reflection to a multiple of 32 on each side."""
+    import tensorflow as tf
+
+    from models.detector import DEPTH
+    height, width = rgb8.shape[:2]
+    multiple = 2**DEPTH
+    pad_h, pad_w = -height % multiple, -width % multiple
+    padded = cv2.copyMakeBorder(rgb8, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+    x = tf.convert_to_tensor(padded[None].astype(np.float32) / 255.0)
+    probability = model(x, training=False)
+    return np.asarray(probability)[0, :height, :width, 0]
+
+
+# --- the per-painting colour model ----------------------------------------------------------
+
+def features(rgb8):
+    """Per pixel: CIE Lab (L 0-100) and the local texture (standard deviation of L in 5 x 5)."""
+    lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lightness = lab[..., 0]
+    mean = cv2.blur(lightness, (5, 5))
+    texture = np.sqrt(np.maximum(cv2.blur(lightness * lightness, (5, 5)) - mean * mean, 0))
+    return np.dstack([lab, texture])
+
+
+class Gaussian:
+    """A multivariate normal fitted to samples (N, D); log_density of points (N, D)."""
+
+    def __init__(self, samples):
+        self.mean = samples.mean(axis=0)
+        covariance = np.cov(samples.T) + np.eye(samples.shape[1])  # 1 unit of floor
+        self.precision = np.linalg.inv(covariance)
+        self.log_det = np.linalg.slogdet(covariance)[1]
+
+    def log_density(self, points):
+        d = points - self.mean
+        return -0.5 * (np.einsum("ij,jk,ik->i", d, self.precision, d) + self.log_det)
+
+
+def _kmeans(samples, k, seed=0):
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 20, 0.1)
+    _, labels, centres = cv2.kmeans(samples.astype(np.float32), k, None, criteria, 2,
+                                    cv2.KMEANS_PP_CENTERS)
+    return labels[:, 0], centres
+
+
+def loss_log_odds(f, seeds, components=6, sample=20000, seed=0):
+    """Per pixel, log p(features | loss) - log p(features | paint): the loss a Gaussian fitted on
+    the seeds, the paint a mixture of Gaussians (k-means clusters) fitted on the other pixels."""
+    rng = np.random.default_rng(seed)
+    pixels = f.reshape(-1, f.shape[-1])
+    loss = Gaussian(f[seeds])
+    others = pixels[~seeds.reshape(-1)]
+    others = others[rng.choice(len(others), min(len(others), sample), replace=False)]
+    labels, _ = _kmeans(others[:, :3], components, seed)
+    paint = []
+    for k in range(components):
+        members = others[labels == k]
+        if len(members) > 2 * f.shape[-1]:
+            paint.append(Gaussian(members).log_density(pixels) + np.log(len(members) / len(others)))
+    return (loss.log_density(pixels) - np.max(paint, axis=0)).reshape(f.shape[:2])
+
+
+def colour_selection(f, seeds, min_area):
+    """Every pixel whose features f (colour and texture) are more like the seeds' than the
+    paint's, cleaned, with a margin; nothing when there are too few seeds to fit."""
+    if seeds.sum() < 2 * f.shape[-1] + 2:
+        return np.zeros(f.shape[:2], bool)
+    selected = loss_log_odds(f, seeds) > 0
+    selected = cv2.morphologyEx(selected.view(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # hand-drawn masks' margin
+    return cv2.dilate(clean(selected | seeds, min_area).view(np.uint8), margin) > 0
+
+
+def click_seeds(f, points, window=40, tolerance=12.0):
+    """The seeds a click gives: the pixels around it (within window) of the clicked colour
+    (within tolerance in Lab) connected to it."""
+    height, width = f.shape[:2]
+    seeds = np.zeros((height, width), bool)
+    for x, y in points:
+        top, left = max(0, y - window), max(0, x - window)
+        box = f[top:y + window + 1, left:x + window + 1, :3]
+        colour = np.median(f[max(0, y - 2):y + 3, max(0, x - 2):x + 3, :3].reshape(-1, 3), axis=0)
+        near = (np.linalg.norm(box - colour, axis=-1) < tolerance).view(np.uint8)
+        _, labels = cv2.connectedComponents(near, connectivity=8)
+        seeds[top:top + box.shape[0], left:left + box.shape[1]] |= labels == labels[y - top,
+                                                                                    x - left]
+    return seeds
+
+
+def surest_losses(probability, count=3, min_probability=0.9, min_area=50):
+    """The points a user would click, chosen from the detector's probability map: the innermost
+    pixel of each of the count regions (above 0.5, of at least min_area pixels, whose mean
+    probability is at least min_probability) that hold the most probability."""
+    found = clean(probability > 0.5, 4).view(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
+    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=n)
+    mean = mass / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    chosen = [c for c in np.argsort(-mass) if c and stats[c, cv2.CC_STAT_AREA] >= min_area
+              and mean[c] >= min_probability][:count]
+    return [innermost(labels == c) for c in chosen]
+
+
+def innermost(region):
+    """(x, y) of the pixel of a region (bool (H, W)) farthest from its edge: where a user would
+    click it."""
+    inside = cv2.distanceTransform(region.view(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(np.argmax(inside), inside.shape)
+    return int(x), int(y)
+
+
+# --- pure-white marks -----------------------------------------------------------------------
+
+def white_rule(image, min_area, white=0.95, contrast=0.05, background_size=11):
+    """Near-white cores (darkest channel at least white, in regions of at least min_area pixels)
+    grown by one pixel into neighbours brighter than their local background by contrast:
+    pure-white marks and their blended edges, at the painting's full resolution (a white crack
+    one pixel wide vanishes in a shrunk copy)."""
+    darkest, lightness = planes(image)
+    cores = clean(darkest >= white * 255.0 - 0.5, min_area).view(np.uint8)
+    del darkest
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (background_size,) * 2)
+    background = cv2.morphologyEx(lightness, cv2.MORPH_OPEN, disc)
+    brighter = (cv2.subtract(lightness, background) > 255.0 * contrast).view(np.uint8)
+    del background, lightness
+    return cv2.dilate(cores, np.ones((3, 3), np.uint8)) & (brighter | cores)
+
+
