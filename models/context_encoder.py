@@ -19,7 +19,7 @@ import keras
 from keras import layers
 
 from models.layers import ChannelwiseDense, Logit, PyramidFill
-from utils.distribute import Adam
+from models.optimizers import Adam
 from utils.images import IMAGE_SIZE
 
 

@@ -13,7 +13,7 @@ nearest upsampling and a 3 x 3 convolution, plus the encoder's map of the same s
 import keras
 from keras import layers, ops
 
-from utils.distribute import Adam
+from models.optimizers import Adam
 
 DEPTH = 5  # input sides must be divisible by 2 ** DEPTH
 

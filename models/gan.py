@@ -12,7 +12,8 @@ from keras import layers, ops
 
 from models.context_encoder import build_context_encoder
 from models.layers import Composite
-from utils.distribute import Adam, replica_share, replica_sum
+from models.optimizers import Adam
+from utils.distribute import replica_share, replica_sum
 from utils.images import IMAGE_SIZE
 
 

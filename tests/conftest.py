@@ -1,5 +1,6 @@
 """Shared fixtures: generated paintings on disk, the repository root, the shared data folder, and
 running the scripts."""
+import ast
 import contextlib
 import importlib
 import io
@@ -151,3 +152,14 @@ def error_line(result):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and lines[-1].startswith("error: "), lines
     return lines[-1]
+
+
+def imports(path):
+    """The top-level names of every module a file imports absolutely (at any depth of its code)."""
+    found = set()
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found

@@ -26,6 +26,7 @@ import tensorflow as tf  # noqa: E402
 from models.context_encoder import (build_context_encoder, build_context_encoder2,  # noqa: E402
                                     compile_context_encoder)
 from models.detector import build_damage_detector, compile_damage_detector  # noqa: E402
+from models.optimizers import Adam  # noqa: E402
 from models.gan import build_gan, compile_gan  # noqa: E402
 
 SHAPE, BATCH = (32, 64), 4
@@ -36,7 +37,7 @@ def optimizer(kind, lr):
     if kind == "sgd":  # no clipping: a wrong scale of the summed gradient moves the weights
         return keras.optimizers.SGD(lr)
     # "clipped": a norm so small that every step is clipped, after the replicas' sum or not
-    return distribute.Adam(lr, global_clipnorm=1.0 if kind == "adam" else 1e-3)
+    return Adam(lr, global_clipnorm=1.0 if kind == "adam" else 1e-3)
 
 
 def make(name, kind):

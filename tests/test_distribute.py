@@ -187,9 +187,9 @@ def test_multi_worker_needs_a_cluster(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
-def test_a_changed_private_keras_name_stops_with_one_line():
+def test_a_changed_private_keras_name_stops_with_one_line(monkeypatch):
     """utils/distribute.py replaces private Keras methods; a release that renames one or changes
-    its parameters must stop the import with a line naming the version, not skip the fix."""
+    its parameters must stop the run with a line naming the version, not skip the fix."""
     import keras
 
     from utils import distribute
@@ -201,3 +201,6 @@ def test_a_changed_private_keras_name_stops_with_one_line():
     changed = {"keras.Model._maybe_symbolic_build": ("self", "data_batch")}
     with pytest.raises(UserError, match=r"takes \(self, iterator, data_batch\)"):
         distribute.check_private_api(changed)
+    monkeypatch.setattr(distribute, "PRIVATE_API", renamed)  # checked as a run starts
+    with pytest.raises(UserError, match="is not supported"):
+        distribute.make_strategy("none")

@@ -1,13 +1,12 @@
 """The code's layout holds: imports point one way, no script imports a script, importing
 changes nothing, and every tool reads the one registry of fills and of detections."""
-import ast
 import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, imports
 
 # Each package may import those below it, never one above it or beside it unless listed.
 LAYERS = {
@@ -17,20 +16,10 @@ LAYERS = {
     "filling": {"utils", "models"},
     "detection": {"utils", "models", "scans"},
     "training": {"utils", "models", "scans"},
-    "workbench": {"utils", "models", "scans", "filling", "detection"},
+    "restoration": {"utils", "models", "scans", "filling", "detection"},
+    "workbench": {"utils", "models", "scans", "filling", "detection", "restoration"},
 }
 SCRIPTS = {p.stem for p in ROOT.glob("*.py")}
-
-
-def imports(path):
-    """The top-level names of every module a file imports (at any depth of its code)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found
 
 
 def test_packages_import_only_the_layers_below_them():
@@ -67,13 +56,18 @@ def test_no_folder_holds_most_of_the_code():
 
 
 def test_importing_a_tool_starts_nothing():
-    """No package sets TensorFlow's environment or loads TensorFlow on import: an entry point's
+    """No script or package sets TensorFlow's environment or loads TensorFlow on import, nor
+    does a train script's parse_args (utils/distribute.py gives its options): an entry point's
     cli.run does, once it runs (restore.py's main process with --jobs never loads it)."""
     ours = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")
-    code = ("import os, sys\n"
-            "import restore, pixel_diff, evaluate, app, train_context_encoder, train_gan, "
-            "train_cgan, train_context_encoder2, train_detector\n"
-            "import utils, scans.saving, filling.fill, detection.detect, training.recipes\n"
+    modules = sorted(SCRIPTS) + [f"utils.{p.stem}" for p in sorted((ROOT / "utils").glob("*.py"))
+                                 if p.stem != "__init__"]
+    modules += ["scans.saving", "filling.fill", "detection.detect", "training.recipes"]
+    code = ("import importlib, os, sys\n"
+            f"for name in {modules!r}:\n"
+            "    module = importlib.import_module(name)\n"
+            "    if name.startswith('train_'):\n"
+            "        module.parse_args([])\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
             f"assert not any(name in os.environ for name in {ours!r})\n"
             "assert not any('Quiet' in type(f).__name__ for f in sys.meta_path)\n"
@@ -99,7 +93,7 @@ def test_every_tool_offers_the_registrys_methods(capsys):
     assert all(name in help_of("pixel_diff") for name in fills.CLASSICAL)
     for script in ("restore", "app"):
         text = help_of(script)
-        assert all(name in text for name in detections.METHODS), script
+        assert all(name in text for name in detections.DETECTIONS), script
     assert set(fills.CLASSICAL) < set(fills.METHODS)
     assert all(fills.get(name).name == name for name in fills.METHODS)
     with pytest.raises(ValueError):

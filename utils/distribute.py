@@ -18,14 +18,12 @@ import logging
 import math
 import os
 
-import keras
-
 from utils.errors import UserError
 
 MODES = ("none", "mirrored", "multi-worker")
 # The private Keras names this module replaces or calls (written against Keras 3.15), with the
 # parameters it relies on: if a Keras release renames one or changes its parameters, the fix
-# below would silently stop applying, so the import fails instead, saying which and why.
+# below would silently stop applying, so make_strategy stops instead, saying which and why.
 PRIVATE_API = {
     "keras.optimizers.Adam._clip_gradients": ("self", "grads"),
     "keras.optimizers.Adam._all_reduce_sum_gradients": ("self", "grads_and_vars"),
@@ -56,6 +54,8 @@ def check_private_api(expected=None):
     """Stop with one line naming the Keras version if a private name in expected (default
     PRIVATE_API) is gone or takes other parameters."""
     import inspect
+
+    import keras
     for dotted, parameters in (expected or PRIVATE_API).items():
         found = _lookup(dotted)
         try:
@@ -68,9 +68,6 @@ def check_private_api(expected=None):
                             f"replaces its private {dotted}({', '.join(parameters)}), which "
                             f"{shown} in this version; install the Keras that requirements.txt "
                             f"names")
-
-
-check_private_api()
 
 
 def split_cpu(count):
@@ -89,6 +86,9 @@ def make_strategy(mode, cpu_devices=None):
     """The tf.distribute strategy for --distribute mode. Made first thing in a process:
     MultiWorkerMirroredStrategy must be created before TensorFlow runs any operation."""
     import tensorflow as tf
+
+    # every run starts here; checked here, not on import, so that reading --help loads no Keras
+    check_private_api()
 
     # tf.distribute reports every all-reduce it plans at INFO level
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
@@ -156,7 +156,7 @@ def agree(strategy, value, what):
                         f"every worker reads")
 
 
-def _replicas():
+def replicas():
     """The replicas in sync here: inside a train_step, those of its strategy; 1 on one device."""
     import tensorflow as tf
     context = tf.distribute.get_replica_context()
@@ -166,7 +166,7 @@ def _replicas():
 def replica_sum(value):
     """value summed over the replicas in sync (inside a train_step; itself on one device)."""
     import tensorflow as tf
-    if _replicas() == 1:
+    if replicas() == 1:
         return value
     return tf.distribute.get_replica_context().all_reduce("SUM", value)
 
@@ -175,30 +175,8 @@ def replica_share(value):
     """This replica's share of a mean over the global batch: its own mean divided by the
     replicas, so that the optimizer's sum of the replicas' gradients is the gradient of the
     global mean (the sub-batches are equal: the datasets drop incomplete batches)."""
-    count = _replicas()
+    count = replicas()
     return value if count == 1 else value * (1.0 / count)
-
-
-@keras.saving.register_keras_serializable(package="paintings")
-class Adam(keras.optimizers.Adam):
-    """Keras's Adam, except that with several replicas its clipping (global_clipnorm) applies to
-    the gradient summed over the replicas, as on one device.
-
-    Keras 3 clips each replica's share of the gradient before the replicas' shares are summed
-    (base_optimizer.apply clips, then the TensorFlow backend's _backend_update_step all-reduces),
-    so on N replicas each share is held to the norm alone and a clipped step is not the step one
-    device takes on the same global batch (the same known problem as TensorFlow issue 33929).
-    Here the clip waits for the sum. On one device nothing changes."""
-
-    def _clip_gradients(self, grads):
-        return grads if _replicas() > 1 else super()._clip_gradients(grads)
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        summed = super()._all_reduce_sum_gradients(grads_and_vars)
-        if _replicas() == 1:
-            return summed
-        clipped = super()._clip_gradients([g for g, _ in summed])
-        return list(zip(clipped, [v for _, v in summed]))
 
 
 def fit_under(strategy, model, example):

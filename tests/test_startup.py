@@ -1,0 +1,66 @@
+"""What a user pays before anything runs: every script's --help answers at once without loading
+TensorFlow, and requirements.txt names every package the code imports."""
+import re
+import subprocess
+import sys
+import time
+from importlib.metadata import packages_distributions
+
+import pytest
+
+from conftest import ROOT, imports, run_script
+
+SCRIPTS = sorted(p.name for p in ROOT.glob("*.py"))
+HEAVY = {"tensorflow", "keras"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_answers_at_once_without_tensorflow(script, monkeypatch):
+    """Each in a fresh process, as a user runs it; Python's own import log (-X importtime)
+    tells what it loaded. TensorFlow alone takes seconds to import."""
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    start = time.perf_counter()
+    result = run_script(script, "--help", fresh=True, timeout=60)
+    seconds = time.perf_counter() - start
+    log = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    said = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    assert result.returncode == 0 and result.stdout.startswith("usage:"), said
+    loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in log}
+    assert not loaded & HEAVY, f"{script} --help imports {sorted(loaded & HEAVY)}"
+    assert seconds < 2, f"{script} --help took {seconds:.1f} s"
+
+
+def project_files():
+    """Every .py file of the project: tracked, or new and not ignored (so not .venv)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "*.py"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode == 0:
+        paths = [ROOT / line for line in listed.stdout.splitlines()]
+    else:  # not a git checkout: every .py file outside hidden folders
+        paths = [p for p in ROOT.rglob("*.py")
+                 if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)]
+    return [p for p in paths if p.is_file()]  # a tracked file deleted in the work tree
+
+
+def normalized(name):
+    """A distribution's name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_requirements_name_every_imported_package():
+    """A package that arrives only as another's dependency can vanish with that one's next
+    release (scipy came with scikit-image)."""
+    listed = {normalized(m.group()) for line in (ROOT / "requirements.txt").read_text()
+              .splitlines() if (m := re.match(r"[A-Za-z0-9._-]+", line.strip()))}
+    ours = {p.stem for p in ROOT.glob("*.py")} | {p.name for p in ROOT.iterdir() if p.is_dir()}
+    providers = packages_distributions()
+    missing = []
+    for path in project_files():
+        # a script in tests/, bench/ or docs/ also imports the modules beside it
+        beside = {p.stem for p in path.parent.glob("*.py")}
+        for name in sorted(imports(path) - set(sys.stdlib_module_names) - ours - beside):
+            dists = providers.get(name, [])
+            if not any(normalized(d) in listed for d in dists):
+                missing.append(f"{path.relative_to(ROOT)} imports {name} "
+                               f"({', '.join(dists) or 'not installed'})")
+    assert not missing, missing
