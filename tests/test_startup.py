@@ -64,3 +64,22 @@ def test_requirements_name_every_imported_package():
                 missing.append(f"{path.relative_to(ROOT)} imports {name} "
                                f"({', '.join(dists) or 'not installed'})")
     assert not missing, missing
+
+
+def test_workers_for_classical_fills_and_white_detection_never_load_tensorflow():
+    """restore.py --jobs: a worker that fills with a classical method what the white rule finds
+    starts without TensorFlow; one that runs a network (the default) needs it."""
+    code = ("import sys\n"
+            "import restore\n"
+            "from detection.detect import Detector\n"
+            "args = restore.parse_args(['p.png', '--method', 'telea', '--detect', 'white'])\n"
+            "restore._start_worker(args, Detector('white'), True, 1, None)\n"
+            "assert 'setup_error' not in restore._WORKER, restore._WORKER\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+            "assert restore.needs_tensorflow(restore.parse_args(['p.png']), Detector())\n"
+            "assert restore.needs_tensorflow(restore.parse_args(['p.png', '--detect', 'white']),\n"
+            "                                Detector('white'))  # auto's model\n"
+            "print('clean')")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "clean", result.stderr
