@@ -257,8 +257,22 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         page.click("#previous")
         page.wait_for_function("document.getElementById('info').innerText.includes('test.png')",
                                timeout=60000)
+        # the user's own mask file in place of the detection; a third of the painting: the
+        # page asks before the fill
+        wide = np.zeros(pixels.shape[:2], np.uint8)
+        wide[:, :100] = 255
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        page.set_input_files("#mask-file", files=[{"name": "wide.png", "mimeType": "image/png",
+                                                   "buffer": _png_bytes(wide)}])
+        page.wait_for_function("document.getElementById('info').innerText.includes('wide.png')",
+                               timeout=30000)
+        page.evaluate("window.workbench.restoreMs = null")
+        page.click("#restore")
+        page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
+        assert len(dialogs) == 1 and "33.3%" in dialogs[0]
         assert not [c for c in console if "could not be opened" not in c
-                    and "400" not in c], console  # no console errors but the refused upload's
+                    and "400" not in c and "409" not in c], console  # but the refusals
         browser.close()
 
     mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
