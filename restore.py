@@ -114,8 +114,9 @@ def parse_args(argv=None):
     d.add_argument("--point-out", action="append", default=[], metavar="X,Y", type=cli.point,
                    help="a click on paint that no --point may select (repeatable)")
     d.add_argument("--similar", action="store_true",
-                   help="with --point: also select every loss that looks like the clicked ones "
-                        "across the painting, except where the detector is sure of intact paint")
+                   help="with --point: also select every loss like the clicked ones across the "
+                        "painting (a classifier of this painting's pixels fitted on the clicks "
+                        "against the paint, and the paint under --point-out)")
     d.add_argument("--grow", type=cli.within(int, -1000, 1000, "number of pixels"),
                    default=defaults.grow, metavar="PIXELS",
                    help="widen the found mask by this many pixels (negative: narrow it)")
@@ -310,11 +311,9 @@ def default_jobs():
 
 
 def needs_tensorflow(args, detector, detect=True):
-    """Whether restoring loads a network: the detector's (to detect, or for --similar) or a
-    model's for the fill. Classical fills with white detection or clicks never start
-    TensorFlow."""
-    network = detect and detections.DETECTIONS[detector.method].network and (
-        not detector.points or detector.similar)
+    """Whether restoring loads a network: the detector's (to detect) or a model's for the
+    fill. Classical fills with white detection or clicks never start TensorFlow."""
+    network = detect and detections.DETECTIONS[detector.method].network and not detector.points
     return network or fills.model_path(args.method, args.model)[1] is not None
 
 

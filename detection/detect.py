@@ -21,9 +21,9 @@ until it no longer touches the crop's border, with a margin of a few pixels as a
 one. A click never reaches a region it is not connected to (the pink flesh of a face is not the
 pink parchment beside it). `points_out` (shift-clicks, `--point-out`) mark paint that must not be
 selected. Selecting every loss like the clicked ones across the painting is a separate, explicit
-choice (`similar`, `--similar`): the per-painting colour model fitted on the clicked losses
-against the paint, from which every region the network calls intact paint with confidence is
-taken out.
+choice (`similar`, `--similar`): a classifier of this painting's pixels (detection/learn.py)
+fitted on the clicked losses (and, in the workbench, the brush strokes) against the paint (drawn
+at random, the paint under the shift-clicks, the eraser strokes) marks every pixel like them.
 
 Every method but "white" works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels
 on its longest side (the scale of the paintings the network learned on; a 24-megapixel scan in
@@ -37,8 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detection.maps import (INTACT, SURE_LOSS, analysis_copy, clean, click_seeds,
-                            colour_selection, features, full_size, predict_damage, to_rgb8)
+from detection.learn import PaintingModel
+from detection.maps import SURE_LOSS, clean, full_size, to_rgb8
 from detection.registry import DETECTIONS
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
@@ -77,7 +77,7 @@ class Detector:
         record = {"method": "clicks" if self.points else self.method, "points": self.points,
                   "points_out": self.points_out, "similar": self.similar, "grow": self.grow,
                   "min_area": self.min_area}
-        if DETECTIONS[self.method].network and (self.similar or not self.points):
+        if DETECTIONS[self.method].network and not self.points:
             record.update(threshold=self.threshold, min_share=self.min_share, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
@@ -85,9 +85,10 @@ class Detector:
     def network(self):
         return load_detector(str(Path(self.model).resolve()))
 
-    def __call__(self, image):
+    def __call__(self, image, model=None):
         """The damage mask (H, W) uint8, 1 = loss, of an image (H, W, 1 or 3) of 8- or 16-bit
-        samples or floats in [0, 1]: the clicks' losses, or the method's (detection/registry.py)."""
+        samples or floats in [0, 1]: the clicks' losses, or the method's (detection/registry.py).
+        model: the image's PaintingModel (detection/learn.py) for similar, when kept."""
         image = np.asarray(image)
         height, width = image.shape[:2]
         for option, points in (("--point", self.points), ("--point-out", self.points_out)):
@@ -96,7 +97,7 @@ class Detector:
                     raise UserError(f"{option} {x},{y} lies outside the {width} x {height} "
                                     f"painting")
         if self.points:
-            return self._clicked(image)
+            return self._clicked(image, model)
         return DETECTIONS[self.method].find(self, image)
 
     def probability(self, image):
@@ -124,24 +125,20 @@ class Detector:
         clean painting's false alarms are mostly small and less sure; docs/detection.md)."""
         return np.count_nonzero(probability > SURE_LOSS) >= self.min_share * probability.size
 
-    def _clicked(self, image):
-        """The losses under the clicks, and with similar every loss like them; never a region
-        holding a shift-click."""
+    def _clicked(self, image, model=None):
+        """The losses under the clicks, and with similar every loss like them (a classifier of
+        this painting's pixels fitted on the clicked losses against the paint: detection/
+        learn.py; model: its PaintingModel, when the caller keeps one); never a region holding
+        a shift-click."""
         height, width = image.shape[:2]
         mask = np.zeros((height, width), bool)
         for point in self.points:
             mask |= select_at(image, point, self.points_out)
         if self.similar:
-            small, scale = analysis_copy(image)
-            points = [(min(int(x * scale), small.shape[1] - 1),
-                       min(int(y * scale), small.shape[0] - 1)) for x, y in self.points]
-            f = features(small)
-            like = colour_selection(f, click_seeds(f, points), self.min_area)
-            intact = predict_damage(self.network(), small) < INTACT
-            like = _without_regions(like, lambda labels, n: np.bincount(
-                labels.ravel(), weights=intact.ravel(), minlength=n) /
-                np.maximum(np.bincount(labels.ravel(), minlength=n), 1) > 0.5)
-            mask |= full_size(like, (height, width)).astype(bool)
+            paint = np.zeros((height, width), bool)
+            for point in self.points_out:  # the paint under a shift-click: an example of paint
+                paint |= select_at(image, point)
+            mask |= (model or PaintingModel(image)).select(mask, paint, self.min_area)
         if self.points_out:
             outs = np.array(self.points_out)
             mask = _without_regions(mask, lambda labels, n: np.isin(

@@ -1,5 +1,6 @@
 """The first run a new user makes: ./run.sh's commands, and demo.py restoring the embedded
 damaged painting with the defaults into its four files."""
+import hashlib
 import json
 import subprocess
 
@@ -25,6 +26,10 @@ def test_demo_restores_the_embedded_painting_and_says_where_the_files_are(tmp_pa
     assert "./run.sh app" in result.stdout and "./run.sh train" in result.stdout
     record = json.loads((restored / "coffee_damaged_record.json").read_text())
     assert record["method"] == "auto" and record["mask"]["source"] == "detected"
+    detector = ROOT / "pretrained" / "detector.keras"  # the default detection, learned
+    assert record["mask"]["detector"]["method"] == "learned"
+    assert record["mask"]["detector"]["model"] == {
+        "path": str(detector), "sha256": hashlib.sha256(detector.read_bytes()).hexdigest()}
     assert 0.01 < record["masked_fraction"] < 0.2
 
 

@@ -126,9 +126,9 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
     image[40:80, 50:110] = 255  # a wide loss for the model
     alpha = rng.integers(1, 256, (120, 160), dtype=np.uint8)
     Image.fromarray(np.dstack([image, alpha]), "RGBA").save(tmp_path / "a.png")
-    # a click on the loss with --similar: the detector's network is used (and recorded) too
+    # the loss clicked (the learned detector's own record: test_first_run.py)
     result = run_script("restore.py", tmp_path / "a.png", "-o", tmp_path / "out",
-                        "--point", "80,60", "--similar")
+                        "--point", "80,60")
     assert result.returncode == 0, result.stderr
     out = read_scan(tmp_path / "out" / "a_restored.png")
     assert np.array_equal(out.alpha, alpha) and out.colour.dtype == np.uint8
@@ -136,10 +136,8 @@ def test_auto_records_its_model_and_keeps_rgba_8_bit(tmp_path):
     model = ROOT / "pretrained" / "context_encoder.keras"
     assert record["model"] == {"path": str(model),
                                "sha256": hashlib.sha256(model.read_bytes()).hexdigest()}
-    detector = ROOT / "pretrained" / "detector.keras"  # the default detector's network
     assert record["mask"]["detector"]["method"] == "clicks"
-    assert record["mask"]["detector"]["model"] == {
-        "path": str(detector), "sha256": hashlib.sha256(detector.read_bytes()).hexdigest()}
+    assert record["mask"]["detector"]["points"] == [[80, 60]]
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

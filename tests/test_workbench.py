@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import textured_painting, with_losses
-from detection.detect import Detector
+from conftest import LOSS_RGB, textured_painting, with_losses
+from detection.detect import Detector, detection_scores
+from detection.maps import innermost
 from scans.scan import read_scan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +209,25 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         assert page.evaluate("getComputedStyle(document.getElementById('mask-layer')).opacity") \
             == "0.25"
 
+        # a click on the largest loss, then "learn every loss like my marks"
+        rng = np.random.default_rng(0)  # the losses _painting made
+        _, truth = with_losses(rng, textured_painting(rng), count=5)
+        count, labels = cv2.connectedComponents(truth.view(np.uint8), connectivity=8)
+        x, y = innermost(labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1)
+        marked = ("() => { const d = document.getElementById('overlay').getContext('2d')"
+                  ".getImageData(0, 0, 300, 200).data; let n = 0;"
+                  " for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }")
+        before = page.evaluate(marked)
+        page.check("input[name=tool][value=select]")
+        box = page.locator("#canvas-box").bounding_box()
+        page.mouse.click(box["x"] + x + 0.5, box["y"] + y + 0.5)
+        page.wait_for_function("document.getElementById('message').innerText"
+                               ".includes('the loss under the click')", timeout=30000)
+        page.click("#learn")
+        page.wait_for_function("window.workbench.learnMs !== null", timeout=60000)
+        assert page.evaluate(marked) > before
+        page.check("input[name=tool][value=brush]")
+
         page.select_option("#method", "telea")
         page.click("#restore")
         page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
@@ -346,7 +366,6 @@ def _bench_with_losses(tmp_path, seed, detector):
 def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
     _, client, truth = _bench_with_losses(tmp_path, 3, Detector("white"))
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
-    from detection.maps import innermost
     _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
     x, y = innermost(truth > 0)
     clicked = labels == labels[y, x]
@@ -704,3 +723,48 @@ def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_
         client.post("/api/open", json={"name": "p.png"})
     gone = client.get(f"/api/{painting}/status")
     assert gone.status_code == 400 and "open it again" in gone.json["error"]
+
+
+def test_learning_from_marks_selects_every_loss_like_them_and_an_eraser_stroke_corrects_it(
+        tmp_path):
+    """A click on one loss, then "learn every loss like my marks": every loss like it; a banner
+    painted in the ground's own colour is taken too, until one eraser stroke across it is
+    learned from."""
+    pytest.importorskip("flask")
+    from workbench.server import Workbench
+    rng = np.random.default_rng(0)
+    damaged, truth = with_losses(rng, textured_painting(rng), count=5)
+    banner = (slice(20, 60), slice(200, 280))
+    damaged[banner] = LOSS_RGB + rng.normal(0, 0.01, (40, 80, 3))
+    (tmp_path / "f").mkdir()
+    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(tmp_path / "f" / "p.png")
+    workbench = Workbench(tmp_path / "f", tmp_path / "out", detector=Detector("white"))
+    client = _client(workbench)
+    painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
+    count, labels = cv2.connectedComponents(truth.view(np.uint8), connectivity=8)
+    x, y = innermost(labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1)
+    key = client.post(f"/api/{painting}/select", json={"x": x, "y": y}).json["selection"]
+
+    def learn(strokes=()):
+        answer = client.post(f"/api/{painting}/learn", data={
+            "selections": key, "strokes": (io.BytesIO(json.dumps(list(strokes)).encode()),
+                                           "strokes.json")})
+        assert answer.status_code == 200, answer.json
+        return workbench.get(painting).selections[answer.json["selection"]][0]
+    first = learn()
+    assert first[banner].mean() > 0.2  # the banner looks like a loss
+    assert detection_scores(first & ~_box(banner, first.shape), truth, tolerance=3)[
+        "tol_f1"] > 0.8  # every loss, from one click
+    corrected = learn([{"tool": "eraser", "width": 8, "points": [[205, 40], [275, 40]]}])
+    assert corrected[banner].mean() < 0.1
+    assert detection_scores(corrected, truth, tolerance=3)["tol_f1"] > 0.8
+    # nothing marked: nothing to learn from, said so
+    client.post(f"/api/{painting}/select", json={"x": 5, "y": 5, "out": True})
+    empty = client.post(f"/api/{painting}/learn", data={"selections": ""})
+    assert empty.status_code == 400 and "click a loss or brush one" in empty.json["error"]
+
+
+def _box(box, shape):
+    inside = np.zeros(shape, bool)
+    inside[box] = True
+    return inside

@@ -31,7 +31,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from detection.detect import Detector
+from detection.detect import Detector, select_at
+from detection.learn import PaintingModel
 from filling import registry as fills
 from models.loading import load_inpainting_model
 from restoration import pipeline
@@ -185,6 +186,7 @@ class Painting:
         self.selections = {}  # id -> (full-resolution mask, the click in the painting's pixels)
         self.points_out = []  # shift-clicks: paint that no click may select
         self.job = {"state": "idle"}
+        self._model, self.model_lock = None, threading.Lock()
         self.restored = None  # the restored scan's colour samples, once restored
         self.restoration = None  # how it was restored: the mask, the method, the times
         self.saved = {}
@@ -195,9 +197,42 @@ class Painting:
 
     def _pyramids(self):
         """Build the pyramids of the painting and of its detected losses for the zoomed view,
-        in a thread, so that the first zoom does not wait."""
+        and the description of its pixels that learning from marks needs, in a thread, so that
+        the first zoom and the first "every loss like it" do not wait."""
         self.pyramids["before"].build(VIEW_SIDE)
         self.base([])[1].build(VIEW_SIDE)
+        self.model()
+
+    def model(self):
+        """The painting's PaintingModel (detection/learn.py), made once."""
+        with self.model_lock:
+            if self._model is None:
+                self._model = PaintingModel(self.scan.colour)
+            return self._model
+
+    def learn(self, selections, strokes):
+        """Every loss like the marked ones, unlike the marked paint: a classifier of this
+        painting's pixels fitted on the losses under the clicks and the brush strokes, against
+        the paint under the shift-clicks and the eraser strokes (read_strokes'). bool (H, W)."""
+        height, width = self.scan.shape
+        losses = np.zeros((height, width), bool)
+        for key in selections:
+            if key not in self.selections:
+                raise UserError("a selection was lost: open the painting again")
+            losses |= self.selections[key][2]
+        brushed = draw_strokes(np.zeros((height, width), bool), strokes)[0]
+        erased = draw_strokes(np.zeros((height, width), bool),
+                              [("brush", w, p) for tool, w, p in strokes if tool == "eraser"])[0]
+        losses = (losses | brushed) & ~(erased & ~brushed)
+        if not losses.any():
+            raise UserError("nothing to learn from: click a loss or brush one first")
+        paint = erased & ~brushed
+        for point in self.points_out:
+            paint |= select_at(self.scan.colour, point)
+        found = self.model().select(losses, paint, self.detector.min_area) | losses
+        if self.scan.alpha is not None:
+            found[self.scan.alpha == 0] = False
+        return found
 
     def base(self, selections, threshold=None):
         """The mask before the strokes, (detected at threshold | the selections clicked) (H, W)
@@ -589,12 +624,31 @@ def create_app(workbench):
             painting.points_out.append((x, y))
             return jsonify(selection=None, out=[x, y])
         clicks = dataclasses.replace(painting.detector, points=((x, y),),
-                                     points_out=tuple(painting.points_out),
-                                     similar=bool(point.get("similar")))
-        found = clicks(painting.scan.colour).astype(bool)
+                                     points_out=tuple(painting.points_out), similar=False)
+        own = clicks(painting.scan.colour).astype(bool)  # the loss under the click
+        found = own
+        if point.get("similar"):  # and every loss like it
+            found = dataclasses.replace(clicks, similar=True)(
+                painting.scan.colour, model=painting.model()).astype(bool)
         key = uuid.uuid4().hex[:12]
-        painting.selections[key] = (found, {"point": [x, y], "similar": clicks.similar,
-                                            "points_out": list(clicks.points_out)})
+        painting.selections[key] = (found, {"point": [x, y], "similar": bool(point.get(
+            "similar")), "points_out": list(clicks.points_out)}, own)
+        return jsonify(selection=key, fraction=float(found.mean()))
+
+    @app.post("/api/<painting_id>/learn")
+    def learn(painting_id):
+        """Every loss like the clicked and brushed ones, none like the paint shift-clicked or
+        erased: a new selection."""
+        painting = workbench.get(painting_id)
+        keys = [k for k in request.form.get("selections", "").split(",") if k]
+        sent = request.files.get("strokes")
+        strokes = read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
+        found = painting.learn(keys, strokes)
+        key = uuid.uuid4().hex[:12]
+        painting.selections[key] = (found, {"learned_from": {
+            "clicks": [painting.selections[k][1]["point"] for k in keys],
+            "strokes": len(strokes), "points_out": [list(p) for p in painting.points_out]}},
+            np.zeros_like(found))
         return jsonify(selection=key, fraction=float(found.mean()))
 
     @app.get("/api/<painting_id>/probability.png")

@@ -31,7 +31,7 @@ const state = {
 // Timings the benchmark reads (milliseconds): opening to overlay, each brush event to the
 // frame that shows it, each zoom step or pan to the frame that shows the part on screen at its
 // scale, and to its first frame (the view's pixels enlarged, before the server's answer).
-window.workbench = { openMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [],
+window.workbench = { openMs: null, learnMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [],
                      zoomFrameMs: [] };
 
 // The zoomed view: the box (the view's image, the restoration's and the mask, all at the view's
@@ -599,6 +599,40 @@ async function selectLoss(point, out) {
   }
 }
 
+// Every loss like the marks made: a classifier of this painting's pixels is fitted on the losses
+// clicked and brushed against the paint shift-clicked and erased (detection/learn.py), and its
+// selection replaces the one learned before; correct it with more strokes and learn again.
+async function learnFromMarks() {
+  const p = state.painting;
+  if (!p) return;
+  const form = new FormData();
+  form.append("selections", state.selections.map((s) => s.key).join(","));
+  form.append("strokes", new Blob([JSON.stringify(state.strokes)],
+                                  { type: "application/json" }), "strokes.json");
+  message("learning this painting's losses from your clicks and strokes…");
+  $("learn").disabled = true;
+  try {
+    const start = performance.now();
+    const found = await api(`/api/${p.id}/learn`, { method: "POST", body: form });
+    if (p !== state.painting) return;
+    const selected = await maskCanvas(`/api/${p.id}/selection/${found.selection}.png`);
+    if (p !== state.painting) return;
+    snapshot();
+    state.selections = state.selections.filter((s) => !s.learned);
+    state.selections.push({ key: found.selection, canvas: selected, learned: true });
+    compose();
+    requestDetail();
+    window.workbench.learnMs = performance.now() - start;
+    message(`learned: ${(100 * found.fraction).toFixed(2)}% of the painting marked, every loss ` +
+            "like your clicks and brush strokes, none like your eraser strokes and " +
+            "shift-clicks; correct it and learn again");
+  } catch (error) {
+    if (p === state.painting) message(error.message, true);
+  } finally {
+    $("learn").disabled = false;
+  }
+}
+
 function onPointerDown(event) {
   if (!state.painting || state.pointer !== null) return;  // one pointer at a time
   const tool = document.querySelector("input[name=tool]:checked").value;
@@ -926,6 +960,7 @@ async function start() {
   });
   $("restore").addEventListener("click", restore);
   $("mask-file").addEventListener("change", loadMask);
+  $("learn").addEventListener("click", learnFromMarks);
   $("split").addEventListener("input", setSplit);
   $("save").addEventListener("click", save);
 }

@@ -1,0 +1,119 @@
+"""Learning one painting's losses from the restorer's own marks: clicks on losses and brush
+strokes over them are examples of loss; shift-clicks (--point-out) and eraser strokes are
+examples of paint. A classifier of this painting's pixels is fitted on them and applied to the
+whole painting, so that a few marks select every loss like them and nothing like the paint
+pointed out, and each correction is one more example (in the spirit of ilastik's interactive
+pixel classification; no model is trained across paintings, where the media differ too much).
+
+Each pixel is described at several scales (FEATURE_SIGMAS): its colour in Lab and its chroma;
+the colour smoothed around it; how much lighter it is than the paint around it; the gradient,
+the Laplacian and the local spread of the lightness (texture). The classifier is an ensemble of
+extremely randomised trees (scikit-learn's ExtraTreesClassifier: the fastest of the forests
+tried, and the best on the tuning pages, docs/detection.md), fitted on the marked pixels
+against pixels drawn at random from the rest of the painting: most of a painting is paint, so
+those are mostly paint; the few losses among them are found by a first fit and left out of the
+second. The painting is analysed at most LEARN_SIDE pixels on its longest side and the
+probability computed on every second pixel of that, then enlarged: a fit and a new mask in
+about a second on a 1600-px painting (the features, once per painting, take longer).
+"""
+import cv2
+import numpy as np
+
+from detection.maps import analysis_copy, clean, full_size
+
+LEARN_SIDE = 1600      # the copy analysed: at most this many pixels on its longest side
+FEATURE_SIGMAS = (1, 2, 4, 8, 16)  # pixels of that copy
+LOSS_SAMPLES = 6000    # marked loss pixels the classifier is fitted on, at most
+PAINT_SAMPLES = 24000  # pixels drawn at random from the unmarked painting
+MARKED_PAINT = 12000   # pixels marked as paint, at most
+CLEAR = 5              # pixels around a marked loss from which no random paint is drawn
+THRESHOLD = 0.5        # probability of loss above which a pixel is selected
+PRUNE = 0.3            # random paint this like the marked losses (by colour) is left out
+LOCAL_FEATURES = 4 + 2 * 7  # the pixel's own colour and the two finest scales
+
+
+def pixel_features(rgb8):
+    """(h, w, 39) float32: each pixel's Lab colour and chroma, and at each scale of
+    FEATURE_SIGMAS the smoothed colour, the lightness against its surround, the gradient, the
+    Laplacian and the local spread of the lightness."""
+    lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lightness = lab[..., 0]
+    planes = [lightness, lab[..., 1], lab[..., 2], np.hypot(lab[..., 1], lab[..., 2])]
+    for sigma in FEATURE_SIGMAS:
+        smooth = cv2.GaussianBlur(lab, (0, 0), sigma)
+        light = smooth[..., 0]
+        planes += [light, smooth[..., 1], smooth[..., 2], lightness - light]
+        planes.append(np.hypot(cv2.Sobel(light, cv2.CV_32F, 1, 0),
+                               cv2.Sobel(light, cv2.CV_32F, 0, 1)))
+        planes.append(cv2.Laplacian(light, cv2.CV_32F))
+        square = cv2.GaussianBlur(lightness * lightness, (0, 0), sigma)
+        planes.append(np.sqrt(np.maximum(square - light * light, 0)))
+    return np.stack(planes, axis=-1).astype(np.float32)
+
+
+class PaintingModel:
+    """One painting's pixels, described once (pixel_features on its analysed copy), and the
+    classifier fitted on the marks made on it."""
+
+    def __init__(self, image, side=LEARN_SIDE):
+        small, self.scale = analysis_copy(np.asarray(image), side)
+        self.shape = np.asarray(image).shape[:2]
+        self.small_shape = small.shape[:2]
+        self.features = pixel_features(small)
+
+    def to_copy(self, mask):
+        """A full-size mask (H, W) on the analysed copy: a copy's pixel is marked if most of
+        the pixels it covers are (or, for a mark thinner than a pixel of the copy, any is)."""
+        mask = np.asarray(mask, bool)
+        if mask.shape == self.small_shape:
+            return mask
+        size = (self.small_shape[1], self.small_shape[0])
+        share = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        thin = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        return (share >= 0.5) | thin
+
+    def probability(self, losses, paint=None, seed=0):
+        """The probability of loss (h, w) float32 on the analysed copy, from a classifier
+        fitted on losses and paint (full-size or copy-size bool masks of marked pixels)."""
+        from sklearn.ensemble import ExtraTreesClassifier
+        rng = np.random.default_rng(seed)
+        losses = self.to_copy(losses)
+        paint = np.zeros(self.small_shape, bool) if paint is None else self.to_copy(paint)
+        paint &= ~losses
+        flat = self.features.reshape(-1, self.features.shape[-1])
+        positive = _sample(np.flatnonzero(losses), LOSS_SAMPLES, rng)
+        if not len(positive):
+            return np.zeros(self.small_shape, np.float32)
+        near = cv2.dilate(losses.view(np.uint8), np.ones((2 * CLEAR + 1,) * 2, np.uint8)) > 0
+        drawn = _sample(np.flatnonzero(~(near | paint)), PAINT_SAMPLES, rng)
+        marked = _sample(np.flatnonzero(paint), MARKED_PAINT, rng)
+        # Unmarked losses among the random paint would teach the forest that they are paint:
+        # a first forest on each pixel's own colour and fine texture alone (no surround, which
+        # differs from loss to loss) finds those like the marked losses, and they are left out.
+        local = slice(0, LOCAL_FEATURES)
+        for features in (local, slice(None)):
+            negative = np.concatenate([drawn, marked])
+            X = flat[np.concatenate([positive, negative]), features]
+            y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+            weight = np.r_[np.full(len(positive), len(negative) / len(positive)),
+                           np.ones(len(negative))]  # the classes weigh the same
+            forest = ExtraTreesClassifier(40, max_depth=12, min_samples_leaf=3, n_jobs=-1,
+                                          random_state=seed).fit(X, y, sample_weight=weight)
+            if features is local and len(drawn):
+                drawn = drawn[forest.predict_proba(flat[drawn, local])[:, 1] < PRUNE]
+        half = self.features[::2, ::2]
+        p = forest.predict_proba(half.reshape(-1, half.shape[-1]))[:, 1]
+        p = p.reshape(half.shape[:2]).astype(np.float32)
+        return cv2.resize(p, (self.small_shape[1], self.small_shape[0]),
+                          interpolation=cv2.INTER_LINEAR)
+
+    def select(self, losses, paint=None, min_area=4, seed=0):
+        """Every loss like the marked ones and unlike the marked paint: bool (H, W)."""
+        found = clean(self.probability(losses, paint, seed) > THRESHOLD, min_area)
+        return full_size(found, self.shape).astype(bool)
+
+
+def _sample(indices, count, rng):
+    if len(indices) <= count:
+        return indices
+    return rng.choice(indices, count, replace=False)
