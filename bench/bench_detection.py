@@ -39,6 +39,7 @@ from utils import env  # noqa: E402
 env.prepare()  # TensorFlow's environment, as the scripts set it
 from detection.detect import (DEFAULT_DETECTOR, Detector, detection_scores,  # noqa: E402
                               true_damage)
+from detection.learn import PaintingModel  # noqa: E402
 from detection.maps import innermost  # noqa: E402
 from utils.images import find_images, read_image, to_uint8  # noqa: E402
 from utils.plotting import image_grid  # noqa: E402
@@ -201,6 +202,90 @@ def single_clicks(pages, out):
                max_width=2400)
 
 
+def stroke_on(region, radius=5, length=100):
+    """A correction stroke as a restorer makes one: a brush of radius at most 5 px and length
+    at most 100 px through the region's innermost pixel along its longest axis, kept inside it."""
+    x, y = innermost(region)
+    inside = cv2.distanceTransform(region.view(np.uint8), cv2.DIST_L2, 5)
+    width = 2 * int(max(1, min(radius, inside[y, x] - 0.5))) + 1
+    ys, xs = np.nonzero(region)
+    axis = np.linalg.eigh(np.cov(np.stack([xs, ys])))[1][:, -1] if len(xs) > 2 else (1.0, 0.0)
+    ends = [(int(x + sign * axis[0] * (length - width) / 2),
+             int(y + sign * axis[1] * (length - width) / 2)) for sign in (-1, 1)]
+    drawn = np.zeros(region.shape, np.uint8)
+    cv2.line(drawn, ends[0], ends[1], 1, width)
+    drawn = (drawn > 0) & region
+    _, labels = cv2.connectedComponents(drawn.view(np.uint8), connectivity=8)
+    return labels == labels[y, x]
+
+
+def largest_regions(mask, count):
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    order = np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:count] + 1
+    return [labels == label for label in order if stats[label, cv2.CC_STAT_AREA] >= 4]
+
+
+def learning(pages, rounds=4, out=None):
+    """Clicks that learn (the workbench's "learn every loss like my marks"): 3 clicks, then
+    rounds of corrections, each 3 eraser strokes on the largest wrongly marked regions and 3
+    brush strokes on the largest missed losses, learned from again; F1 after each round."""
+    print("\n**Learning from the marks: 3 clicks, then rounds of 6 correction strokes (3 eraser "
+          "strokes on the largest false regions, 3 brush strokes on the largest missed losses; "
+          "radius <= 5 px, length <= 100 px), learned from after each**\n")
+    print("| page | " + " | ".join(f"{6 * r} strokes: F1 (P / R)" for r in range(rounds + 1)) +
+          " | seconds a learn |")
+    print("|---|" + "---|" * (rounds + 2))
+    totals = {}
+    for name, image, truth in pages:
+        model = PaintingModel(image)
+        own = Detector(points=clicks(truth))(image) > 0
+        brushed, erased = np.zeros_like(own), np.zeros_like(own)
+        cells, times = [], []
+        for r in range(rounds + 1):
+            losses = (own | brushed) & ~erased
+            start = time.perf_counter()
+            mask = (model.select(losses, erased) | losses) & ~erased
+            times.append(time.perf_counter() - start)
+            s = detection_scores(mask, truth)
+            totals.setdefault(r, []).append((name, s))
+            cells.append(f"{s['f1']:.3f} ({s['precision']:.2f} / {s['recall']:.2f})")
+            for region in largest_regions(mask & ~truth, 3):
+                stroke = stroke_on(region)
+                erased |= stroke
+                brushed &= ~stroke
+            for region in largest_regions(truth & ~mask, 3):
+                stroke = stroke_on(region)
+                brushed |= stroke
+                erased &= ~stroke
+        print(f"| {name} | " + " | ".join(cells) + f" | {np.mean(times):.2f} |")
+    for group, names in (("tuned on", TUNED), ("held out", HELD_OUT)):
+        cells = []
+        for r in range(rounds + 1):
+            p = pooled([{**s, "tol_right": 0, "tol_found": 0} for n, s in totals[r]
+                        if n in names])
+            cells.append(f"{p['f1']:.3f} ({p['precision']:.2f} / {p['recall']:.2f})")
+        print(f"| **pooled, {group}** | " + " | ".join(cells) + " | |")
+
+
+def learning_speed():
+    """Seconds to describe a 1600-px painting's pixels (once) and to learn from marks (each
+    time), measured here."""
+    images, _ = common.sources()
+    image, truth = common.painting(images[0], (1200, 1600), "paint loss", 0)
+    start = time.perf_counter()
+    model = PaintingModel(image)
+    describe = time.perf_counter() - start
+    marks = np.zeros(image.shape[:2], bool)
+    marks[truth > 0] = True
+    times = []
+    for seed in range(3):
+        start = time.perf_counter()
+        model.select(marks & (np.random.default_rng(seed).random(marks.shape) < 0.3))
+        times.append(time.perf_counter() - start)
+    print(f"\n**Learning on a 1600 x 1200 painting**: its pixels described once in "
+          f"{describe:.2f} s; each learn and new mask {np.median(times):.2f} s (median of 3)")
+
+
 def speed(detector):
     """Seconds to detect a 24-megapixel painting and to fill its mask with Telea."""
     images, _ = common.sources()
@@ -247,6 +332,8 @@ def main():
     image_grid(rows, ["painting", "true loss", *found], out / "detection_manuscripts.png",
                max_width=2400)
     single_clicks(pages, out)
+    learning(pages)
+    learning_speed()
     evaluate("Thai murals (synthetic white strokes)", thai_murals(args.data), detectors)
     cracks = craquelure(args.data)
     evaluate("Craquelure (cracks)", cracks, detectors)
