@@ -7,10 +7,10 @@ Three ways, each a `Detector(method=...)`:
 
 - "learned" (the default): a U-Net (models/detector.py) trained on clean paintings with
   synthetic losses of realistic appearance marks the probability of loss at each pixel;
-- "colour": the network, then a per-painting colour model seeded on the losses it is surest
-  of: a Gaussian fitted on them (Lab plus local texture) against a Gaussian mixture of the
-  paint selects every pixel that looks like them, as clicks on those losses would. It finds
-  more of the losses on a damaged page, and marks more on a clean one (docs/detection.md);
+- "colour": the network, then a classifier of the painting's own pixels (detection/learn.py)
+  learned from the losses it is surest of against what it is sure is paint, as clicks on those
+  losses would teach it. It finds more of the losses on a damaged page, and marks more on a
+  clean one (docs/detection.md);
 - "white": the old rule, near-white cores grown into their blended edges, for pure-white
   marks (the synthetic strokes of inpainting benchmarks).
 

@@ -1,14 +1,13 @@
 """The pixel-level pieces of finding paint loss, which every detection method (registry.py) and
 the clicks (detect.py) are made of: the analysed copy of a painting and the mask enlarged back
-to its size, the detector network's probability of loss, the per-painting colour model, the
-white rule, and cleaning a mask."""
+to its size, the detector network's probability of loss, the white rule, cleaning a mask, and
+where a user would click a region."""
 import cv2
 import numpy as np
 
 from utils.images import to_uint8
 
 ANALYSIS_SIDE = 512  # the network's copy of a painting: at most this many pixels a side
-INTACT = 0.05       # below this probability the network calls a pixel intact paint with confidence
 SURE_LOSS = 0.9     # above it, a loss the image-level decision counts
 
 
@@ -97,96 +96,6 @@ def predict_damage(model, rgb8):
     x = tf.convert_to_tensor(padded[None].astype(np.float32) / 255.0)
     probability = model(x, training=False)
     return np.asarray(probability)[0, :height, :width, 0]
-
-
-# --- the per-painting colour model ----------------------------------------------------------
-
-def features(rgb8):
-    """Per pixel: CIE Lab (L 0-100) and the local texture (standard deviation of L in 5 x 5)."""
-    lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    lightness = lab[..., 0]
-    mean = cv2.blur(lightness, (5, 5))
-    texture = np.sqrt(np.maximum(cv2.blur(lightness * lightness, (5, 5)) - mean * mean, 0))
-    return np.dstack([lab, texture])
-
-
-class Gaussian:
-    """A multivariate normal fitted to samples (N, D); log_density of points (N, D)."""
-
-    def __init__(self, samples):
-        self.mean = samples.mean(axis=0)
-        covariance = np.cov(samples.T) + np.eye(samples.shape[1])  # 1 unit of floor
-        self.precision = np.linalg.inv(covariance)
-        self.log_det = np.linalg.slogdet(covariance)[1]
-
-    def log_density(self, points):
-        d = points - self.mean
-        return -0.5 * (np.einsum("ij,jk,ik->i", d, self.precision, d) + self.log_det)
-
-
-def _kmeans(samples, k, seed=0):
-    cv2.setRNGSeed(seed)
-    criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 20, 0.1)
-    _, labels, centres = cv2.kmeans(samples.astype(np.float32), k, None, criteria, 2,
-                                    cv2.KMEANS_PP_CENTERS)
-    return labels[:, 0], centres
-
-
-def loss_log_odds(f, seeds, components=6, sample=20000, seed=0):
-    """Per pixel, log p(features | loss) - log p(features | paint): the loss a Gaussian fitted on
-    the seeds, the paint a mixture of Gaussians (k-means clusters) fitted on the other pixels."""
-    rng = np.random.default_rng(seed)
-    pixels = f.reshape(-1, f.shape[-1])
-    loss = Gaussian(f[seeds])
-    others = pixels[~seeds.reshape(-1)]
-    others = others[rng.choice(len(others), min(len(others), sample), replace=False)]
-    labels, _ = _kmeans(others[:, :3], components, seed)
-    paint = []
-    for k in range(components):
-        members = others[labels == k]
-        if len(members) > 2 * f.shape[-1]:
-            paint.append(Gaussian(members).log_density(pixels) + np.log(len(members) / len(others)))
-    return (loss.log_density(pixels) - np.max(paint, axis=0)).reshape(f.shape[:2])
-
-
-def colour_selection(f, seeds, min_area):
-    """Every pixel whose features f (colour and texture) are more like the seeds' than the
-    paint's, cleaned, with a margin; nothing when there are too few seeds to fit."""
-    if seeds.sum() < 2 * f.shape[-1] + 2:
-        return np.zeros(f.shape[:2], bool)
-    selected = loss_log_odds(f, seeds) > 0
-    selected = cv2.morphologyEx(selected.view(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # hand-drawn masks' margin
-    return cv2.dilate(clean(selected | seeds, min_area).view(np.uint8), margin) > 0
-
-
-def click_seeds(f, points, window=40, tolerance=12.0):
-    """The seeds a click gives: the pixels around it (within window) of the clicked colour
-    (within tolerance in Lab) connected to it."""
-    height, width = f.shape[:2]
-    seeds = np.zeros((height, width), bool)
-    for x, y in points:
-        top, left = max(0, y - window), max(0, x - window)
-        box = f[top:y + window + 1, left:x + window + 1, :3]
-        colour = np.median(f[max(0, y - 2):y + 3, max(0, x - 2):x + 3, :3].reshape(-1, 3), axis=0)
-        near = (np.linalg.norm(box - colour, axis=-1) < tolerance).view(np.uint8)
-        _, labels = cv2.connectedComponents(near, connectivity=8)
-        seeds[top:top + box.shape[0], left:left + box.shape[1]] |= labels == labels[y - top,
-                                                                                    x - left]
-    return seeds
-
-
-def surest_losses(probability, count=3, min_probability=0.9, min_area=50):
-    """The points a user would click, chosen from the detector's probability map: the innermost
-    pixel of each of the count regions (above 0.5, of at least min_area pixels, whose mean
-    probability is at least min_probability) that hold the most probability."""
-    found = clean(probability > 0.5, 4).view(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
-    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=n)
-    mean = mass / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-    chosen = [c for c in np.argsort(-mass) if c and stats[c, cv2.CC_STAT_AREA] >= min_area
-              and mean[c] >= min_probability][:count]
-    return [innermost(labels == c) for c in chosen]
 
 
 def innermost(region):

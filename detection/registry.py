@@ -8,8 +8,13 @@ from typing import Callable
 
 import numpy as np
 
-from detection.maps import (analysis_copy, clean, colour_selection, click_seeds, features,
-                            full_size, predict_damage, surest_losses, white_rule)
+from detection.learn import PaintingModel
+from detection.maps import analysis_copy, clean, full_size, predict_damage, white_rule
+
+# colour: the network's losses above this probability teach the painting's classifier what a
+# loss is, and its pixels below SURELY_PAINT what paint is (chosen on the tuning manuscripts)
+SEED_PROBABILITY = 0.7
+SURELY_PAINT = 0.02
 
 
 @dataclass(frozen=True)
@@ -32,18 +37,18 @@ def learned(detector, image):
 
 
 def colour(detector, image):
-    """learned's losses, then every pixel like the losses the network is surest of: the colour
-    model seeded as clicks on them would seed it."""
+    """The network's losses, then every pixel like the losses it is surest of: a classifier of
+    this painting's own pixels (detection/learn.py) learned from them against what it is sure
+    is paint, as clicks on them would teach it."""
     small, _ = analysis_copy(image)
     probability = predict_damage(detector.network(), small)
+    shape = image.shape[:2]
     if not detector.damaged(probability):
-        return np.zeros(image.shape[:2], np.uint8)
-    found = clean(probability > detector.threshold, detector.min_area)
-    points = surest_losses(probability)
-    if points:
-        f = features(small)
-        found |= colour_selection(f, click_seeds(f, points), detector.min_area)
-    return full_size(found, image.shape[:2], detector.grow)
+        return np.zeros(shape, np.uint8)
+    sure = full_size(clean(probability > SEED_PROBABILITY, detector.min_area), shape) > 0
+    paint = full_size(probability < SURELY_PAINT, shape) > 0
+    found = PaintingModel(image).select(sure, paint, detector.min_area) | sure
+    return full_size(found, shape, detector.grow)
 
 
 def white(detector, image):
@@ -54,8 +59,9 @@ def white(detector, image):
 DETECTIONS = {d.name: d for d in (
     Detection("learned", "the damage detector network (the default)", learned,
               probability=network_probability, network=True),
-    Detection("colour", "the network, then every pixel like the losses it is surest of (finds "
-                        "more losses, and marks more on clean paintings)", colour, network=True),
+    Detection("colour", "the network, then every pixel like the losses it is surest of, learned "
+                        "from this painting's own pixels (finds more losses, and marks more on "
+                        "clean paintings)", colour, network=True),
     Detection("white", "pure-white marks only (the synthetic strokes of benchmarks)", white),
 )}
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, run_script, textured_painting, with_losses
 from detection.detect import DEFAULT_DETECTOR, Detector, detection_scores
-from detection.maps import analysis_copy, full_size, innermost, surest_losses
+from detection.maps import analysis_copy, full_size, innermost
 from models.detector import build_damage_detector
 from training.paint_loss import SHAPES, PaintLoss
 from utils.errors import UserError
@@ -130,19 +130,6 @@ def test_the_colour_method_adds_every_loss_like_the_surest_ones():
     learned, colour = Detector()(damaged) > 0, Detector("colour")(damaged) > 0
     assert not (learned & ~colour).any()  # the network's mask, and more
     assert detection_scores(colour, truth, tolerance=3)["tol_f1"] > 0.8
-
-
-def test_the_surest_losses_are_the_confident_wide_regions():
-    probability = np.zeros((100, 150), np.float32)
-    probability[10:30, 10:40] = 0.95   # wide and sure
-    probability[60:90, 20:60] = 0.93   # wider, nearly as sure
-    probability[50:51, 100:140] = 0.99  # sure but small: 40 pixels, under min_area
-    probability[10:40, 100:140] = 0.6  # wide but unsure
-    points = surest_losses(probability)
-    assert len(points) == 2
-    (x1, y1), (x2, y2) = points  # the one holding the most probability first, each inside
-    assert 20 <= x1 < 60 and 60 <= y1 < 90 and 10 <= x2 < 40 and 10 <= y2 < 30
-    assert surest_losses(probability, count=1) == points[:1]
 
 
 def test_large_scans_are_analysed_shrunk_and_the_mask_returns_full_size():
