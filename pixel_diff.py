@@ -37,10 +37,11 @@ from detection.maps import planes
 from filling import registry as fills
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import output_set, refuse_foreign
+from scans.saving import is_output_name, output_set, refuse_foreign
 from scans.scan import FORMATS, SUFFIX
 from utils import cli
 from utils.errors import UserError
+from utils.files import remove_stale_partials
 from utils.pyramid import ViewPyramid
 
 WINDOW = ("pixel_diff: drag rectangles, click losses; + - 0 1 zoom, a middle or right drag "
@@ -296,6 +297,9 @@ def main(args):
         raise UserError("--mask-invert reads the mask given with --mask: give one")
     outputs = output_set(output_path(painting, args.out, args.format))
     check_outputs(list(outputs.values()), [painting, *([args.mask] if args.mask else [])])
+    folder = outputs["restored"].parent
+    if folder.is_dir():  # recovery first: a killed run's set is completed before it is judged
+        remove_stale_partials(folder, is_output_name)
     refuse_foreign(outputs.values(), painting, args.overwrite)
     # the model before any drawing: a wrong file is said at once
     filler = pipeline.Filler.load(args.method, args.model, args.radius)
@@ -339,7 +343,7 @@ def main(args):
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         pipeline.save(outputs, restored, mask, before, filler, fmt, source, fraction, seconds,
-                      tool_record(), painting)
+                      tool_record(), painting, overwrite=args.overwrite)
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
     print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels "

@@ -48,7 +48,7 @@ from detection.maps import ANALYSIS_SIDE
 from filling import registry as fills
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, recorded_outputs,
+from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, place, recorded_outputs,
                           refuse_foreign)
 from scans.scan import FORMATS, available_memory, header, regular_file
 from utils import cli, env
@@ -155,7 +155,7 @@ def find_paintings(paths, out):
             every = find_images(path)
             found = [f for f in every if not is_output(f, path, out)]
             ours = recorded_outputs(path) | recorded_outputs(out)
-            protected += [f for f in every if f not in found and f.resolve() not in ours]
+            protected += [f for f in every if f not in found and place(f) not in ours]
             skipped += len(every) - len(found)
             if not found:
                 raise UserError(f"{path}: no images in this folder")
@@ -200,7 +200,9 @@ def find_masks(mask, files):
 
 
 def prepare_output_folder(out):
-    remove_stale_partials(writable_folder(out))
+    """The output folder, made and writable, with what a killed run left there rolled forward
+    (its set completed) and its temporaries removed."""
+    remove_stale_partials(writable_folder(out), is_output_name)
 
 
 def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, budget=None):
@@ -231,7 +233,7 @@ def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, bud
     clock.lap("mask")
     restored, before = pipeline.restore(scan, mask, filler, in_place=True)
     pipeline.save(outputs, restored, mask, before, filler, args.format, source, fraction,
-                  clock.lap("fill"), tool, path)
+                  clock.lap("fill"), tool, path, overwrite=args.overwrite)
     return fraction
 
 
@@ -256,6 +258,8 @@ def main(args):
         if name.lower().endswith(".keras"):
             inputs.append(name)
     check_outputs([p for paths in outputs.values() for p in paths.values()], inputs)
+    if out.is_dir():  # recovery first: a killed run's set is completed before it is judged
+        remove_stale_partials(out, is_output_name)
     # No file this tool did not make from the same painting is replaced (--overwrite aside):
     # such a painting is skipped, with its line, and the others go on.
     refused = dict(unreadable)
@@ -421,7 +425,7 @@ def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out
                     bar.update()
                     yield path, outcome
             if todo:
-                remove_stale_partials(out)  # what the dead worker was writing
+                remove_stale_partials(out, is_output_name)  # what the dead worker left
                 tqdm.write(f"warning: a worker process died (killed, or out of memory?); "
                            f"{len(todo)} painting(s) go to new workers", file=sys.stderr)
     tqdm.write(f"restored by {len(peaks)} worker process(es) of --jobs {jobs}; peak memory of "

@@ -5,6 +5,7 @@ where a user would click a region."""
 import cv2
 import numpy as np
 
+from utils.errors import check_finite
 from utils.images import to_uint8
 
 ANALYSIS_SIDE = 512  # the network's copy of a painting: at most this many pixels a side
@@ -94,8 +95,9 @@ def predict_damage(model, rgb8):
     pad_h, pad_w = -height % multiple, -width % multiple
     padded = cv2.copyMakeBorder(rgb8, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
     x = tf.convert_to_tensor(padded[None].astype(np.float32) / 255.0)
-    probability = model(x, training=False)
-    return np.asarray(probability)[0, :height, :width, 0]
+    probability = np.asarray(model(x, training=False))[0, :height, :width, 0]
+    check_finite(probability, "the damage detector")  # NaN would be a silent 0% mask
+    return probability
 
 
 def innermost(region):

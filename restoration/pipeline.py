@@ -20,7 +20,7 @@ import numpy as np
 
 from filling import registry as fills
 from filling.fill import fill
-from scans.saving import restoration_record, write_restoration
+from scans.saving import refuse_foreign, restoration_record, write_restoration
 from scans.scan import check_size, header, read_scan
 from utils.errors import UserError
 from utils.files import same_file, sha256
@@ -177,10 +177,13 @@ def restore(scan, mask, filler, progress=None, in_place=False):
 
 
 def save(outputs, scan, mask, before, filler, fmt, source, fraction, seconds, tool,
-         painting, extra_input=None):
+         painting, extra_input=None, overwrite=False):
     """Write the restored scan, its mask, figure and record to outputs {kind: path} as one set
     (scans/saving.py): the record says where the mask came from (source), the share filled, the
-    fill and its settings, the seconds each phase took (plus the write's) and the tool."""
+    fill and its settings, the seconds each phase took (plus the write's) and the tool. Under
+    the folder's lock, just before the set replaces anything, it is proven again that no file
+    it replaces is a user's (refuse_foreign; overwrite: replace them all the same): a file that
+    appeared since the run began is kept."""
     start = time.perf_counter()
 
     def record():
@@ -191,7 +194,8 @@ def save(outputs, scan, mask, before, filler, fmt, source, fraction, seconds, to
         if extra_input:
             made["input"].update(extra_input)
         return made
-    write_restoration(outputs, scan, mask, before, filler.method, fmt, record)
+    write_restoration(outputs, scan, mask, before, filler.method, fmt, record,
+                      check=lambda: refuse_foreign(outputs.values(), painting, overwrite))
 
 
 class Clock:

@@ -3,6 +3,8 @@ own depth, with its alpha, profile and metadata), the mask, the figure with the 
 painting, and the record of how it was made. The one naming rule, record and writer that
 restore.py, pixel_diff.py and the workbench (app.py) save through."""
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +12,22 @@ import numpy as np
 from scans.outputs import input_record, record_json
 from scans.scan import SUFFIX, Scan, write_scan
 from utils.errors import UserError
-from utils.files import commit_set, partial_name, sha256
+from utils.files import commit_set, partial_name, sha256, writing
 from utils.plotting import restoration_figure
 
 OUTPUT_ENDINGS = ("_restored", "_mask", "_figure", "_record")  # what output_paths names end in
 
 
+def place(path):
+    """A file's absolute path with its folder resolved and its own name kept: an output name
+    that is a link is that link, never what it points to."""
+    path = Path(path)
+    return path.parent.resolve() / path.name
+
+
 def is_output_name(path):
     """Whether a file is named like one of this tool's outputs (a folder scan skips those)."""
-    return any(path.stem.endswith(ending) for ending in OUTPUT_ENDINGS)
+    return any(Path(path).stem.endswith(ending) for ending in OUTPUT_ENDINGS)
 
 
 def output_set(restored):
@@ -56,23 +65,25 @@ def _records(folder):
             continue
 
 
-def recorded_outputs(folder):
+def recorded_outputs(folder, only=None):
     """{file: the painting it was made from} of the files that earlier runs of these tools
     wrote into folder and that are still as they wrote them: each listed by a record whose
-    sha256 of it matches the file on disk (a record is its own proof). A record anyone could
-    write proves nothing: a stale or hand-made one lists files whose bytes it does not know."""
+    sha256 of it matches the regular file on disk (a record is its own proof; a link is never
+    one of them). A record anyone could write proves nothing: a stale or hand-made one lists
+    files whose bytes it does not know. only: the files to prove (others are not hashed)."""
+    only = None if only is None else {place(p) for p in only}
     written = {}
     for path, record in _records(folder):
         source = record.get("input", {}).get("path")
-        written[path.resolve()] = source
+        written[place(path)] = source
         for kind, output in record["outputs"].items():
             output = Path(output)
             digest = record["output_sha256"].get(kind)
-            if kind == "record" or digest is None or not output.is_file():
+            if kind == "record" or digest is None or (only is not None and output not in only):
                 continue
             try:
-                if sha256(output) == digest:
-                    written[output.resolve()] = source
+                if stat.S_ISREG(os.lstat(output).st_mode) and sha256(output) == digest:
+                    written[output] = source
             except OSError:
                 continue
     return written
@@ -81,19 +92,19 @@ def recorded_outputs(folder):
 def foreign_files(paths, source=None, ours=None):
     """The paths among paths that exist and that no run of these tools provably wrote (see
     recorded_outputs): a user's own files (a hand-drawn <name>_mask.png beside the painting,
-    another painting b.png), never to be replaced without --overwrite. With source (the painting
-    these outputs are made from), also the outputs these tools made from another painting.
-    ours: recorded_outputs of the paths' folders, when the caller has it (it hashes every
-    output there: once per run, not once per painting)."""
+    another painting b.png, a link), never to be replaced without --overwrite. With source (the
+    painting these outputs are made from), also the outputs these tools made from another
+    painting. ours: recorded_outputs of the paths' folders, when the caller has it (it hashes
+    every output there: once per run, not once per painting)."""
     if ours is None:
         ours = {}
-        for folder in {Path(p).resolve().parent for p in paths}:
-            ours.update(recorded_outputs(folder))
+        for folder in {place(p).parent for p in paths}:
+            ours.update(recorded_outputs(folder, only=paths))
     foreign = []
     for path in map(Path, paths):
         if not path.exists():
             continue
-        key = path.resolve()
+        key = place(path)
         if key not in ours or (source is not None and ours[key] is not None
                                and Path(ours[key]) != Path(source).resolve()):
             foreign.append(path)
@@ -119,30 +130,33 @@ def restoration_record(painting, scan, mask, fraction, method, model, settings, 
             "tool": tool}
 
 
-def write_restoration(outputs, scan, mask, before, method, fmt, make_record):
+def write_restoration(outputs, scan, mask, before, method, fmt, make_record, check=None):
     """Write the restored scan, the mask (H, W; nonzero = filled), the figure (before: the
     painting's thumbnail before filling) and the record to outputs {kind: path} as one set: each
     to a temporary file of this process, the record (with every output's path and sha256) last,
     then all renamed into place together (commit_set). make_record() is called once the three
     images are written (so it can time them) and returns the record. A failure (a full disk, an
     error) removes this run's temporary files and leaves the files of an earlier run as they
-    were; a kill leaves the old set or, once the renames began, the new one whole."""
+    were; a kill leaves the old set or, once the renames began, the new one whole. check(), if
+    given, is called under the folder's lock just before the renames (commit_set): it proves
+    again that the files the set replaces may be replaced."""
     mask = (np.asarray(mask) > 0).astype(np.uint8)
     writers = {"restored": lambda p: write_scan(p, scan, fmt),
                "mask": lambda p: write_scan(p, Scan((mask * np.uint8(255))[..., None]), "png"),
                "figure": lambda p: restoration_figure(p, before, mask, scan.colour, method)}
-    temporary = {kind: partial_name(path) for kind, path in outputs.items()}
-    try:
-        for kind, write in writers.items():
-            write(temporary[kind])
-        record = make_record()
-        record = {"input": record.pop("input"),
-                  "outputs": {kind: str(p.resolve()) for kind, p in outputs.items()},
-                  "output_sha256": {kind: sha256(temporary[kind]) for kind in writers},
-                  **record}
-        temporary["record"].write_text(record_json(record))
-        commit_set([(temporary[kind], outputs[kind]) for kind in ("restored", "mask", "figure",
-                                                                  "record")])
-    finally:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
+    with writing(Path(outputs["restored"]).parent):
+        temporary = {kind: partial_name(path) for kind, path in outputs.items()}
+        try:
+            for kind, write in writers.items():
+                write(temporary[kind])
+            record = make_record()
+            record = {"input": record.pop("input"),
+                      "outputs": {kind: str(place(p)) for kind, p in outputs.items()},
+                      "output_sha256": {kind: sha256(temporary[kind]) for kind in writers},
+                      **record}
+            temporary["record"].write_text(record_json(record))
+            commit_set([(temporary[kind], outputs[kind])
+                        for kind in ("restored", "mask", "figure", "record")], check)
+        finally:
+            for path in temporary.values():
+                path.unlink(missing_ok=True)

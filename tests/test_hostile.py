@@ -19,7 +19,7 @@ from PIL import Image
 from conftest import (ROOT, damaged_painting, digests, error_line, run_script,
                       write_paintings)
 from scans.saving import foreign_files, output_set, write_restoration
-from utils.files import PARTIAL, commit_set, remove_stale_partials
+from utils.files import PARTIAL, commit_set, partial_name, remove_stale_partials
 from scans.scan import Scan, read_scan
 
 TELEA = ["--method", "telea"]
@@ -197,7 +197,7 @@ def test_a_failed_write_at_any_point_leaves_the_earlier_set_as_it_was(tmp_path, 
             raise OSError(errno.ENOSPC, "No space left on device")
         monkeypatch.setattr(saving, "restoration_figure", no_figure)
     elif fault == "commit":
-        def no_journal(moves):
+        def no_journal(moves, check=None):
             raise OSError(errno.ENOSPC, "No space left on device")
         monkeypatch.setattr(saving, "commit_set", no_journal)
     _, again = _write_set(tmp_path, 200, fail="record" if fault == "record" else None)
@@ -207,32 +207,44 @@ def test_a_failed_write_at_any_point_leaves_the_earlier_set_as_it_was(tmp_path, 
 
 
 def test_a_kill_in_the_middle_of_a_commit_is_completed_by_the_next_run(tmp_path):
-    """A journal left by a dead process (a kill between the renames) is rolled forward: the new
-    set whole; temporary files of live processes (a concurrent run) are left alone."""
+    """A journal left by a dead process (killed between the renames) is rolled forward: the new
+    set whole; the temporaries of a live process (a concurrent run, holding its lock) are left
+    alone. (Killed between each pair of renames, for each tool: test_files_safety.py.)"""
     outputs, write = _write_set(tmp_path, 10)
     write()
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
+    live_token = "0123456789abcdef"
+    lock = tmp_path / f"{PARTIAL}{live_token}.lock"
+    lock.touch()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     try:
-        new = {kind: tmp_path / f"{PARTIAL}{dead.pid}-abcd-{path.name}"
+        assert holder.stdout.readline().strip() == "held"
+        dead = "fedcba9876543210"  # a killed process's token: no one holds its lock
+        new = {kind: tmp_path / f"{PARTIAL}{dead}-abcd-{path.name}"
                for kind, path in outputs.items()}
         for kind, path in new.items():
             path.write_bytes(f"new {kind}".encode())
         moves = [(new[k], outputs[k]) for k in ("restored", "mask", "figure", "record")]
         os.replace(*moves[0])  # killed after the first rename
-        (tmp_path / f"{PARTIAL}{dead.pid}-abcd-p.journal.json").write_text(
-            json.dumps([[str(a), str(b)] for a, b in moves]))
-        live = tmp_path / f"{PARTIAL}{sleeper.pid}-ef01-q_restored.png"
+        (tmp_path / f"{PARTIAL}{dead}-ab12-p.journal.json").write_text(json.dumps(
+            {"token": dead, "moves": [[str(a), str(b)] for a, b in moves]}))
+        live = tmp_path / f"{PARTIAL}{live_token}-ef01-q_restored.png"
         live.write_bytes(b"another run's file, being written")
         remove_stale_partials(tmp_path)
         assert {outputs[k].read_bytes() for k in outputs} == {
             f"new {k}".encode() for k in outputs}
         assert live.exists()  # a running process's file
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-            [p.name for p in outputs.values()] + [live.name])
+            [p.name for p in outputs.values()] + [live.name, lock.name])
     finally:
-        sleeper.kill()
+        holder.kill()
+        holder.wait()
+    remove_stale_partials(tmp_path)  # its process gone, its files are stale
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in outputs.values())
 
 
 def test_concurrent_commits_into_one_folder_never_mix_their_sets(tmp_path):
@@ -245,7 +257,7 @@ def test_concurrent_commits_into_one_folder_never_mix_their_sets(tmp_path):
             for round_ in range(30):
                 moves = []
                 for kind, path in outputs.items():
-                    temporary = path.with_name(f"{PARTIAL}{os.getpid()}-{tag}{round_}-{path.name}")
+                    temporary = partial_name(path)
                     temporary.write_text(f"{tag}")
                     moves.append((temporary, path))
                 commit_set(moves)
