@@ -350,7 +350,7 @@ def _restore_here(files, outputs, masks, args, tools):
 _WORKER = {}  # a worker process's loaded tools and memory budget
 
 
-def _start_worker(args, detector, detect, threads, budget):
+def _start_worker(args, detector, detect, threads, budget, begun=None):
     """A worker process's start: its share of the cores and the memory, and the models, loaded
     once for all the paintings it restores (TensorFlow only when a network is used)."""
     import cv2
@@ -360,7 +360,7 @@ def _start_worker(args, detector, detect, threads, budget):
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    _WORKER.update(args=args, budget=budget)
+    _WORKER.update(args=args, budget=budget, begun=begun)
     try:
         _WORKER["tools"] = load_tools(args, detector, detect)
     except UserError as error:  # told with the first painting, and the run stops
@@ -373,6 +373,8 @@ def _restore_in_worker(path, outputs, mask_path):
     if "setup_error" in _WORKER:
         outcome = ("failed", _WORKER["setup_error"])
     else:
+        if _WORKER.get("begun") is not None:
+            _WORKER["begun"].put(str(path))
         outcome = _restore_one(path, outputs, _WORKER["args"], _WORKER["tools"], mask_path,
                                _WORKER["budget"])
     return outcome, "setup_error" in _WORKER, (os.getpid(), peak_memory())
@@ -386,37 +388,37 @@ def peak_memory():
 def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out):
     """Restore files in jobs worker processes, the progress bar over all of them: yields as
     _restore_here does, in the order the paintings finish. A worker that dies (killed, out of
-    memory) costs only the paintings it had: the set it was committing is completed or left
-    as it was (scans/saving.py), a new pool takes the rest, and a painting whose worker died
-    RETRIES + 1 times is reported as failed."""
+    memory) costs only its own painting: when a pool breaks, the paintings its workers had
+    begun are suspects, each tried again alone in a pool of one (so that a second death is
+    surely its own), the others go to a new pool uncounted; the set a dead worker was
+    committing is completed or left as it was, and its temporaries are removed
+    (utils/files.py); a painting whose worker died RETRIES + 1 times is reported as failed."""
     memory = available_memory()
     budget = None if memory is None else memory // jobs
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
     deaths = {path: 0 for path in files}
-    todo, peaks = list(files), {}
+    todo, suspects, peaks = list(files), [], {}
+    # "spawn": a fork of a process that has started TensorFlow's threads can deadlock
+    context = multiprocessing.get_context("spawn")
+    begun = context.SimpleQueue()  # the paintings the workers have begun, as they begin them
     with tqdm(total=len(files), desc=f"restoring ({jobs} workers)", unit="painting") as bar:
-        while todo:
-            # "spawn": a fork of a process that has started TensorFlow's threads can deadlock
-            with ProcessPoolExecutor(min(jobs, len(todo)),
-                                     mp_context=multiprocessing.get_context("spawn"),
+        while todo or suspects:
+            batch = [suspects.pop(0)] if suspects else todo
+            with ProcessPoolExecutor(min(jobs, len(batch)), mp_context=context,
                                      initializer=_start_worker,
-                                     initargs=(args, detector, detect, threads, budget)) as pool:
+                                     initargs=(args, detector, detect, threads, budget,
+                                               begun)) as pool:
                 pending = {pool.submit(_restore_in_worker, path, outputs[path],
-                                       masks.get(path)): path for path in todo}
-                todo = []
+                                       masks.get(path)): path for path in batch}
+                if batch is todo:
+                    todo = []
+                broken = []
                 for done in as_completed(pending):
                     path = pending[done]
                     try:
                         outcome, setup, (pid, peak) = done.result()
                     except BrokenProcessPool:
-                        deaths[path] += 1
-                        if deaths[path] > RETRIES:
-                            bar.update()
-                            yield path, ("failed", f"{path}: its worker process died "
-                                               f"{deaths[path]} times (killed, or out of "
-                                               f"memory?); try fewer --jobs, or --jobs 1")
-                        else:
-                            todo.append(path)
+                        broken.append(path)
                         continue
                     if setup:
                         pool.shutdown(cancel_futures=True)
@@ -424,10 +426,26 @@ def _restore_in_workers(files, outputs, masks, args, detector, jobs, detect, out
                     peaks[pid] = max(peak, peaks.get(pid, 0))
                     bar.update()
                     yield path, outcome
-            if todo:
+            started = set()
+            while not begun.empty():
+                started.add(begun.get())
+            for path in broken:
+                if str(path) not in started:
+                    todo.append(path)  # never begun: no fault of its own
+                    continue
+                deaths[path] += 1
+                if deaths[path] > RETRIES:
+                    bar.update()
+                    yield path, ("failed", f"{path}: its worker process died {deaths[path]} "
+                                           f"times (killed, or out of memory?); try fewer "
+                                           f"--jobs, or --jobs 1")
+                else:
+                    suspects.append(path)
+            if broken:
                 remove_stale_partials(out, is_output_name)  # what the dead worker left
                 tqdm.write(f"warning: a worker process died (killed, or out of memory?); "
-                           f"{len(todo)} painting(s) go to new workers", file=sys.stderr)
+                           f"{len(todo) + len(suspects)} painting(s) go to new workers",
+                           file=sys.stderr)
     tqdm.write(f"restored by {len(peaks)} worker process(es) of --jobs {jobs}; peak memory of "
                f"each: {', '.join(f'{p / 1e9:.2f}' for p in sorted(peaks.values()))} GB (this "
                f"process: {peak_memory() / 1e9:.2f} GB)")

@@ -277,8 +277,10 @@ def test_concurrent_commits_into_one_folder_never_mix_their_sets(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_worker_costs_at_most_its_painting(tmp_path):
-    """restore.py --jobs 2 with one worker killed (as the OOM killer would): the batch goes on,
-    and every painting's set is whole or absent."""
+    """restore.py --jobs 2 with two workers killed, one after the other (as the OOM killer
+    would): the batch goes on, the paintings the dead workers had begun are tried again alone,
+    the others are not counted against; every painting's set is whole or absent, and no
+    temporary is left."""
     folder = tmp_path / "in"
     for index in range(6):
         _painting(folder, f"q{index}.png", seed=index)
@@ -286,26 +288,27 @@ def test_a_killed_worker_costs_at_most_its_painting(tmp_path):
     process = subprocess.Popen([sys.executable, str(ROOT / "restore.py"), folder, "-o", out,
                                 "--jobs", "2", "--model", "none"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    killed = None
-    deadline = time.time() + 120
-    while killed is None and time.time() < deadline and process.poll() is None:
+    killed = []
+    deadline = time.time() + 180
+    while len(killed) < 2 and time.time() < deadline and process.poll() is None:
         for child in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"multiprocessing" in cmdline and b"spawn_main" in cmdline:
+            if b"multiprocessing" in cmdline and b"spawn_main" in cmdline \
+                    and int(child) not in killed:
                 time.sleep(3)  # let it start on a painting
                 os.kill(int(child), signal.SIGKILL)
-                killed = int(child)
+                killed.append(int(child))
                 break
         time.sleep(0.2)
     _, stderr = process.communicate(timeout=600)
-    assert killed is not None
+    assert len(killed) == 2
     assert "Traceback" not in stderr
     assert process.returncode in (0, 2), stderr
     for index in range(6):
         present = [p.exists() for p in output_set(out / f"q{index}_restored.png").values()]
         assert all(present) or not any(present), (index, present)
     restored = sum((out / f"q{i}_restored.png").exists() for i in range(6))
-    assert restored >= 5, stderr
+    assert restored >= 5, stderr  # at most the one painting whose worker died twice
     assert not list(out.glob(PARTIAL + "*"))
 
 
