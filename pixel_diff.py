@@ -305,7 +305,7 @@ def main(args):
     filler = pipeline.Filler.load(args.method, args.model, args.radius)
     scan = pipeline.read_painting(painting)
     for warning in scan.warnings:
-        print(f"warning: {painting}: {warning}", file=sys.stderr)
+        print(cli.printable(f"warning: {painting}: {warning}"), file=sys.stderr)
     if not rectangles and not points and not args.mask:
         if not _has_display():
             raise UserError("no display to draw on: pass rectangles with --roi x,y,w,h, clicks "
@@ -331,10 +331,10 @@ def main(args):
         fraction, warning = pipeline.check_mask(mask, scan, args.allow_large_mask,
                                                 args.warn_share, hint)
     except pipeline.NothingFound as error:
-        print(f"{painting}: {error}")
+        print(cli.printable(f"{painting}: {error}"))
         return
     if warning:
-        print(f"warning: {painting}: {warning}", file=sys.stderr)
+        print(cli.printable(f"warning: {painting}: {warning}"), file=sys.stderr)
     clock.lap("mask")
     restored, before = pipeline.restore(scan, mask, filler, in_place=True)
     seconds = clock.lap("fill")
@@ -346,8 +346,9 @@ def main(args):
                       tool_record(), painting, overwrite=args.overwrite)
     except OSError as error:
         raise UserError(f"cannot write {error.filename or out} ({error.strerror or error})")
-    print(f"{len(rectangles)} rectangle(s), {len(points)} click(s), {int(mask.sum())} pixels "
-          f"filled ({args.method}, radius {args.radius}) -> {out}, mask {outputs['mask']}")
+    print(cli.printable(f"{len(rectangles)} rectangle(s), {len(points)} click(s), "
+                        f"{int(mask.sum())} pixels filled ({args.method}, radius {args.radius}) "
+                        f"-> {out}, mask {outputs['mask']}"))
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, bud
     clock = pipeline.Clock()
     scan = pipeline.read_painting(path, args.max_pixels, budget)
     for warning in scan.warnings:  # said here, and in the record's input conversions
-        tqdm.write(f"warning: {path}: {warning}", file=sys.stderr)
+        tqdm.write(cli.printable(f"warning: {path}: {warning}"), file=sys.stderr)
     clock.lap("read")
     if mask_path is not None:
         mask = pipeline.read_mask(mask_path, path, scan, args.mask_invert)
@@ -229,7 +229,8 @@ def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, bud
         raise type(error)(f"{path}: {error}") if not isinstance(error, pipeline.LargeMask) \
             else pipeline.LargeMask(f"{path}: {error}", error.fraction) from None
     if warning:
-        tqdm.write(f"warning: {path}: {warning} ({outputs['mask'].name})", file=sys.stderr)
+        tqdm.write(cli.printable(f"warning: {path}: {warning} ({outputs['mask'].name})"),
+                   file=sys.stderr)
     clock.lap("mask")
     restored, before = pipeline.restore(scan, mask, filler, in_place=True)
     pipeline.save(outputs, restored, mask, before, filler, args.format, source, fraction,
@@ -286,16 +287,16 @@ def main(args):
     failures, empty = [], []
     for path, (outcome, detail) in report:
         if outcome == "restored":
-            tqdm.write(f"{path}: filled {detail:.2%} of the painting -> "
-                       f"{outputs[path]['restored']}")
+            tqdm.write(cli.printable(f"{path}: filled {detail:.2%} of the painting -> "
+                                     f"{outputs[path]['restored']}"))
         elif outcome == "nothing":  # not a failure: a clean painting, or a threshold too high
             empty.append(path)
-            tqdm.write(detail)
+            tqdm.write(cli.printable(detail))
         elif len(files) == 1:
             raise UserError(detail)
         else:
             failures.append(path)
-            tqdm.write(f"error: {detail} (skipped)", file=sys.stderr)
+            tqdm.write(cli.printable(f"error: {detail} (skipped)"), file=sys.stderr)
     if empty and len(files) > 1:
         tqdm.write(f"{len(empty)} of {len(files)} paintings had no loss found; nothing was "
                    f"written for them")
@@ -338,7 +339,8 @@ def _restore_one(path, outputs, args, tools, mask_path, budget=None):
     except pipeline.NothingFound as error:
         return "nothing", str(error)
     except (UserError, OSError, MemoryError) as error:
-        return "failed", _reason(error)
+        reason = _reason(error)  # every line names its painting (a full disk's too)
+        return "failed", reason if reason.startswith(str(path)) else f"{path}: {reason}"
 
 
 def _restore_here(files, outputs, masks, args, tools):

@@ -163,3 +163,24 @@ def test_a_detector_that_returns_nan_is_one_line_not_a_silent_empty_mask(tmp_pat
     line = error_line(run_script("restore.py", painting, "-o", tmp_path / "out"))
     assert "the damage detector returned NaN" in line
     assert not (tmp_path / "out" / "p_restored.png").exists()
+
+
+def test_a_name_with_control_characters_forges_no_line(tmp_path):
+    """A painting named with a newline and an escape: every line the tools print shows them
+    escaped, so that no `error:` line or terminal sequence can be forged."""
+    painting = _painting(tmp_path / "in")
+    named = painting.with_name("p\nerror: all your files were deleted\x1b[2J.png")
+    painting.rename(named)
+    for script, target in (("restore.py", tmp_path / "out"),
+                           ("pixel_diff.py", tmp_path / "pd" / "x_restored.png")):
+        result = run_script(script, named, "-o", target, "--method", "telea",
+                            *(["--detect", "white"] if script == "restore.py" else
+                              ["--roi", "0,0,100,100"]))
+        assert result.returncode == 0, result.stderr
+        lines = (result.stdout + result.stderr).splitlines()
+        assert not any(line.startswith("error:") for line in lines), lines
+        assert "\x1b" not in result.stdout + result.stderr
+        assert "\\nerror: all your files" in result.stdout + result.stderr
+    missing = named.with_name("gone\nerror: forged.png")
+    result = run_script("restore.py", missing, "-o", tmp_path / "o2")
+    assert len(result.stderr.strip().splitlines()) == 1 and "gone\\nerror" in result.stderr

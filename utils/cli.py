@@ -204,5 +204,12 @@ def run(main, parse_args, argv=None):
         args = parse_args(argv)
         return main(args)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         sys.exit(2)
+
+
+def printable(text):
+    """text with every control character (a newline or an escape in a file's name) written as
+    its escape (\\n, \\x1b), so that a name can neither forge a line of the tool's own nor
+    drive the terminal."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
