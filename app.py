@@ -13,12 +13,14 @@ examples:
   python app.py                              # no folder: upload paintings from the page
 """
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from detection import registry as detections
 from detection.detect import Detector
 from utils import cli
+from utils.cli import printable
 from utils.errors import UserError
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
@@ -45,37 +47,54 @@ def parse_args(argv=None):
 
 
 def main(args):
-    from werkzeug.serving import make_server
-
-    from workbench.server import Workbench, create_app
+    from workbench.server import Workbench
     if args.folder and not Path(args.folder).is_dir():
-        raise UserError(f"{args.folder}: no such folder")
+        raise UserError(f"{printable(args.folder)}: no such folder")
     # the Host names it answers to: this machine's, or any for a wildcard address (the token
     # still guards it)
     wildcard = args.host in ("0.0.0.0", "::", "")
     hosts = None if wildcard else {*LOCAL, args.host.strip("[]").lower()}
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
                           Detector(args.detect), hosts=hosts)
-    print("loading the detector and the model…", flush=True)
-    workbench.warm_up()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    # stopped by a service manager (SIGTERM) as by Ctrl-C: the finally below removes the uploads
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        server = make_server(args.host, args.port, create_app(workbench), threaded=True)
-    except OSError as error:
-        raise UserError(f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
-                        f"try another --port")
-    if args.host not in LOCAL:
-        print(f"warning: listening on {args.host}: anyone who can reach this machine on the "
-              f"network can open, restore and save paintings here", file=sys.stderr)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"the workbench is at http://{host}:{server.server_port}/?token={workbench.token} "
-          f"(Ctrl-C to stop; the address carries this run's token); paintings "
-          f"from {workbench.folder or 'uploads'}, saved into {Path(args.out).resolve()}",
-          flush=True)
-    try:
-        server.serve_forever()
+        print("loading the detector and the model…", flush=True)
+        workbench.warm_up()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+        serve(args, workbench)
     except KeyboardInterrupt:
         print("stopped")
+    finally:
+        workbench.close()
+
+
+def serve(args, workbench):
+    """Listen, print the page's address and serve it until stopped."""
+    from werkzeug.serving import make_server
+
+    from workbench.server import create_app
+    host = printable(args.host)
+    try:
+        server = make_server(args.host, args.port, create_app(workbench), threaded=True)
+    except UnicodeError:  # a name IDNA refuses (a label over 63 characters, ...)
+        raise UserError(f"--host {host}: not a host name") from None
+    except OSError as error:
+        raise UserError(f"cannot listen on {host}:{args.port} ({error.strerror or error}); "
+                        f"try another --port")
+    workbench.port = server.server_port  # the token's cookie is named by it
+    if args.host not in LOCAL:
+        print(f"warning: listening on {host}: anyone who can reach this machine on the "
+              f"network can open, restore and save paintings here", file=sys.stderr)
+    host = f"[{host}]" if ":" in host else host
+    print(f"the workbench is at http://{host}:{server.server_port}/?token={workbench.token} "
+          f"(Ctrl-C to stop; the address carries this run's token); paintings from "
+          f"{printable(workbench.folder or 'uploads')}, saved into "
+          f"{printable(Path(args.out).resolve())}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

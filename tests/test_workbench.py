@@ -47,7 +47,7 @@ def _client(workbench):
     cookie and its own origin on every request."""
     from workbench.server import create_app
     client = create_app(workbench).test_client()
-    client.set_cookie("workbench_token", workbench.token, domain="localhost")
+    client.set_cookie(workbench.cookie, workbench.token, domain="localhost")
     client.environ_base["HTTP_ORIGIN"] = "http://localhost"
     return client
 

@@ -15,16 +15,24 @@ Safety: files are read only from FOLDER (a name from the browser must be one of 
 found in it) or from uploads, which are saved under names made here; outputs go only to OUT,
 named by the painting's stem after werkzeug's secure_filename; nothing is written over an input
 (scans.outputs.check_outputs, as in restore.py); an upload over the size limit, a file that is
-not an image or a truncated one gets a message, not a crashed server.
+not an image or a truncated one gets a message, not a crashed server. Every value a request
+carries is checked by one of a few small readers (_number, _choice, _flag, _json_object) and a
+malformed one is answered 4xx with one line; anything unforeseen is a 500 with a generic line
+and its traceback in the terminal. Names are echoed through printable(): no control characters.
 """
 import dataclasses
 import io
 import json
+import re
 import secrets
+import shutil
+import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
+import weakref
 from pathlib import Path
 
 import cv2
@@ -37,10 +45,11 @@ from filling import registry as fills
 from models.loading import load_inpainting_model
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import foreign_files, is_output_name, output_paths, recorded_outputs
+from scans.saving import foreign_files, is_output_name, output_paths, place, recorded_outputs
 from scans.scan import FORMATS, check_size, header, read_scan
+from utils.cli import printable
 from utils.errors import UserError
-from utils.files import sha256, writable_folder
+from utils.files import remove_stale_partials, sha256, writable_folder
 from utils.images import find_images
 from utils.plotting import thumbnail
 from utils.pyramid import ViewPyramid
@@ -48,8 +57,6 @@ from utils.pyramid import ViewPyramid
 WEB = Path(__file__).resolve().parent / "web"
 VIEW_SIDE = 1600  # the page's view of a painting: at most this many pixels on its longest side
 MASK_RGB = (255, 0, 255)  # the page's mask colour (web/app.js MASK_COLOUR)
-
-
 def _png(array):
     """PNG bytes of an 8-bit (H, W) or (H, W, 3) array."""
     buffer = io.BytesIO()
@@ -263,7 +270,8 @@ class Painting:
             mask[self.scan.alpha == 0] = False
         with self.base_lock:
             self.detected, self.probability, self._base = mask, None, None
-            self.loaded = {"source": "file", "name": Path(sent).name, "sha256": sha256(path)}
+            self.loaded = {"source": "file", "name": printable(Path(sent).name),
+                           "sha256": sha256(path)}
         return float(mask.mean())
 
     def detected_at(self, threshold):
@@ -280,7 +288,7 @@ class Painting:
 
     def summary(self):
         height, width = self.scan.shape
-        return {"id": self.id, "name": self.name, "width": width, "height": height,
+        return {"id": self.id, "name": printable(self.name), "width": width, "height": height,
                 "view_width": self.view_size[0], "view_height": self.view_size[1],
                 "bits": self.scan.bits,
                 "fraction": float(self.detected.mean()),
@@ -298,7 +306,7 @@ class Painting:
 
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_OPEN_PIXELS = 100_000_000  # the largest painting opened or uploaded (app.py --max-pixels)
-COOKIE = "workbench_token"
+COOKIE = "workbench_token"  # and the port: Workbench.cookie
 KEEP_OPEN = 4  # paintings held in memory; the page opens an older one again
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -307,7 +315,7 @@ class Workbench:
     """The state of one server: its folder, output folder, open paintings and loaded models."""
 
     def __init__(self, folder, out, max_upload_mb=200, max_pixels=None, detector=None,
-                 hosts=LOCAL_NAMES):
+                 hosts=LOCAL_NAMES, port=None):
         self.folder = Path(folder).resolve() if folder else None
         self.out = Path(out)
         self.max_upload = int(max_upload_mb * 1024 * 1024)
@@ -317,13 +325,27 @@ class Workbench:
         # it, so no other web page the user visits can use the server
         self.token = secrets.token_urlsafe(24)
         self.hosts = None if hosts is None else set(hosts)  # the Host names it answers to
+        self.port = port  # the port it listens on (app.py sets it once the server is bound)
         self.detector = detector or Detector()
         self.uploads = Path(tempfile.mkdtemp(prefix="workbench-uploads-"))
+        # removed by close(), or when the workbench is collected, or at exit, whichever is first
+        self._remove_uploads = weakref.finalize(self, shutil.rmtree, self.uploads,
+                                                ignore_errors=True)
         self.paintings = {}
         self.models, self.model_hashes = {}, {}
         self.tool = {**tool_record(), "command": ["app.py (the workbench)"]}
         self.models_lock = threading.Lock()
         self.save_lock = threading.Lock()
+
+    @property
+    def cookie(self):
+        """The name of the token's cookie: a browser sends a host's cookies to all of its
+        ports, so two workbenches on two ports, named alike, would log each other out."""
+        return COOKIE if self.port is None else f"{COOKIE}_{self.port}"
+
+    def close(self):
+        """Remove the uploads (app.py calls it as it stops; again does nothing)."""
+        self._remove_uploads()
 
     def warm_up(self):
         """Load the detector and auto's model and run each once on a small image, so that the
@@ -464,9 +486,11 @@ class Workbench:
                                     "seconds": {"fill": clock.lap("fill")["fill"]}}
             painting.saved = {}
             job.update(state="done", phase="done", fraction=fraction)
-        except Exception as error:  # the page shows it; the server goes on
-            job.update(state="error", error=str(error) if isinstance(error, UserError) else
-                       f"{type(error).__name__}: {error}")
+        except UserError as error:  # the page shows it; the server goes on
+            job.update(state="error", error=printable(error))
+        except Exception as error:
+            log_failure(error, f"restoring {painting.name} with {method_name}")
+            job.update(state="error", error=FAILED)
         job["seconds"] = round(time.time() - job["started"], 3)
 
     def save(self, painting, fmt):
@@ -482,10 +506,11 @@ class Workbench:
     def _save(self, painting, fmt):
         from werkzeug.utils import secure_filename
         stem = Path(secure_filename(Path(painting.name).name)).stem or "painting"
+        # recovery first: a killed save's set is completed before anything is judged
+        remove_stale_partials(writable_folder(self.out), is_output_name)
         ours = recorded_outputs(self.out)  # earlier saves: replaceable, not inputs
         inputs = [painting.path, *(p for p in (find_images(self.folder) if self.folder else [])
-                                   if p.resolve() not in ours)]
-        writable_folder(self.out)
+                                   if place(p) not in ours)]
         # The painting's own name, unless files there belong to another painting (sub/x.jpg
         # beside x.jpg, two uploads whose names reduce to one) or to the user: then name-2, ...
         for number in range(1, 10000):
@@ -532,13 +557,14 @@ def create_app(workbench):
         host = host.strip("[]").lower()
         if workbench.hosts is not None and host not in workbench.hosts:
             return jsonify(error=f"this server answers to {', '.join(sorted(workbench.hosts))}, "
-                                 f"not {host}"), 403
+                                 f"not {printable(host)}"), 403
         given = request.args.get("token")
-        if given is not None and secrets.compare_digest(given, workbench.token):
+        if given is not None and _same(given, workbench.token):
             response = redirect(request.path)  # the token leaves the address bar
-            response.set_cookie(COOKIE, workbench.token, httponly=True, samesite="Strict")
+            response.set_cookie(workbench.cookie, workbench.token, httponly=True,
+                                samesite="Strict")
             return response
-        if not secrets.compare_digest(request.cookies.get(COOKIE, ""), workbench.token):
+        if not _same(request.cookies.get(workbench.cookie, ""), workbench.token):
             return jsonify(error="open the address app.py printed: it carries this run's "
                                  "token"), 403
         if request.method not in SAFE_METHODS:
@@ -555,9 +581,10 @@ def create_app(workbench):
 
     @app.errorhandler(UserError)
     def user_error(error):
+        message = printable(error)  # it may quote a name or a value sent
         if isinstance(error, NeedsConfirmation):
-            return jsonify(error=str(error), confirm=str(error), fraction=error.fraction), 409
-        return jsonify(error=str(error)), 400
+            return jsonify(error=message, confirm=message, fraction=error.fraction), 409
+        return jsonify(error=message), 400
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):
@@ -566,6 +593,8 @@ def create_app(workbench):
             return jsonify(error=f"the upload is over the limit of "
                                  f"{workbench.max_upload / 1024 / 1024:g} MB (app.py "
                                  f"--max-upload-mb)"), 413
+        if error.description != RequestEntityTooLarge.description:  # ours (_json_object)
+            return jsonify(error=error.description), 413
         return jsonify(error="a field of the request is over its size limit: send it as a "
                              "file"), 413
 
@@ -574,8 +603,10 @@ def create_app(workbench):
         return jsonify(error=f"{error.code} {error.name}"), error.code
 
     @app.errorhandler(Exception)
-    def any_error(error):  # a bad file must not take the server down
-        return jsonify(error=f"{type(error).__name__}: {error}"), 500
+    def any_error(error):  # a bug or a bad file must neither take the server down nor show
+        # the page Python's words (a path, a class): the terminal has them
+        log_failure(error, f"on {request.method} {request.path}")
+        return jsonify(error=FAILED), 500
 
     @app.get("/")
     def index():
@@ -584,26 +615,32 @@ def create_app(workbench):
     @app.get("/api/paintings")
     def paintings():
         return jsonify(folder=str(workbench.folder) if workbench.folder else None,
-                       paintings=workbench.names(), methods=[*fills.METHODS, *fills.SHIPPED_MODELS],
+                       paintings=workbench.names(), methods=list(METHODS),
                        formats=list(FORMATS), max_upload_mb=workbench.max_upload / 1024 / 1024)
 
     @app.post("/api/open")
     def open_painting():
         if "file" in request.files:
             path, sent = workbench.save_upload(request.files["file"])
+            name = Path(sent).name
             try:
-                painting = workbench.open(path, Path(sent).name or "upload", uploaded_as=sent)
+                painting = workbench.open(path, name or "upload", uploaded_as=sent)
             except Exception as error:
                 path.unlink(missing_ok=True)
-                raise UserError(f"{Path(sent).name or 'the upload'} could not be opened: "
-                                f"{_reason(error)}")
+                raise UserError(f"{name or 'the upload'} could not be opened: "
+                                f"{_reason(error, path, name)}") from None
+        elif request.mimetype == "multipart/form-data":
+            raise UserError("the upload holds no file (a field named file)")
         else:
-            name = (request.get_json(silent=True) or {}).get("name", "")
+            name = _json_object(request).get("name")
+            if not isinstance(name, str):
+                raise UserError("name one of the folder's paintings to open, or upload one")
             path = workbench.from_folder(name)
             try:
                 painting = workbench.open(path, name)
             except Exception as error:
-                raise UserError(f"{name} could not be opened: {_reason(error)}")
+                raise UserError(f"{name} could not be opened: "
+                                f"{_reason(error, path, name)}") from None
         return jsonify(painting.summary())
 
     @app.get("/api/<painting_id>/view.jpg")
@@ -618,21 +655,22 @@ def create_app(workbench):
     @app.post("/api/<painting_id>/select")
     def select(painting_id):
         painting = workbench.get(painting_id)
-        point = request.get_json(force=True)
-        x, y = painting.to_full(float(point["x"]), float(point["y"]))
-        if point.get("out"):  # a shift-click: paint that must stay out of every selection
+        sent = _json_object(request)
+        x, y = _point(sent, painting)
+        out, similar = _flag(sent.get("out"), "out"), _flag(sent.get("similar"), "similar")
+        if out:  # a shift-click: paint that must stay out of every selection
             painting.points_out.append((x, y))
             return jsonify(selection=None, out=[x, y])
         clicks = dataclasses.replace(painting.detector, points=((x, y),),
                                      points_out=tuple(painting.points_out), similar=False)
         own = clicks(painting.scan.colour).astype(bool)  # the loss under the click
         found = own
-        if point.get("similar"):  # and every loss like it
+        if similar:  # and every loss like it
             found = dataclasses.replace(clicks, similar=True)(
                 painting.scan.colour, model=painting.model()).astype(bool)
         key = uuid.uuid4().hex[:12]
-        painting.selections[key] = (found, {"point": [x, y], "similar": bool(point.get(
-            "similar")), "points_out": list(clicks.points_out)}, own)
+        painting.selections[key] = (found, {"point": [x, y], "similar": similar,
+                                            "points_out": list(clicks.points_out)}, own)
         return jsonify(selection=key, fraction=float(found.mean()))
 
     @app.post("/api/<painting_id>/learn")
@@ -640,9 +678,8 @@ def create_app(workbench):
         """Every loss like the clicked and brushed ones, none like the paint shift-clicked or
         erased: a new selection."""
         painting = workbench.get(painting_id)
-        keys = [k for k in request.form.get("selections", "").split(",") if k]
-        sent = request.files.get("strokes")
-        strokes = read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
+        keys = _keys(request.form)
+        strokes = _strokes(request)
         found = painting.learn(keys, strokes)
         key = uuid.uuid4().hex[:12]
         painting.selections[key] = (found, {"learned_from": {
@@ -670,13 +707,10 @@ def create_app(workbench):
     @app.post("/api/<painting_id>/restore")
     def restore(painting_id):
         painting = workbench.get(painting_id)
-        keys = [k for k in request.form.get("selections", "").split(",") if k]
-        # a file, not a form field: a long session's strokes pass Flask's 500 KB field limit
-        sent = request.files.get("strokes")
-        strokes = read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
-        workbench.restore(painting, request.form.get("method", "auto"), keys, strokes,
+        method = _choice(request.form.get("method", "auto"), "the method", METHODS)
+        workbench.restore(painting, method, _keys(request.form), _strokes(request),
                           _threshold(request.form.get("threshold")),
-                          confirmed=request.form.get("confirmed") == "1")
+                          confirmed=_flag(request.form.get("confirmed"), "confirmed"))
         return jsonify(state="running")
 
     @app.post("/api/<painting_id>/mask")
@@ -685,14 +719,13 @@ def create_app(workbench):
         painting = workbench.get(painting_id)
         if "file" not in request.files:
             raise UserError("send the mask as a file")
+        invert = _flag(request.form.get("invert"), "invert")
         path, sent = workbench.save_upload(request.files["file"])
+        name = Path(sent).name
         try:
-            fraction = painting.load_mask(path, sent, request.form.get("invert") == "1")
-        except UserError as error:
-            raise UserError(f"{Path(sent).name or 'the mask'}: {error}") from None
+            fraction = painting.load_mask(path, sent, invert)
         except Exception as error:
-            raise UserError(f"{Path(sent).name or 'the mask'} could not be read: "
-                            f"{_reason(error)}") from None
+            raise UserError(f"{name or 'the mask'}: {_reason(error, path, name)}") from None
         finally:
             path.unlink(missing_ok=True)
         return jsonify(fraction=fraction, detection=painting.loaded)
@@ -724,9 +757,7 @@ def create_app(workbench):
         pixels from 1:1 on (exact, 8-bit), a JPEG of a pyramid level below; the rectangle
         covered is in the X-Region header."""
         painting = workbench.get(painting_id)
-        which = request.args.get("which", "before")
-        if which not in ("before", "after"):
-            raise UserError(f"which must be before or after, not {which!r}")
+        which = _choice(request.args.get("which", "before"), "which", ("before", "after"))
         if which not in painting.pyramids:
             raise UserError("not restored yet")
         part, box = painting.pyramids[which].region(*_region(painting, request.args))
@@ -747,8 +778,8 @@ def create_app(workbench):
         a PNG, magenta where marked (a coarser pixel is marked if any pixel it covers is), the
         rest transparent; the rectangle covered is in the X-Region header."""
         painting = workbench.get(painting_id)
-        keys = [k for k in request.args.get("selections", "").split(",") if k]
-        _, pyramid, _ = painting.base(keys, _threshold(request.args.get("threshold")))
+        _, pyramid, _ = painting.base(_keys(request.args),
+                                      _threshold(request.args.get("threshold")))
         part, box = pyramid.region(*_region(painting, request.args))
         # two colours: transparent and the mask's magenta (7 ms for 2 MP, where RGBA took 30)
         image = Image.fromarray((part > 0).astype(np.uint8), "P")
@@ -763,12 +794,12 @@ def create_app(workbench):
     def crop(painting_id):
         """A square of the painting at its own resolution (before or after), for the 1:1 view."""
         painting = workbench.get(painting_id)
-        which = request.args.get("which", "before")
+        which = _choice(request.args.get("which", "before"), "which", ("before", "after"))
         pixels = painting.restored if which == "after" else painting.scan.colour
         if pixels is None:
             raise UserError("not restored yet")
-        size = min(1024, max(16, int(request.args.get("size", 384))))
-        x, y = painting.to_full(float(request.args["x"]), float(request.args["y"]))
+        size = _number(request.args.get("size", "384"), "size", 16, 1024, whole=True)
+        x, y = _point(request.args, painting)
         height, width = painting.scan.shape
         x0 = min(max(0, x - size // 2), max(0, width - size))
         y0 = min(max(0, y - size // 2), max(0, height - size))
@@ -778,7 +809,7 @@ def create_app(workbench):
     @app.post("/api/<painting_id>/save")
     def save(painting_id):
         painting = workbench.get(painting_id)
-        fmt = (request.get_json(silent=True) or {}).get("format", "png")
+        fmt = _choice(_json_object(request).get("format", "png"), "the format", FORMATS)
         outputs = workbench.save(painting, fmt)
         return jsonify(saved={kind: path.name for kind, path in outputs.items()},
                        folder=str(workbench.out.resolve()))
@@ -794,6 +825,99 @@ def create_app(workbench):
     return app
 
 
+METHODS = (*fills.METHODS, *fills.SHIPPED_MODELS)  # the page's methods: a fill or a model
+FAILED = "the workbench failed on this (the terminal running app.py has the details)"
+MAX_JSON = 1 << 20  # bytes of a request's JSON body (the page's are a few dozen)
+PYTHON_WORDS = re.compile(r"\s*\(\w+(Error|Exception|Warning)\b.*\)$")  # "(OSError: ...)"
+
+
+def log_failure(error, doing):
+    """An unforeseen failure on stderr, for the developer: what the workbench was doing, the
+    frames, and the error's own words on one printable line (they may quote a name sent)."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    words = "".join(traceback.format_exception_only(error)).strip()
+    print(f"the workbench failed {printable(doing)}:\nTraceback (most recent call last):\n"
+          f"{frames}{printable(words)}", file=sys.stderr, flush=True)
+
+
+def _same(given, token):
+    """Whether a token sent (any text, in any script) is this run's, in constant time."""
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+
+def _number(value, what, low, high, whole=False):
+    """A number of a request (a JSON number, or the text of a query or form field), checked:
+    finite, from low to high, and whole if asked; anything else is refused with one line."""
+    if isinstance(value, str):
+        try:
+            value = int(value) if whole else float(value)
+        except ValueError:
+            value = None
+    kinds = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        raise UserError(f"{what} must be a {'whole ' if whole else ''}number from {low:,} to "
+                        f"{high:,}")  # NaN is not between them either
+    return value
+
+
+def _choice(value, what, allowed):
+    """A value of a request that must be one of allowed (strings)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise UserError(f"{what} must be {', '.join(allowed[:-1])} or {allowed[-1]}")
+    return value
+
+
+def _flag(value, what):
+    """A yes or no of a request: JSON true or false, a form's "1" or "0", or absent (no)."""
+    if value in (None, False, "", "0"):
+        return False
+    if value is True or value == "1":
+        return True
+    raise UserError(f"{what} must be true or false (1 or 0)")
+
+
+def _json_object(request):
+    """The JSON object a request's body holds ({} for an empty body); anything else is refused
+    with one line."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+    too_large = RequestEntityTooLarge(f"a request's JSON is at most {MAX_JSON // 1024} KB")
+    if (request.content_length or 0) > MAX_JSON:
+        raise too_large
+    data = request.get_data(cache=False)
+    if len(data) > MAX_JSON:
+        raise too_large
+    if not data.strip():
+        return {}
+    try:
+        sent = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
+        sent = None
+    if not isinstance(sent, dict):
+        raise UserError("the request's body must be a JSON object")
+    return sent
+
+
+def _point(values, painting):
+    """The point x, y of a request (a JSON body or a query) in the page's view, checked, in the
+    painting's pixels."""
+    x, y = (_number(values.get(k), k, -FARTHEST, FARTHEST) for k in ("x", "y"))
+    return painting.to_full(x, y)
+
+
+def _keys(values):
+    """The selections named by a request (its comma-separated field selections)."""
+    return [k for k in values.get("selections", "").split(",") if k]
+
+
+def _strokes(request):
+    """The brush and eraser strokes of a request (read_strokes'), sent as a file: a long
+    session's strokes pass Flask's 500 KB limit of a form field."""
+    if "strokes" in request.form:
+        raise UserError("send the strokes as a file (strokes.json), not as a form field")
+    sent = request.files.get("strokes")
+    return read_strokes(sent.read().decode("utf-8", "replace") if sent else "[]")
+
+
 def _send(data, mimetype):
     from flask import Response
     return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
@@ -807,9 +931,11 @@ def _region(painting, args):
     """(x0, y0, x1, y1, width) of a /region or /mask-region request, within the painting."""
     height, width = painting.scan.shape
     try:
-        x0, y0, x1, y1, wide = (int(float(args[k])) for k in ("x0", "y0", "x1", "y1", "width"))
-    except (KeyError, ValueError, OverflowError):
-        raise UserError("a region needs whole numbers x0, y0, x1, y1 and width") from None
+        x0, y0, x1, y1, wide = (int(_number(args.get(k), k, -FARTHEST, FARTHEST))
+                                for k in ("x0", "y0", "x1", "y1", "width"))
+    except UserError:
+        raise UserError(f"a region needs whole numbers x0, y0, x1, y1 and width, each within "
+                        f"{FARTHEST:,} pixels") from None
     x0, x1 = max(0, min(width, x0)), max(0, min(width, x1))
     y0, y1 = max(0, min(height, y0)), max(0, min(height, y1))
     if x1 <= x0 or y1 <= y0:
@@ -824,13 +950,18 @@ def _threshold(text):
     try:
         value = float(text)
     except ValueError:
-        raise UserError(f"threshold {text!r} is not a number") from None
+        raise UserError(f"threshold {text[:20]!r} is not a number") from None
     if not 0 < value < 1:
-        raise UserError(f"threshold {text!r} must be between 0 and 1")
+        raise UserError(f"threshold {text[:20]!r} must be between 0 and 1")
     return value
 
 
-def _reason(error):
-    if isinstance(error, UserError):
-        return str(error)
-    return f"not a readable image ({type(error).__name__}: {error})"
+def _reason(error, path, name):
+    """Why the file at path (sent as name) could not be used, for the page: a UserError's own
+    words, the path (an upload's is a temporary of this server) given as the name, without
+    Python's name for the failure; anything else is unforeseen, and goes to the terminal."""
+    if not isinstance(error, UserError):
+        log_failure(error, f"reading {name or path}")
+        return "not a readable image, or the workbench failed on it (the terminal says which)"
+    words = str(error).replace(f"{path}: ", "").replace(str(path), name or "the file")
+    return PYTHON_WORDS.sub("", words)

@@ -785,7 +785,9 @@ async function loadMask() {
     compose();
     requestDetail();
     showInfo(p);
-    message(`${file.name}: ${(100 * answer.fraction).toFixed(2)}% of the painting marked, in ` +
+    const marked = (100 * answer.fraction).toFixed(2);
+    // the file's name as the server shows it (without control characters)
+    message(`${answer.detection.name}: ${marked}% of the painting marked, in ` +
             "place of the detected losses; correct it, then restore");
   } catch (error) {
     message(error.message, true);
