@@ -97,7 +97,8 @@ FRAMES = "the file holds"  # how a note about frames left out begins (tools warn
 
 
 def _tiff_pixels(path, notes=None):
-    """A TIFF's first image through tifffile: every bit of 16-bit colour, gray + alpha included."""
+    """A TIFF's first image through tifffile: every bit of 16-bit colour, gray + alpha included;
+    (pixels, its ICC profile or None, its orientation tag, 1 if none)."""
     import tifffile
     with tifffile.TiffFile(path) as tiff:
         page = tiff.pages[0]
@@ -114,7 +115,9 @@ def _tiff_pixels(path, notes=None):
         pixels = page.asarray()
         if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
             pixels = np.moveaxis(pixels, 0, -1)
-        return pixels, icc.value if icc is not None else None
+        orientation = page.tags.get(274)
+        return (pixels, icc.value if icc is not None else None,
+                int(orientation.value) if orientation is not None else 1)
 
 
 def _check_samples(path, tags):
@@ -173,7 +176,8 @@ def _open(path, max_pixels, notes):
     except Image.UnidentifiedImageError:
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise
-        pixels, icc = _tiff_pixels(path, notes)  # 16-bit gray + alpha, which PIL cannot open
+        # 16-bit gray + alpha, which PIL cannot open: its orientation from the TIFF's own tag
+        pixels, icc, orientation = _tiff_pixels(path, notes)
         return pixels, orientation, icc, exif
 
 

@@ -127,3 +127,20 @@ def test_a_lossless_read_refuses_a_bomb_before_decoding(tmp_path):
     with pytest.raises(ImageError, match="too large to decode safely"):
         read_scan(tmp_path / "big.png", max_pixels=1000)
     assert read_scan(tmp_path / "big.png").shape == (200, 300)
+
+
+def test_a_16_bit_gray_and_alpha_tiff_keeps_its_orientation(tmp_path):
+    """PIL cannot open 16-bit gray + alpha TIFFs; read through tifffile, the file's orientation
+    tag is honoured all the same (every reader applies it)."""
+    import tifffile
+
+    from scans.scan import read_scan
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 65536, (30, 50, 2), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "ga.tif", pixels, photometric="minisblack", extrasamples=[2],
+                     extratags=[(274, "H", 1, 6, False)])  # orientation 6: turn clockwise
+    scan = read_scan(tmp_path / "ga.tif")
+    assert scan.shape == (50, 30)
+    assert np.array_equal(scan.colour[..., 0], np.rot90(pixels[..., 0], -1))
+    assert np.array_equal(scan.alpha, np.rot90(pixels[..., 1], -1))
+    assert any("orientation 6" in note for note in scan.notes)
