@@ -157,6 +157,8 @@ def write_restoration(outputs, scan, mask, before, method, fmt, make_record, che
             temporary["record"].write_text(record_json(record))
             commit_set([(temporary[kind], outputs[kind])
                         for kind in ("restored", "mask", "figure", "record")], check)
-        finally:
-            for path in temporary.values():
-                path.unlink(missing_ok=True)
+        except BaseException as error:
+            if getattr(error, "journal", None) is None:  # else left for the journal's recovery
+                for path in temporary.values():
+                    path.unlink(missing_ok=True)
+            raise

@@ -1,5 +1,6 @@
 """evaluate.py and its metrics: hole-only measures, every method, deterministic tables."""
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -105,23 +106,43 @@ def test_bad_options_stop_before_the_evaluation(tmp_path):
         assert "evaluating" not in result.stderr  # stopped before any work
 
 
-def test_finished_results_are_never_lost(tmp_path, monkeypatch, capsys):
-    """If the output folder cannot be written at the end, the results go elsewhere."""
+def test_finished_results_are_never_lost(tmp_path, monkeypatch):
+    """If the output folder cannot be written at the end, the results go elsewhere, whole, and
+    the run says so in its one error line."""
+    from conftest import error_line, run_script
     write_paintings(tmp_path / "clean", 2, size=(64, 96))
-    real = evaluate.write_results
+    real = evaluate.write_csv
 
-    def folder_gone(out, *rest):
-        if out == tmp_path / "out":
-            raise PermissionError(13, "Permission denied")
-        return real(out, *rest)
-    monkeypatch.setattr(evaluate, "write_results", folder_gone)
-    evaluate.main(evaluate.parse_args(["--data", str(tmp_path / "clean"), "--methods", "telea",
-                                       "--masks", "centre", "--seeds", "0", "--image-size",
-                                       "64x96", "--out", str(tmp_path / "out")]))
-    err = capsys.readouterr().err
-    assert "the results are in" in err
-    fallback = err.split("the results are in ")[1].split(" instead")[0]
-    assert (Path(fallback) / "results.csv").is_file()
+    def folder_gone(path, rows):
+        if Path(path).parent == tmp_path / "out":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, rows)
+    monkeypatch.setattr(evaluate, "write_csv", folder_gone)
+    line = error_line(run_script(
+        "evaluate.py", "--data", tmp_path / "clean", "--methods", "telea", "--masks", "centre",
+        "--seeds", "0", "--image-size", "64x96", "--out", tmp_path / "out"))
+    assert "Permission denied" in line and "per_image.csv" in line
+    fallback = Path(line.split("results are in ")[1].split(" instead")[0])
+    assert (fallback / "results.csv").is_file() and (fallback / evaluate.RECORD).is_file()
+    shutil.rmtree(fallback)
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_a_hole_that_is_not_there_is_not_measured():
+    """No hole pixel: every measure None (never NaN, never a perfect 100 dB); a result holding
+    NaN scores NaN, not 100 dB; a painting narrower than SSIM's window is measured with a
+    smaller one, or not at all under 3 pixels."""
+    original = np.full((16, 16, 3), 0.5, np.float32)
+    none = np.zeros((16, 16), np.float32)
+    for metric in (hole_psnr, hole_ssim, hole_l1, hole_sharpness):
+        assert metric(original, original, none) is None
+    mask = none.copy()
+    mask[4:8, 4:8] = 1
+    broken = original.copy()
+    broken[mask > 0] = np.nan
+    assert np.isnan(hole_psnr(broken, original, mask))
+    assert hole_ssim(original[:4, :4], original[:4, :4], mask[4:8, 4:8]) == pytest.approx(1.0)
+    assert hole_ssim(original[:2, :9], original[:2, :9], mask[4:6, 4:13]) is None
 
 
 @pytest.mark.slow

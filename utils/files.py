@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -127,8 +128,8 @@ def partial_name(path):
     path = Path(path)
     while True:
         partial = path.with_name(f"{PARTIAL}{token()}-{os.urandom(4).hex()}-{path.name}")
-        try:
-            os.close(os.open(partial, os.O_WRONLY | _NEW, 0o600))
+        try:  # the permissions any new file gets (the umask decides)
+            os.close(os.open(partial, os.O_WRONLY | _NEW, 0o666))
             return partial
         except FileExistsError:
             continue
@@ -197,6 +198,7 @@ def commit_set(moves, check=None):
     moves = [(Path(a).parent.resolve() / Path(a).name, folder / Path(b).name) for a, b in moves]
     with writing(folder):
         journal = partial_name(folder / f"{moves[-1][1].stem}{JOURNAL}")
+        begun = False
         try:
             with folder_lock(folder):
                 if check is not None:
@@ -204,54 +206,71 @@ def commit_set(moves, check=None):
                 with open(os.open(journal, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW), "w") as f:
                     json.dump({"token": token(), "moves": [[str(a), str(b)] for a, b in moves]},
                               f)
+                begun = True
                 for temporary, final in moves:
                     os.replace(temporary, final)
-        finally:
-            journal.unlink(missing_ok=True)
+        except BaseException as error:
+            if begun:  # some renames may be done: the journal and the temporaries stay for the
+                error.journal = journal  # next run to complete the set (recover_journals)
+            else:
+                journal.unlink(missing_ok=True)
+            raise
+        journal.unlink()
 
 
 def _moves(journal, folder, owner, allowed):
-    """The moves of a journal that may be honoured, or None: a JSON object naming owner as its
-    token, each move a regular temporary of owner's in folder (or already moved) onto the
-    name in folder it was made for, which allowed(name) accepts."""
+    """(the moves of a journal that may be honoured, or None; whether it is another tool's).
+    Honoured: a JSON object naming owner as its token, each move a regular temporary of owner's
+    in folder (or already moved) onto the name in folder it was made for. A journal whose names
+    allowed(name) does not accept is another tool's, left for it (a restore.py and an
+    evaluate.py run may share a folder)."""
     try:
         fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with open(fd) as handle:
             data = json.loads(handle.read(1 << 20))
-        moves = data["moves"]
-        if data.get("token") != owner or not isinstance(moves, list) or not moves:
-            return None
-        checked = []
-        for temporary, final in moves:
-            temporary, final = Path(temporary), Path(final)
-            prefix = f"{PARTIAL}{owner}-"
-            if not (temporary.is_absolute() and final.is_absolute()
-                    and temporary.parent == folder and final.parent == folder
-                    and temporary.name.startswith(prefix)
-                    and temporary.name[len(prefix):].split("-", 1)[-1] == final.name
-                    and not final.name.startswith(PARTIAL) and allowed(final.name)):
-                return None
-            if os.path.lexists(temporary):
-                status = os.lstat(temporary)
-                if not (os.path.stat.S_ISREG(status.st_mode) and status.st_uid == os.getuid()):
-                    return None
-            checked.append((temporary, final))
-        return checked
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    except (OSError, ValueError):
+        return None, False
+    moves = data.get("moves") if isinstance(data, dict) else None
+    if data.get("token") != owner if isinstance(data, dict) else True:
+        return None, False
+    if not isinstance(moves, list) or not moves:
+        return None, False
+    checked, prefix = [], f"{PARTIAL}{owner}-"
+    for move in moves:
+        if not (isinstance(move, list) and len(move) == 2
+                and all(isinstance(name, str) for name in move)):
+            return None, False
+        temporary, final = Path(move[0]), Path(move[1])
+        if not (temporary.is_absolute() and final.is_absolute()
+                and temporary.parent == folder and final.parent == folder
+                and temporary.name.startswith(prefix)
+                and temporary.name[len(prefix):].split("-", 1)[-1] == final.name
+                and not final.name.startswith(PARTIAL)):
+            return None, False
+        if os.path.lexists(temporary):
+            status = os.lstat(temporary)
+            if not (stat.S_ISREG(status.st_mode) and status.st_uid == os.getuid()):
+                return None, False
+        checked.append((temporary, final))
+    if not all(allowed(final.name) for _, final in checked):
+        return None, True
+    return checked, False
 
 
 def recover_journals(folder, allowed=lambda name: True):
-    """Complete the set commits that killed processes left in folder (see commit_set): under
-    the folder's lock no live commit is under way, so any journal there is a dead one's. A
-    journal that fails _moves' checks moves nothing, and is removed."""
+    """Complete the set commits that killed (or failed) processes left in folder (see
+    commit_set): under the folder's lock no commit is under way, so any journal there is a
+    stopped one's. A journal that fails _moves' checks moves nothing and is removed; another
+    tool's (its names not allowed) is left for that tool."""
     folder = Path(folder).resolve()
-    journals = [j for j in folder.glob(f"{PARTIAL}*{JOURNAL}") if _token_of(j.name) != token()]
+    journals = list(folder.glob(f"{PARTIAL}*{JOURNAL}"))
     if not journals:
         return
     with folder_lock(folder):
         for journal in journals:
-            moves = _moves(journal, folder, _token_of(journal.name), allowed)
+            moves, foreign = _moves(journal, folder, _token_of(journal.name), allowed)
+            if foreign:
+                continue
             for temporary, final in moves or ():
                 if os.path.lexists(temporary):
                     os.replace(temporary, final)
