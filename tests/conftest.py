@@ -4,10 +4,14 @@ import ast
 import contextlib
 import importlib
 import io
+import json
 import logging
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -96,6 +100,36 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+# The shared run's options: tiny images, two steps an epoch, uncompiled (the tests that share it
+# are about the run's folder, resuming and signals, not XLA: test_context_encoder2.py compiles
+# the Context Encoder's step).
+TRAINED_RUN = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2", "--no-jit",
+               "--epochs", "2"]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """runs/trained/: a Context Encoder trained for 2 epochs with TRAINED_RUN on 6 + 2 generated
+    paintings, once per session for every test that needs a finished run. Read it only: a test
+    that resumes, stops or damages a run does so on its own copy_run(trained_run, ...), and the
+    session fails at its end if this folder changed."""
+    root = tmp_path_factory.mktemp("trained")
+    write_paintings(root / "data" / "train", 6, seed=1)
+    write_paintings(root / "data" / "val", 2, seed=2)
+    result = run_script("train_context_encoder.py", "--data", root / "data", "--name", "trained",
+                        "--runs-dir", root / "runs", *TRAINED_RUN)
+    assert result.returncode == 0, result.stderr
+    run = root / "runs" / "trained"
+    made = digests(run)
+    yield run
+    assert digests(run) == made, f"a test changed the shared run {run}: use copy_run"
+
+
+def copy_run(run, runs_dir):
+    """A copy of the run folder run in runs_dir, under the same name, for a test to change."""
+    return Path(shutil.copytree(run, Path(runs_dir) / run.name))
+
+
 @pytest.fixture
 def shared_data():
     if not SHARED.is_dir():
@@ -137,6 +171,25 @@ def run_script(script, *args, fresh=False, timeout=300):
         logging.root.setLevel(level)
     return subprocess.CompletedProcess([script, *args], code, out.getvalue(),
                                        err.getvalue())
+
+
+def stop_with_ctrl_c(command, run, epochs, out):
+    """Start command, a train script continuing the run folder run, in its own process; once the
+    run's checkpoint holds epochs, press Ctrl-C. Returns its (exit status, stdout, stderr), which
+    it wrote to files in out (a pipe left unread could fill and stop it)."""
+    state = Path(run) / "checkpoints" / "state.json"
+    with open(out / "stdout", "w+") as stdout, open(out / "stderr", "w+") as stderr:
+        process = subprocess.Popen(list(map(str, command)), stdout=stdout, stderr=stderr,
+                                   text=True)
+        deadline = time.time() + 240
+        while (json.loads(state.read_text())["epochs"] < epochs and time.time() < deadline
+               and process.poll() is None):
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+        stdout.seek(0)
+        stderr.seek(0)
+        return process.returncode, stdout.read(), stderr.read()
 
 
 def digests(folder):

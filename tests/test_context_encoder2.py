@@ -75,6 +75,7 @@ def test_script_runs_end_to_end_on_tiny_images(tmp_path):
     data = tmp_path / "data"
     write_paintings(data / "train", 4, seed=1)
     write_paintings(data / "val", 2, seed=2)
+    # compiled with XLA, as by default: the suite's one run of the Context Encoder's step under it
     result = run_script("train_context_encoder2.py", "--data", data, "--epochs", "1",
                         "--steps-per-epoch", "2", "--batch-size", "2", "--image-size", "64x96",
                         "--name", "ce2", "--runs-dir", tmp_path / "runs")

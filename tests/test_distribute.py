@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_script, write_paintings
+from conftest import ROOT, run_script, stop_with_ctrl_c, write_paintings
 
 TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
 
@@ -56,45 +56,56 @@ def _log(path):
 
 
 @pytest.mark.slow
-def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes(tiny_data, tmp_path):
-    """Two replicas of batch 2 train on the batches one device takes with batch 4: with the
-    learning rate unscaled, the same figures in log.csv."""
+def test_mirrored_on_two_cpu_devices_trains_as_one_device_and_resumes_after_ctrl_c(
+        trained_run, tmp_path):
+    """Two replicas of half the shared run's batch train on the batches it took on one device:
+    with the learning rate unscaled, the same figures in log.csv. Stopped by Ctrl-C, the run on
+    two replicas saves a checkpoint that two replicas resume, and one device refuses."""
     runs = tmp_path / "runs"
     mirrored = ["--distribute", "mirrored", "--cpu-devices", "2"]
-    common = ["--data", tiny_data, "--epochs", "2", "--runs-dir", runs, "--lr-scaling", "none",
-              "--no-jit", "--image-size", "64x96", "--steps-per-epoch", "2"]
-    one = run_script("train_context_encoder.py", *common, "--name", "one", "--batch-size", "4")
-    assert one.returncode == 0, one.stderr
+    one = json.loads((trained_run / "config.json").read_text())
+    its_own = ["--data", one["data"], "--image-size", "x".join(map(str, one["image_size"])),
+               "--steps-per-epoch", one["steps_per_epoch"], "--epochs", one["epochs"],
+               "--no-jit"]
     # logical devices exist only in a process whose TensorFlow has not started yet
-    result = run_script("train_context_encoder.py", *common, "--name", "m", "--batch-size", "2",
-                        *mirrored, fresh=True)
+    result = run_script("train_context_encoder.py", *its_own,
+                        "--batch-size", one["batch_size"] // 2,
+                        "--lr-scaling", "none", "--name", "m", "--runs-dir", runs, *mirrored,
+                        fresh=True)
     assert result.returncode == 0, result.stderr
-    assert "training on 2 replicas (mirrored): global batch 4" in result.stdout
+    assert "training on 2 replicas (mirrored): global batch 2" in result.stdout
     run = runs / "m"
     config = json.loads((run / "config.json").read_text())
     assert (config["distribute"], config["replicas"], config["batch_size"],
             config["global_batch_size"], config["lr_scale"], config["jit_compile"]) == (
-        "mirrored", 2, 2, 4, 1.0, False)
+        "mirrored", 2, 1, 2, 1.0, False)
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png",
                                                                    "epoch_0002.png"]
     assert (run / "model.keras").stat().st_size > 0 and (run / "loss.png").stat().st_size > 0
-    rows, reference = _log(run / "log.csv"), _log(runs / "one" / "log.csv")
-    assert [r["epoch"] for r in rows] == ["0", "1"]
+    rows, reference = _log(run / "log.csv"), _log(trained_run / "log.csv")
+    assert [r["epoch"] for r in rows] == ["0", "1"] and len(reference) == 2
     for row, same in zip(rows, reference):
         for name in ("loss", "val_loss"):
             assert float(row[name]) == pytest.approx(float(same[name]), rel=1e-5), name
 
-    result = run_script("train_context_encoder.py", "--name", "m", "--runs-dir", runs,
-                        "--resume", "--epochs", "3", *mirrored, fresh=True)
-    assert result.returncode == 0, result.stderr
-    assert "Epoch 3/3" in result.stdout and "Epoch 1/" not in result.stdout
-    assert _epochs(run / "log.csv") == [0, 1, 2]
+    resume = [sys.executable, str(ROOT / "train_context_encoder.py"), "--name", "m",
+              "--runs-dir", str(runs), "--resume", *mirrored]
+    code, out, err = stop_with_ctrl_c([*resume, "--epochs", "500"], run, 3, tmp_path)
+    assert code == 130 and "--resume" in err, err[-3000:]
+    assert "Epoch 3/500" in out and "Epoch 1/" not in out
+    done = json.loads((run / "checkpoints" / "state.json").read_text())["epochs"]
+    assert 3 <= done < 500 and _epochs(run / "log.csv") == list(range(done))
     # on one device the global batch would halve: refused, with the way out
     result = run_script("train_context_encoder.py", "--name", "m", "--runs-dir", runs,
-                        "--resume", "--epochs", "4")
+                        "--resume", "--epochs", done + 1)
     assert result.returncode == 2
-    assert "global batch of 4" in result.stderr and "2 replica(s)" in result.stderr
+    assert "global batch of 2" in result.stderr and "2 replica(s)" in result.stderr
     assert "Traceback" not in result.stderr
+    result = run_script("train_context_encoder.py", "--name", "m", "--runs-dir", runs,
+                        "--resume", "--epochs", done + 1, *mirrored, fresh=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Epoch {done + 1}/{done + 1}" in result.stdout
+    assert _epochs(run / "log.csv") == list(range(done + 1))
 
 
 def test_the_learning_rate_grows_with_the_replicas():

@@ -1,16 +1,13 @@
 """train_context_encoder.py end to end on tiny images, as a user runs it."""
 import csv
 import json
-import signal
-import subprocess
 import sys
-import time
 
 import keras
 import pytest
 
 import models.layers  # noqa: F401  (registers the custom layers the saved models use)
-from conftest import ROOT, run_script
+from conftest import ROOT, copy_run, run_script, stop_with_ctrl_c
 
 TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2"]
 
@@ -29,57 +26,41 @@ def test_help_explains_every_option():
 
 
 @pytest.mark.slow
-def test_trains_writes_the_run_folder_and_resumes(data_dir, tmp_path):
-    runs = tmp_path / "runs"
-    result = run_script("train_context_encoder.py", "--data", data_dir, "--epochs", "2",
-                        "--name", "tiny", "--runs-dir", runs, *TINY)
-    assert result.returncode == 0, result.stderr
-    run = runs / "tiny"
-    config = json.loads((run / "config.json").read_text())
+def test_trains_writes_the_run_folder_and_resumes(trained_run, tmp_path):
+    config = json.loads((trained_run / "config.json").read_text())
     assert config["image_size"] == [64, 96] and config["seed"] == 0 and config["epochs"] == 2
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png",
-                                                                   "epoch_0002.png"]
-    assert (run / "loss.png").stat().st_size > 0
-    assert _epochs(run / "log.csv") == [0, 1]
-    model = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == ["epoch_0001.png",
+                                                                           "epoch_0002.png"]
+    assert (trained_run / "loss.png").stat().st_size > 0
+    assert _epochs(trained_run / "log.csv") == [0, 1]
+    model = keras.models.load_model(trained_run / "model.keras", safe_mode=True)
     assert [tuple(t.shape[1:]) for t in model.inputs] == [(64, 96, 3), (64, 96, 1)]
 
-    result = run_script("train_context_encoder.py", "--name", "tiny", "--runs-dir", runs,
-                        "--resume", "--epochs", "3")
+    run = copy_run(trained_run, tmp_path / "runs")
+    resume = ["--name", run.name, "--runs-dir", run.parent, "--resume"]
+    result = run_script("train_context_encoder.py", *resume, "--epochs", "3")
     assert result.returncode == 0, result.stderr
     assert "Epoch 3/3" in result.stdout and "Epoch 1/" not in result.stdout
     assert _epochs(run / "log.csv") == [0, 1, 2]
-    result = run_script("train_context_encoder.py", "--name", "tiny", "--runs-dir", runs,
-                        "--resume")  # without --epochs: the run's own 3, all done
-    assert result.returncode == 0 and "already trained 3 epochs" in result.stdout
+    result = run_script("train_context_encoder.py", *resume)  # without --epochs: the run's own
+    assert result.returncode == 0 and "already trained 3 epochs" in result.stdout  # 3, all done
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     checkpoint = keras.models.load_model(run / "checkpoints" / state["checkpoint"])
     assert int(checkpoint.optimizer.iterations.numpy()) == 3 * 2  # optimizer state carried over
 
 
-@pytest.mark.parametrize("spread", [[], ["--distribute", "mirrored", "--cpu-devices", "2"]],
-                         ids=["one device", "two replicas"])
 @pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_that_resumes(data_dir, tmp_path, spread):
-    runs = tmp_path / "runs"
-    # uncompiled (as a run on two replicas always is): this test is about the signal
-    command = [sys.executable, str(ROOT / "train_context_encoder.py"), "--data", str(data_dir),
-               "--epochs", "500", "--name", "stopped", "--runs-dir", str(runs), *TINY,
-               "--no-jit", *spread]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = runs / "stopped" / "checkpoints" / "state.json"
-    deadline = time.time() + 240
-    while not state.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+def test_ctrl_c_saves_a_checkpoint_that_resumes(trained_run, tmp_path):
+    # on two replicas: test_distribute.py's mirrored test
+    run = copy_run(trained_run, tmp_path / "runs")
+    resume = ["--name", run.name, "--runs-dir", run.parent, "--resume"]
+    code, _, stderr = stop_with_ctrl_c([sys.executable, ROOT / "train_context_encoder.py",
+                                        *resume, "--epochs", "500"], run, 3, tmp_path)
+    assert code == 130, stderr
     assert "--resume" in stderr
-    done = json.loads(state.read_text())["epochs"]
-    assert 1 <= done < 500
-    result = run_script("train_context_encoder.py", "--name", "stopped", "--runs-dir", runs,
-                        "--resume", "--epochs", str(done + 1), *spread,
-                        fresh="--cpu-devices" in spread)  # logical devices need a new process
+    done = json.loads((run / "checkpoints" / "state.json").read_text())["epochs"]
+    assert 3 <= done < 500
+    result = run_script("train_context_encoder.py", *resume, "--epochs", str(done + 1))
     assert result.returncode == 0, result.stderr
     assert f"Epoch {done + 1}/{done + 1}" in result.stdout
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import models.layers  # noqa: F401  (registers the custom layers the saved models use)
-from conftest import ROOT, run_script, write_paintings
+from conftest import ROOT, copy_run, error_line, run_script, write_paintings
 
 # --no-jit: these tests are about faults, and an XLA compile per run would double their time
 TINY = ["--image-size", "64x96", "--steps-per-epoch", "2", "--batch-size", "2", "--no-jit"]
@@ -52,36 +52,31 @@ def test_every_numeric_option_is_checked(tmp_path, option, value, message):
 
 
 @pytest.mark.slow
-def test_a_kill_at_any_moment_leaves_a_run_that_resumes(data_dir, tmp_path):
+def test_a_kill_at_any_moment_leaves_a_run_that_resumes(trained_run, tmp_path):
     """SIGKILL at random moments (seeded), each followed by --resume: log, state and checkpoint
     always agree, and no epoch is logged twice."""
-    runs, rng = tmp_path / "runs", np.random.default_rng(0)
-    run = runs / "killed"
-    base = [sys.executable, str(ROOT / "train_context_encoder.py"), "--name", "killed",
-            "--runs-dir", str(runs), "--epochs", "400"]
-    command = [*base, "--data", str(data_dir), *TINY]
-    kills = 0
-    for attempt in range(3):
+    run, rng = copy_run(trained_run, tmp_path / "runs"), np.random.default_rng(0)
+    resume = ["--name", run.name, "--runs-dir", run.parent, "--resume"]
+    command = [sys.executable, str(ROOT / "train_context_encoder.py"), *map(str, resume),
+               "--epochs", "400"]
+    state = run / "checkpoints" / "state.json"
+    for _ in range(3):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True)
         deadline = time.time() + 240
-        state = run / "checkpoints" / "state.json"
-        before = json.loads(state.read_text())["epochs"] if state.exists() else 0
+        before = json.loads(state.read_text())["epochs"]
         while time.time() < deadline and process.poll() is None and (
-                not state.exists() or json.loads(state.read_text())["epochs"] <= before):
+                json.loads(state.read_text())["epochs"] <= before):
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the next epoch or its saving
         process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        assert process.returncode == -signal.SIGKILL
-        kills += 1
-        _assert_consistent(run)
-        command = [*base, "--resume"]
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL, stderr[-3000:]  # it ran until killed
+        assert _assert_consistent(run) > before
     done = _assert_consistent(run)
-    result = run_script("train_context_encoder.py", "--name", "killed", "--runs-dir", runs,
-                        "--resume", "--epochs", str(done + 2))
+    result = run_script("train_context_encoder.py", *resume, "--epochs", str(done + 2))
     assert result.returncode == 0, result.stderr
-    assert _assert_consistent(run) == done + 2 and kills == 3
+    assert _assert_consistent(run) == done + 2
     assert not list(run.rglob(".partial-*"))  # what the kills left half-written is gone
 
 
@@ -111,24 +106,57 @@ def test_a_failed_start_can_be_restarted_or_resumed(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_refuses_changed_options_and_a_second_process(data_dir, tmp_path):
-    runs = tmp_path / "runs"
-    first = run_script("train_context_encoder.py", "--data", data_dir, "--name", "one",
-                       "--runs-dir", runs, *TINY, "--epochs", "1")
-    assert first.returncode == 0, first.stderr
+def test_resume_refuses_changed_options_and_a_second_process(trained_run, tmp_path):
+    run = copy_run(trained_run, tmp_path / "runs")
+    resume = ["--name", run.name, "--runs-dir", run.parent, "--resume"]
     for option, value in (("--lr", "0.01"), ("--batch-size", "4"), ("--image-size", "32x64")):
-        result = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
-                            "--resume", "--epochs", "2", option, value)
-        assert result.returncode == 2 and option in result.stderr, result.stderr
-        assert "start a new run" in result.stderr
-    # the run's own value is no change
-    same = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
-                      "--resume", "--epochs", "2", "--batch-size", "2")
-    assert same.returncode == 0, same.stderr
+        result = run_script("train_context_encoder.py", *resume, "--epochs", "3", option, value)
+        assert option in error_line(result) and "start a new run" in result.stderr
+    # the run's own value is no change: the resume goes on (to the epochs it already has)
+    same = run_script("train_context_encoder.py", *resume, "--batch-size", "2")
+    assert same.returncode == 0 and "already trained 2 epochs" in same.stdout, same.stderr
 
-    with open(runs / "one" / ".lock", "a+") as held:  # another process is training it
+    with open(run / ".lock", "a+") as held:  # another process is training it
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        second = run_script("train_context_encoder.py", "--name", "one", "--runs-dir", runs,
-                            "--resume", "--epochs", "3")
-    assert second.returncode == 2 and "being trained right now" in second.stderr
-    assert _assert_consistent(runs / "one") == 2
+        second = run_script("train_context_encoder.py", *resume, "--epochs", "3")
+    assert "being trained right now" in error_line(second)
+    assert _assert_consistent(run) == 2
+
+
+def test_every_option_is_fixed_on_resume_but_the_runs_length(tmp_path, monkeypatch):
+    """An option added to a train script is the run's own without being listed anywhere: a
+    resume that changes it is refused; --epochs may change, and an option left at its default
+    takes the run's value."""
+    import train_context_encoder
+    from training import recipes
+    from training.run import Run
+    parser = recipes.inpainting_parser
+
+    def with_a_new_option(*args, **kwargs):
+        p = parser(*args, **kwargs)
+        p.add_argument("--new-option", type=int, default=1)
+        return p
+    monkeypatch.setattr(recipes, "inpainting_parser", with_a_new_option)
+    where = ["--name", "r", "--runs-dir", tmp_path / "runs"]
+    (tmp_path / "none").mkdir()  # no paintings: a resume let through stops at once, untrained
+
+    def start(*options):
+        args = train_context_encoder.parse_args([*map(str, where), *options])
+        run = Run.start(args, "context_encoder")
+        run.release()
+        return run.config
+    assert start("--new-option", "2", "--data", tmp_path / "none")["new_option"] == 2
+    for options in (["--new-option", "3"], ["--new-option", "3", "--epochs", "5"]):
+        result = run_script("train_context_encoder.py", *where, "--resume", *options)
+        assert "--new-option 3 (the run has 2)" in error_line(result)
+    for options in (["--epochs", "5"], ["--new-option", "2"], ["--new-option", "1"]):
+        config = start("--resume", *options)
+        assert config["new_option"] == 2  # 1 is the default: the run's own value stands
+    assert config["epochs"] == 5
+
+    # a run started before the option existed trained without it: only the default passes
+    (tmp_path / "runs" / "r" / "config.json").write_text(json.dumps(
+        {k: v for k, v in config.items() if k != "new_option"}))
+    result = run_script("train_context_encoder.py", *where, "--resume", "--new-option", "2")
+    assert "--new-option 2 (the run has none: it was started before" in error_line(result)
+    assert "new_option" not in start("--resume", "--new-option", "1")

@@ -27,15 +27,17 @@ import keras
 from utils.errors import UserError
 from utils.files import remove_stale_partials, write_atomically, write_text
 
-# Options that a resumed run takes from its config.json; --epochs may change, these may not.
-FIXED_ON_RESUME = ("data", "init", "steps_per_epoch", "batch_size", "mask", "lr", "hole_weight",
-                   "image_size", "no_augment", "seed", "no_jit", "d_lr", "rec_weight",
-                   "adv_weight", "fm_weight", "lr_scaling", "clean_fraction", "rec_loss",
-                   "hole_share", "r1_weight", "blocks")
 # Options that are not the run's own: how this command reaches the run, and how it spreads it
 # over devices (placement() records that, and a resume may change it if the global batch stays).
 NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "distribute",
                    "cpu_devices")
+# The options a resume may change. Every other option, one added later too, is the run's own and
+# fixed on resume: a value it was not trained with would change its model or its data halfway,
+# so only a closed list may pass. --epochs is the run's length. --steps-per-epoch is not on it:
+# it is what an epoch is, and the checkpoint's epoch count, the data's position and the learning
+# rate's schedule are counted in it. --name is how the command finds the folder (a folder renamed
+# since keeps its config's name).
+CHANGEABLE_ON_RESUME = ("epochs", "name", *NOT_RUN_OPTIONS)
 RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
              "discriminator.keras", ".lock"}
 
@@ -211,16 +213,20 @@ def _read_config(path):
 
 def _refuse_changed_options(args, config):
     """--resume continues a run as it was started: an option given with another value than the
-    run's own is refused, not silently ignored."""
+    run's own is refused, not silently ignored. An option left at its default takes the run's
+    value; one the run has no value for (it was started before the option existed) keeps the
+    behaviour it was trained with, so it too may only be left at its default."""
     defaults = getattr(args, "option_defaults", {})
     changed = []
-    for key in FIXED_ON_RESUME:
-        if key not in config or key not in vars(args):
+    for key, value in vars(args).items():
+        given = _json_value(value)
+        if key in CHANGEABLE_ON_RESUME or given == _json_value(defaults.get(key)):
             continue
-        given = _json_value(getattr(args, key))
-        if given != _json_value(defaults.get(key)) and given != config[key]:
-            changed.append(f"--{key.replace('_', '-')} {getattr(args, key)} (the run has "
-                           f"{config[key]})")
+        option = f"--{key.replace('_', '-')} {value}"
+        if key not in config:
+            changed.append(f"{option} (the run has none: it was started before this option)")
+        elif given != config[key]:
+            changed.append(f"{option} (the run has {config[key]})")
     if changed:
         raise UserError(f"--resume continues run {config['name']} with its own options, but "
                         f"{'; '.join(changed)}: start a new run (another --name) to change them")
