@@ -325,7 +325,8 @@ def test_a_mask_that_is_text_or_empty_is_one_line_and_only_its_painting_is_skipp
     assert "not a readable image" in error_line(run_script("restore.py", folder / "m0.png",
                                                        "--mask", tmp_path / "empty.png",
                                                        "-o", tmp_path / "o1", *TELEA))
-    result = run_script("restore.py", folder, "--mask", masks, "-o", tmp_path / "o2", *TELEA)
+    result = run_script("restore.py", folder, "--mask", masks, "-o", tmp_path / "o2", *TELEA,
+                        "--jobs", "1")
     assert result.returncode == 2 and "m1" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in (tmp_path / "o2").glob("*_restored.png")) == [
         "m0_restored.png", "m2_restored.png"]
@@ -337,7 +338,7 @@ def test_a_truncated_png_among_paintings_costs_only_itself(tmp_path):
         _painting(folder, f"t{index}.png", seed=index)
     data = (folder / "t2.png").read_bytes()
     (folder / "t2.png").write_bytes(data[:len(data) // 2])
-    result = run_script("restore.py", folder, "-o", tmp_path / "out", *TELEA)
+    result = run_script("restore.py", folder, "-o", tmp_path / "out", *TELEA, "--jobs", "1")
     assert result.returncode == 2 and "t2" in result.stderr and "Traceback" not in result.stderr
     assert len(list((tmp_path / "out").glob("*_restored.png"))) == 3
 

@@ -96,7 +96,7 @@ def test_restore_script_takes_a_folder_and_a_user_mask(tmp_path):
     for seed in range(2):
         _save(folder / f"scan{seed}.png", damaged_painting(seed)[0])
     result = run_script("restore.py", folder, "-o", tmp_path / "out", "--method", "ns",
-                        "--detect", "white")
+                        "--detect", "white", "--jobs", "1")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").glob("*_restored.png")) == [
         "scan0_restored.png", "scan1_restored.png"]
