@@ -160,3 +160,64 @@ def test_every_option_is_fixed_on_resume_but_the_runs_length(tmp_path, monkeypat
     result = run_script("train_context_encoder.py", *where, "--resume", "--new-option", "2")
     assert "--new-option 2 (the run has none: it was started before" in error_line(result)
     assert "new_option" not in start("--resume", "--new-option", "1")
+
+
+@pytest.mark.slow
+def test_every_damaged_run_folder_is_one_line(trained_run, tmp_path):
+    """--resume on a run whose state.json is truncated or another file's, whose checkpoint is
+    missing or truncated, or whose .lock is a planted link: one line each, no traceback, and
+    the link's target untouched."""
+    def damaged(name, harm):
+        run = copy_run(trained_run, tmp_path / name)
+        harm(run)
+        return error_line(run_script("train_context_encoder.py", "--name", run.name,
+                                     "--runs-dir", run.parent, "--resume", "--epochs", "3"))
+
+    state = trained_run / "checkpoints" / "state.json"
+    checkpoint = next((trained_run / "checkpoints").glob("epoch_*.keras"))
+    cases = {
+        "truncated state": (lambda run: (run / "checkpoints" / "state.json").write_text(
+            state.read_text()[:20]), "not readable JSON"),
+        "foreign state": (lambda run: (run / "checkpoints" / "state.json").write_text(
+            json.dumps({"epochs": "two", "checkpoint": "../../etc/passwd"})), "not a run's state"),
+        "missing checkpoint": (lambda run: (run / "checkpoints" / checkpoint.name).unlink(),
+                               "is missing"),
+        "truncated checkpoint": (lambda run: (run / "checkpoints" / checkpoint.name).write_bytes(
+            checkpoint.read_bytes()[:1000]), "cannot be read"),
+    }
+    for name, (harm, words) in cases.items():
+        assert words in damaged(name.replace(" ", "-"), harm), name
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+
+    def planted_lock(run):
+        (run / ".lock").unlink(missing_ok=True)
+        (run / ".lock").symlink_to(precious)
+    assert "its .lock is a link" in damaged("planted-lock", planted_lock)
+    assert precious.read_text() == "keep me"
+
+
+def test_a_full_disk_at_an_epochs_end_is_one_line(tmp_path, monkeypatch):
+    """The callback after an epoch turns a write that fails (a full disk) into one line that
+    says the last whole checkpoint is kept."""
+    import errno
+
+    from training.loop import RunCallback
+    from utils.errors import UserError
+
+    class Run:
+        chief, config = True, {"name": "r"}
+        folder = tmp_path
+
+        def best_val_loss(self):
+            return float("inf")
+        epochs_done = 1
+
+    callback = RunCallback(Run(), samples=None, show=lambda model, samples: ([], []))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "samples"))
+    monkeypatch.setattr("training.loop.image_grid", full)
+    with pytest.raises(UserError, match="No space left on device.*last whole checkpoint "
+                                        r"\(1 epochs\).*--resume"):
+        callback.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.4})

@@ -45,7 +45,16 @@ class RunCallback(keras.callbacks.Callback):
         self._stop_if_not_finite(logs, f"step {batch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        try:
+            self._epoch_end(epoch, logs or {})
+        except OSError as error:  # a full disk: one line; the run keeps its last checkpoint
+            where = f"{error.filename}: " if error.filename else ""
+            raise UserError(f"cannot write the run's files after epoch {epoch + 1} ({where}"
+                            f"{error.strerror or error}); the run keeps its last whole "
+                            f"checkpoint ({self.epochs_done} epochs): free some space, then "
+                            f"--resume") from None
+
+    def _epoch_end(self, epoch, logs):
         self._stop_if_not_finite(logs, "validation")
         # epochs_done moves only once the checkpoint holds the epoch and its log row: a Ctrl-C
         # before that saves the weights as of the epochs already logged

@@ -14,6 +14,7 @@ done, and log.csv is rewritten from it. A lock file (.lock) keeps a second proce
 the same run.
 """
 import csv
+import errno
 import fcntl
 import io
 import json
@@ -60,9 +61,13 @@ class Run:
         kill -9)."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            handle = open(folder / ".lock", "a+")
+            # never through a link someone planted: its target would get this process's id
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o644)
+            handle = open(fd, "a+")
         except OSError as error:
-            raise UserError(f"cannot make the run folder {folder} ({error.strerror or error})")
+            raise UserError(f"cannot use the run folder {folder} ({error.strerror or error}"
+                            f"{'; its .lock is a link' if error.errno == errno.ELOOP else ''})")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -141,9 +146,29 @@ class Run:
         return tuple(self.config["image_size"])
 
     def state(self):
+        """What the last checkpoint finished (see save_checkpoint), checked: a truncated or
+        foreign state.json is one line, never a traceback or a wrong resume."""
         if not self.state_file.exists():
             return {"epochs": 0, "best_val_loss": math.inf, "checkpoint": None, "log": []}
-        return json.loads(self.state_file.read_text())
+        try:
+            state = json.loads(self.state_file.read_text())
+            valid = (isinstance(state, dict) and isinstance(state.get("epochs"), int)
+                     and not isinstance(state["epochs"], bool) and state["epochs"] >= 0
+                     and isinstance(state.get("log"), list)
+                     and all(isinstance(row, dict) for row in state["log"])
+                     and (state.get("checkpoint") is None or (
+                         isinstance(state["checkpoint"], str)
+                         and state["checkpoint"] == Path(state["checkpoint"]).name
+                         and state["checkpoint"].endswith(".keras")))
+                     and isinstance(state.get("best_val_loss", math.inf), (int, float)))
+        except (OSError, ValueError) as error:
+            raise UserError(f"cannot resume run {self.folder}: {self.state_file} is not readable "
+                            f"JSON ({error}); start a new run (another --name)") from None
+        if not valid:
+            raise UserError(f"cannot resume run {self.folder}: {self.state_file} is not a run's "
+                            f"state (damaged, or from elsewhere); start a new run (another "
+                            f"--name)")
+        return state
 
     @property
     def epochs_done(self):
@@ -159,7 +184,16 @@ class Run:
         name = self.state()["checkpoint"]
         if name is None:
             return None
-        return keras.models.load_model(self.checkpoints / name)
+        path = self.checkpoints / name
+        if not path.is_file():
+            raise UserError(f"cannot resume run {self.folder}: its checkpoint {path} is missing; "
+                            f"start a new run (another --name)")
+        try:
+            return keras.models.load_model(path)
+        except Exception as error:  # a truncated or damaged file: Keras raises many kinds
+            raise UserError(f"cannot resume run {self.folder}: its checkpoint {path} cannot be "
+                            f"read ({type(error).__name__}); it is damaged: start a new run "
+                            f"(another --name)") from None
 
     def save_checkpoint(self, model, epochs, best, row=None):
         """Write the checkpoint, then state.json naming it (the commit), then log.csv from the
