@@ -160,7 +160,8 @@ def test_a_detector_that_returns_nan_is_one_line_not_a_silent_empty_mask(tmp_pat
     monkeypatch.setattr(Detector, "network", lambda self: (
         lambda x, training=False: np.full((*np.shape(x)[:3], 1), np.nan, np.float32)))
     painting = _painting(tmp_path / "in")
-    line = error_line(run_script("restore.py", painting, "-o", tmp_path / "out"))
+    line = error_line(run_script("restore.py", painting, "-o", tmp_path / "out", "--method",
+                                 "telea"))
     assert "the damage detector returned NaN" in line
     assert not (tmp_path / "out" / "p_restored.png").exists()
 
@@ -184,3 +185,52 @@ def test_a_name_with_control_characters_forges_no_line(tmp_path):
     missing = named.with_name("gone\nerror: forged.png")
     result = run_script("restore.py", missing, "-o", tmp_path / "o2")
     assert len(result.stderr.strip().splitlines()) == 1 and "gone\\nerror" in result.stderr
+
+
+WORKBENCH_SAVE = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from detection.detect import Detector
+from workbench.server import Workbench, read_strokes
+workbench = Workbench({folder!r}, {out!r}, detector=Detector("white"))
+painting = workbench.open(Path({folder!r}) / "p.png", "p.png")
+strokes = read_strokes('[{{"tool": "brush", "width": 6, "points": [[20, 20], [60, 20]]}}]')
+workbench.restore(painting, "ns", [], strokes, confirmed=True)
+while painting.job["state"] == "running":
+    time.sleep(0.05)
+real, count = os.replace, [0]
+def replace(source, target):
+    if Path(source).name.startswith(".partial-") and not Path(target).name.startswith("."):
+        if count[0] == {k}:
+            os._exit(9)
+        count[0] += 1
+    real(source, target)
+os.replace = replace
+workbench.save(painting, "png")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_a_workbench_save_killed_between_renames_is_recovered_by_the_next_save(tmp_path, k):
+    from detection.detect import Detector
+    from workbench.server import Workbench, read_strokes
+    painting = _painting(tmp_path / "in")
+    out = tmp_path / "out"
+    killed = subprocess.run([sys.executable, "-c", WORKBENCH_SAVE.format(
+        root=str(ROOT), folder=str(painting.parent), out=str(out), k=k)],
+        capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    assert list(out.glob(PARTIAL + "*"))
+    workbench = Workbench(painting.parent, out, detector=Detector("white"))
+    opened = workbench.open(painting, "p.png")
+    workbench.restore(opened, "telea", [], read_strokes(
+        '[{"tool": "brush", "width": 6, "points": [[20, 20], [60, 20]]}]'), confirmed=True)
+    while opened.job["state"] == "running":
+        pass
+    assert opened.job["state"] == "done", opened.job
+    saved = workbench.save(opened, "png")
+    assert saved["restored"].name == "p_restored.png"  # its own set, recovered, replaced
+    assert _whole(output_set(out / "p_restored.png")) and not list(out.glob(PARTIAL + "*"))
+    workbench.close()
