@@ -186,7 +186,12 @@ def stop_with_ctrl_c(command, run, epochs, out):
                and process.poll() is None):
             time.sleep(0.5)
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
+        try:
+            process.wait(timeout=120)
+        finally:
+            if process.poll() is None:  # hung: the test fails, and leaves no process behind
+                process.kill()
+                process.wait()
         stdout.seek(0)
         stderr.seek(0)
         return process.returncode, stdout.read(), stderr.read()

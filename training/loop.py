@@ -43,8 +43,12 @@ class RunCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # Checked every step, so nothing computed from a NaN is ever saved.
         self._stop_if_not_finite(logs, f"step {batch + 1}")
+        if INTERRUPT["requested"]:  # Ctrl-C: stop after this step, between TensorFlow's calls
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if INTERRUPT["requested"]:  # an epoch cut short by Ctrl-C is not a finished epoch
+            return
         try:
             self._epoch_end(epoch, logs or {})
         except OSError as error:  # a full disk: one line; the run keeps its last checkpoint
@@ -96,6 +100,15 @@ def _first(data, rows):
     return data[:rows]
 
 
+INTERRUPT = {"requested": False}  # set by the first Ctrl-C of a fit()
+
+
+def _interrupt(signum, frame):
+    if INTERRUPT["requested"]:
+        raise KeyboardInterrupt
+    INTERRUPT["requested"] = True
+
+
 def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpainting_samples):
     """Train to run.config['epochs'], resuming from the checkpoint's epoch, saving a sample grid
     show(model, first validation rows) -> (rows, titles) after each epoch. Ctrl-C saves a
@@ -117,14 +130,18 @@ def fit(model, train_ds, val_data, run, steps_per_epoch, batch_size, show=inpain
             save_exports(model, run.folder)
         print(f"before training: val_loss {callback.best:.6g}")
     callbacks = [callback]  # log.csv is written with the checkpoint, from state.json
-    # Ctrl-C arrives as SIGINT; turn it into KeyboardInterrupt even where a library replaced the
-    # default handler, so the checkpoint below is always written.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C (SIGINT) asks the training to stop after the step under way (RunCallback): a
+    # KeyboardInterrupt raised inside TensorFlow's calls could leave it hung or crash it (seen
+    # on two replicas and on one device); a second Ctrl-C interrupts at once.
+    INTERRUPT["requested"] = False
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         model.fit(train_ds, epochs=run.config["epochs"], initial_epoch=start,
                   steps_per_epoch=steps_per_epoch, validation_data=val_data,
                   validation_batch_size=batch_size, callbacks=callbacks, shuffle=False,
                   verbose=1 if run.chief else 0)
+        if INTERRUPT["requested"]:
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         # the epochs the last checkpoint logged (an interrupt between its commit and the
         # callback's count must not undo it)
