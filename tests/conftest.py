@@ -182,8 +182,12 @@ def stop_with_ctrl_c(command, run, epochs, out):
         process = subprocess.Popen(list(map(str, command)), stdout=stdout, stderr=stderr,
                                    text=True)
         deadline = time.time() + 240
-        while (json.loads(state.read_text())["epochs"] < epochs and time.time() < deadline
-               and process.poll() is None):
+        def done():  # a new run has no state.json until its first epoch is saved
+            try:
+                return json.loads(state.read_text())["epochs"]
+            except (OSError, ValueError, KeyError):
+                return 0
+        while done() < epochs and time.time() < deadline and process.poll() is None:
             time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         try:
