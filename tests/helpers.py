@@ -8,13 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def launch(folder, out, *options, timeout=180):
+def launch(folder, out, *options, timeout=180, env=None):
     """Start app.py in its own process on a free port, for the tests, the benchmark and the
     screenshot script: (the process, the page's address with this run's token). Stop it with
-    process.terminate()."""
+    process.terminate(). env: the process's environment (default this one's)."""
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), str(folder), "-o", str(out),
                                 "--port", "0", *options], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+                               stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
     deadline, said = time.time() + timeout, []
     while time.time() < deadline:
         line = process.stdout.readline()

@@ -137,15 +137,22 @@ def _browse(playwright, url):
 @pytest.fixture
 def server(tmp_path):
     """app.py on a free port with a folder of two paintings; yields (url, the first painting,
-    its pixels, out)."""
+    its pixels, out). Stopped as a service manager stops it (SIGTERM, which app.py takes as
+    Ctrl-C), it leaves with status 0 and takes its uploads folder with it."""
+    import os
+
     from helpers import launch
     painting, pixels = _painting(tmp_path / "paintings")
     _painting(tmp_path / "paintings", name="view.png")
     out = tmp_path / "out"
-    process, url = launch(painting.parent, out)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process, url = launch(painting.parent, out, env={**os.environ, "TMPDIR": str(temporary)})
+    assert list(temporary.glob("workbench-uploads-*"))
     yield url, painting, pixels, out
     process.terminate()
-    process.wait(timeout=30)
+    assert process.wait(timeout=30) == 0
+    assert not list(temporary.glob("workbench-uploads-*"))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; "

@@ -4,13 +4,8 @@ the port, so two workbenches in one browser keep their own; the uploads go when 
 name is echoed without its control characters."""
 import io
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +16,6 @@ from detection.detect import Detector
 
 pytest.importorskip("flask")
 
-ROOT = Path(__file__).resolve().parent.parent
 NOT_AN_IMAGE = (b"not an image", "notes.png")
 SHOWN = re.compile(r"Traceback|\b\w*(Error|Exception)\b|File \"")  # Python's words, not ours
 
@@ -285,29 +279,3 @@ def _mask_png():
     buffer = io.BytesIO()
     Image.fromarray(mask).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.mark.slow
-def test_app_py_removes_its_uploads_when_stopped(tmp_path):
-    """SIGTERM (as a service manager or process.terminate() stops it): the upload folder goes
-    with the server. app.py turns SIGTERM into Ctrl-C's KeyboardInterrupt, so this is Ctrl-C's
-    way out too (one start of app.py, not two: seconds of the suite)."""
-    folder = _painting(tmp_path / "paintings").parent
-    for stop in (signal.SIGTERM,):
-        temporary = tmp_path / f"tmp-{stop.name}"
-        temporary.mkdir()
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), str(folder), "-o", str(tmp_path / "out"),
-             "--port", "0", "--detect", "white"], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(
-                temporary)})
-        said = []
-        for line in process.stdout:
-            said.append(line)
-            if "?token=" in line:
-                break
-        assert list(temporary.glob("workbench-uploads-*")), said
-        process.send_signal(stop)
-        said.append(process.communicate(timeout=60)[0])
-        assert process.returncode == 0, said
-        assert not list(temporary.glob("workbench-uploads-*")), said
