@@ -26,3 +26,13 @@ def launch(folder, out, *options, timeout=180, env=None):
             return process, found.group(1)
     process.kill()
     raise RuntimeError("app.py did not start: " + "".join(said))
+
+
+def workbench_client(workbench):
+    """A Flask test client of a Workbench, as the page is: with this run's token in its cookie
+    and its own origin on every request."""
+    from workbench.server import create_app
+    client = create_app(workbench).test_client()
+    client.set_cookie(workbench.cookie, workbench.token, domain="localhost")
+    client.environ_base["HTTP_ORIGIN"] = "http://localhost"
+    return client

@@ -17,10 +17,7 @@ from utils.files import (PARTIAL, remove_stale_partials, sha256, writable_folder
 
 # a kill at the k-th rename of a set (0: after the journal, before any rename), in a process
 # that then dies as kill -9 would leave it
-KILLER = """
-import os, runpy, sys
-from pathlib import Path
-sys.path.insert(0, {root!r})
+DIE_AT_RENAME = """
 real, count = os.replace, [0]
 def replace(source, target):
     if Path(source).name.startswith(".partial-") and not Path(target).name.startswith("."):
@@ -29,6 +26,12 @@ def replace(source, target):
         count[0] += 1
     real(source, target)
 os.replace = replace
+"""
+KILLER = """
+import os, runpy, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+""" + DIE_AT_RENAME + """
 sys.argv = {argv!r}
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
@@ -199,14 +202,7 @@ strokes = read_strokes('[{{"tool": "brush", "width": 6, "points": [[20, 20], [60
 workbench.restore(painting, "ns", [], strokes, confirmed=True)
 while painting.job["state"] == "running":
     time.sleep(0.05)
-real, count = os.replace, [0]
-def replace(source, target):
-    if Path(source).name.startswith(".partial-") and not Path(target).name.startswith("."):
-        if count[0] == {k}:
-            os._exit(9)
-        count[0] += 1
-    real(source, target)
-os.replace = replace
+""" + DIE_AT_RENAME + """
 workbench.save(painting, "png")
 """
 

@@ -24,11 +24,8 @@ def _painting_and_mask(folder, seed=0):
 
 
 def _client(workbench):
-    from workbench.server import create_app
-    client = create_app(workbench).test_client()
-    client.set_cookie("workbench_token", workbench.token, domain="localhost")
-    client.environ_base["HTTP_ORIGIN"] = "http://localhost"
-    return client
+    from helpers import workbench_client
+    return workbench_client(workbench)
 
 
 def _workbench(folder, out, mask, method, invert=False, confirmed=False):

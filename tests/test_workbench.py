@@ -43,13 +43,8 @@ def _brush():
 
 
 def _client(workbench):
-    """A Flask test client of the workbench, as the page is: with this run's token in its
-    cookie and its own origin on every request."""
-    from workbench.server import create_app
-    client = create_app(workbench).test_client()
-    client.set_cookie(workbench.cookie, workbench.token, domain="localhost")
-    client.environ_base["HTTP_ORIGIN"] = "http://localhost"
-    return client
+    from helpers import workbench_client
+    return workbench_client(workbench)
 
 
 def test_the_server_refuses_other_sites_hosts_and_requests_without_its_token(tmp_path):
