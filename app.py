@@ -19,6 +19,7 @@ from pathlib import Path
 
 from detection import registry as detections
 from detection.detect import Detector
+from restoration.pipeline import WARN_SHARE
 from utils import cli
 from utils.cli import printable
 from utils.errors import UserError
@@ -40,6 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--max-pixels", type=cli.positive(int), metavar="N",
                    help="largest painting to open or upload, in pixels, weighed before it is "
                         "decoded (default 100,000,000, and what memory allows)")
+    p.add_argument("--warn-share", type=cli.fraction, default=WARN_SHARE, metavar="SHARE",
+                   help="a mask over this share of a painting is shown and confirmed before it "
+                        "is filled (0-1)")
     p.add_argument("--detect", choices=detections.DETECTIONS, default=Detector().method,
                    help=f"how the damage is found when a painting is opened: "
                         f"{detections.describe()}")
@@ -55,7 +59,7 @@ def main(args):
     wildcard = args.host in ("0.0.0.0", "::", "")
     hosts = None if wildcard else {*LOCAL, args.host.strip("[]").lower()}
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
-                          Detector(args.detect), hosts=hosts)
+                          Detector(args.detect), hosts=hosts, warn_share=args.warn_share)
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the finally below removes the uploads
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -28,12 +28,13 @@ def _client(workbench):
     return workbench_client(workbench)
 
 
-def _workbench(folder, out, mask, method, invert=False, confirmed=False):
-    """Open folder/p.png in a workbench, load the mask file, restore with method and save:
-    (the status of the restore's request and its JSON, the client)."""
+def _workbench(folder, out, mask, method, invert=False, confirmed=False, warn_share=0.1):
+    """Open folder/p.png in a workbench (app.py --warn-share warn_share), load the mask file,
+    restore with method and save: (the status of the restore's request and its JSON, the
+    client)."""
     from detection.detect import Detector
     from workbench.server import Workbench
-    client = _client(Workbench(folder, out, detector=Detector("white")))
+    client = _client(Workbench(folder, out, detector=Detector("white"), warn_share=warn_share))
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
     loaded = client.post(f"/api/{painting}/mask", data={
         "file": (io.BytesIO(mask.read_bytes()), mask.name), "invert": "1" if invert else "0"},
@@ -134,6 +135,10 @@ def test_every_front_end_judges_a_mask_the_same_way(tmp_path):
     assert status == 409 and "27.8%" in answer["confirm"]
     status, answer, _ = _workbench(painting.parent, tmp_path / "w2", wide, "telea",
                                    confirmed=True)
+    assert status == 200, answer
+    # the share is the user's: at --warn-share 0.3 the same selection is filled unasked
+    status, answer, _ = _workbench(painting.parent, tmp_path / "w3", wide, "telea",
+                                   warn_share=0.3)
     assert status == 200, answer
 
 

@@ -315,8 +315,9 @@ class Workbench:
     """The state of one server: its folder, output folder, open paintings and loaded models."""
 
     def __init__(self, folder, out, max_upload_mb=200, max_pixels=None, detector=None,
-                 hosts=LOCAL_NAMES, port=None):
+                 hosts=LOCAL_NAMES, port=None, warn_share=pipeline.WARN_SHARE):
         self.folder = Path(folder).resolve() if folder else None
+        self.warn_share = warn_share  # a mask over this share is confirmed before a fill
         self.out = Path(out)
         self.max_upload = int(max_upload_mb * 1024 * 1024)
         # a painting is weighed against this before it is decoded (and against the memory)
@@ -432,14 +433,15 @@ class Workbench:
         return mask, added, removed, threshold
 
     def restore(self, painting, method_name, selections, strokes=(), threshold=None,
-                confirmed=False, warn_share=pipeline.WARN_SHARE):
+                confirmed=False, warn_share=None):
         """Compose and check the mask (restoration/pipeline.py: an empty one, or one over the
         share the user confirms, is answered at once), then fill it in a thread; the page polls
         the job. Unconfirmed, a mask over warn_share raises NeedsConfirmation."""
         mask, brushed, erased, threshold = self.mask(painting, selections, strokes, threshold)
         try:
             fraction, warning = pipeline.check_mask(
-                mask, painting.scan, allow_large=confirmed, warn_share=warn_share,
+                mask, painting.scan, allow_large=confirmed,
+                warn_share=self.warn_share if warn_share is None else warn_share,
                 hint="lower the threshold, click a loss, or brush it")
         except pipeline.LargeMask as error:
             raise NeedsConfirmation(f"the mask covers {error.fraction:.0%} of the painting, "
