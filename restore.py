@@ -220,14 +220,10 @@ def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, bud
     else:
         mask = detector(scan.colour)
         source = {"source": "detected", "detector": detector.settings()}
-    try:
-        hint = (f"check {mask_path.name} (white = loss; --mask-invert for losses drawn black)"
-                if mask_path is not None else pipeline.NOTHING_HINT)
-        fraction, warning = pipeline.check_mask(mask, scan, args.allow_large_mask,
-                                                args.warn_share, hint)
-    except UserError as error:
-        raise type(error)(f"{path}: {error}") if not isinstance(error, pipeline.LargeMask) \
-            else pipeline.LargeMask(f"{path}: {error}", error.fraction) from None
+    hint = (f"check {mask_path.name} (white = loss; --mask-invert for losses drawn black)"
+            if mask_path is not None else pipeline.NOTHING_HINT)
+    fraction, warning = pipeline.check_mask(mask, scan, args.allow_large_mask, args.warn_share,
+                                            hint)
     if warning:
         tqdm.write(cli.printable(f"warning: {path}: {warning} ({outputs['mask'].name})"),
                    file=sys.stderr)
@@ -337,7 +333,7 @@ def _restore_one(path, outputs, args, tools, mask_path, budget=None):
         return "restored", restore_one(path, outputs, args, *tools, mask_path=mask_path,
                                        budget=budget)
     except pipeline.NothingFound as error:
-        return "nothing", str(error)
+        return "nothing", f"{path}: {error}"
     except (UserError, OSError, MemoryError) as error:
         reason = _reason(error)  # every line names its painting (a full disk's too)
         return "failed", reason if reason.startswith(str(path)) else f"{path}: {reason}"
