@@ -85,10 +85,11 @@ class Detector:
     def network(self):
         return load_detector(str(Path(self.model).resolve()))
 
-    def __call__(self, image, model=None):
+    def __call__(self, image, model=None, under=None):
         """The damage mask (H, W) uint8, 1 = loss, of an image (H, W, 1 or 3) of 8- or 16-bit
         samples or floats in [0, 1]: the clicks' losses, or the method's (detection/registry.py).
-        model: the image's PaintingModel (detection/learn.py) for similar, when kept."""
+        model: the image's PaintingModel (detection/learn.py) for similar, when kept; under:
+        under_clicks' result, when the caller has it (a click's segmentation is not repeated)."""
         image = np.asarray(image)
         height, width = image.shape[:2]
         for option, points in (("--point", self.points), ("--point-out", self.points_out)):
@@ -97,7 +98,7 @@ class Detector:
                     raise UserError(f"{option} {x},{y} lies outside the {width} x {height} "
                                     f"painting")
         if self.points:
-            return self._clicked(image, model)
+            return self._clicked(image, model, under)
         return DETECTIONS[self.method].find(self, image)
 
     def probability(self, image):
@@ -125,15 +126,22 @@ class Detector:
         clean painting's false alarms are mostly small and less sure; docs/detection.md)."""
         return np.count_nonzero(probability > SURE_LOSS) >= self.min_share * probability.size
 
-    def _clicked(self, image, model=None):
+    def under_clicks(self, image):
+        """The losses under the clicks alone, bool (H, W): each segmented around its click,
+        kept from the shift-clicks, before similar, the margin or the shift-clicks' regions."""
+        image = np.asarray(image)
+        mask = np.zeros(image.shape[:2], bool)
+        for point in self.points:
+            mask |= select_at(image, point, self.points_out)
+        return mask
+
+    def _clicked(self, image, model=None, under=None):
         """The losses under the clicks, and with similar every loss like them (a classifier of
         this painting's pixels fitted on the clicked losses against the paint: detection/
         learn.py; model: its PaintingModel, when the caller keeps one); never a region holding
         a shift-click."""
         height, width = image.shape[:2]
-        mask = np.zeros((height, width), bool)
-        for point in self.points:
-            mask |= select_at(image, point, self.points_out)
+        mask = self.under_clicks(image) if under is None else under.copy()
         if self.similar:
             paint = np.zeros((height, width), bool)
             for point in self.points_out:  # the paint under a shift-click: an example of paint

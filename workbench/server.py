@@ -665,11 +665,12 @@ def create_app(workbench):
             return jsonify(selection=None, out=[x, y])
         clicks = dataclasses.replace(painting.detector, points=((x, y),),
                                      points_out=tuple(painting.points_out), similar=False)
-        own = clicks(painting.scan.colour).astype(bool)  # the loss under the click
+        under = clicks.under_clicks(painting.scan.colour)  # segmented once for both below
+        own = clicks(painting.scan.colour, under=under).astype(bool)  # the loss under the click
         found = own
         if similar:  # and every loss like it
             found = dataclasses.replace(clicks, similar=True)(
-                painting.scan.colour, model=painting.model()).astype(bool)
+                painting.scan.colour, model=painting.model(), under=under).astype(bool)
         key = uuid.uuid4().hex[:12]
         painting.selections[key] = (found, {"point": [x, y], "similar": similar,
                                             "points_out": list(clicks.points_out)}, own)
