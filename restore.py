@@ -1,4 +1,4 @@
-"""Restore damaged paintings at their own resolution: find the paint losses (the learned damage
+"""Restore damaged paintings at their own resolution: find the paint losses (the damage
 detector by default, or the losses you click with --point, or your own masks),
 fill them, and write the restored painting, its mask, a figure with the mask over the painting
 and a record of how it was made.
@@ -121,17 +121,17 @@ def parse_args(argv=None):
                    default=defaults.grow, metavar="PIXELS",
                    help="widen the found mask by this many pixels (negative: narrow it)")
     d.add_argument("--threshold", type=cli.fraction, default=defaults.threshold,
-                   help="learned and colour: how sure the network must be that a pixel is a "
+                   help="auto, learned and colour: how sure the network must be that a pixel is a "
                         "loss (0-1; lower finds more)")
     d.add_argument("--min-share", type=cli.fraction, default=defaults.min_share, metavar="SHARE",
-                   help="learned and colour: a painting counts as damaged, and any pixel is "
+                   help="auto, learned and colour: a painting counts as damaged, and any pixel is "
                         "marked, only if at least this share of it is a loss the network is sure "
                         "of (0: always mark)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
                    help="smallest loss kept, in pixels of the copy analysed (at most "
                         f"{ANALYSIS_SIDE} pixels on its longest side)")
     d.add_argument("--detector", default=defaults.model, metavar="PATH",
-                   help="learned and colour: the detector model (train_detector.py writes "
+                   help="auto, learned and colour: the detector model (train_detector.py writes "
                         "one)")
     return p.parse_args(argv)
 

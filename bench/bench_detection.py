@@ -286,6 +286,77 @@ def learning_speed():
           f"{describe:.2f} s; each learn and new mask {np.median(times):.2f} s (median of 3)")
 
 
+CURVE_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99)
+
+
+def curves(detector, pages, out):
+    """The default detector's precision and recall (pooled over the pixels) on the tuning and
+    the held-out manuscripts, and the share it marks of clean paintings (val, held-out corpus),
+    at every threshold of its probability map (the workbench's slider): printed, and drawn in
+    detection_curves.png with the default threshold marked."""
+    def at(probability, image, threshold):
+        return detector.from_probability(probability, image.shape[:2], threshold) > 0
+
+    pr = {}
+    for group, names in (("tuning pages", TUNED), ("held-out pages", HELD_OUT)):
+        counts = {t: np.zeros(3) for t in CURVE_THRESHOLDS}
+        for name, image, truth in pages:
+            if name in names:
+                probability = detector.probability(image)
+                for t in CURVE_THRESHOLDS:
+                    s = detection_scores(at(probability, image, t), truth)
+                    counts[t] += (s["tp"], s["fp"], s["fn"])
+        pr[group] = {t: (tp / max(1, tp + fp), tp / max(1, tp + fn), 2 * tp / max(1, 2 * tp + fp + fn))
+                     for t, (tp, fp, fn) in counts.items()}
+    clean = {"val paintings": find_images(SHARED / "paintings" / "val"),
+             "white passages": [SHARED / "paintings" / name for name in WHITE_PASSAGES
+                                if (SHARED / "paintings" / name).exists()],
+             "held-out corpus": common.corpus_split()[1]}
+    shares = {}
+    for group, paths in clean.items():
+        marked = {t: [] for t in CURVE_THRESHOLDS}
+        for path in paths:
+            image = read_image(path)
+            probability = detector.probability(image)
+            for t in CURVE_THRESHOLDS:
+                marked[t].append(float(at(probability, image, t).mean()))
+        if paths:
+            shares[group] = {t: (np.mean(v), np.max(v)) for t, v in marked.items()}
+    print(f"\n**The default detector ({detector.method}) at each threshold: manuscripts' pooled "
+          f"precision / recall / F1, clean paintings' mean / worst share marked**\n")
+    print("| threshold | " + " | ".join(pr) + " | " + " | ".join(shares) + " |")
+    print("|---|" + "---|" * (len(pr) + len(shares)))
+    for t in CURVE_THRESHOLDS:
+        cells = [f"{p:.2f} / {r:.2f} / {f:.3f}" for p, r, f in (pr[g][t] for g in pr)]
+        cells += [f"{m:.2%} / {w:.2%}" for m, w in (shares[g][t] for g in shares)]
+        print(f"| {t}{' (default)' if t == detector.threshold else ''} | " + " | ".join(cells) + " |")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for group, curve in pr.items():
+        line, = left.plot([curve[t][1] for t in CURVE_THRESHOLDS],
+                          [curve[t][0] for t in CURVE_THRESHOLDS], "o-", ms=3, label=group)
+        p, r, _ = curve[detector.threshold]
+        left.plot(r, p, "*", ms=14, color=line.get_color())
+    left.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
+             title="manuscripts (real losses), pooled over pixels")
+    left.legend(loc="lower left", title=f"star: threshold {detector.threshold}")
+    for group, curve in shares.items():
+        line, = right.plot(CURVE_THRESHOLDS, [100 * curve[t][0] for t in CURVE_THRESHOLDS],
+                           "o-", ms=3, label=f"{group}: mean")
+        right.plot(CURVE_THRESHOLDS, [100 * curve[t][1] for t in CURVE_THRESHOLDS], "--",
+                   color=line.get_color(), label=f"{group}: worst")
+        right.plot(detector.threshold, 100 * curve[detector.threshold][0], "*", ms=14,
+                   color=line.get_color())
+    right.set(xlabel="threshold (the workbench's slider)", ylabel="% of a clean painting marked",
+              yscale="symlog", title="clean paintings: false alarms")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "detection_curves.png", dpi=110)
+    plt.close(fig)
+
+
 def speed(detector):
     """Seconds to detect a 24-megapixel painting and to fill its mask with Telea."""
     images, _ = common.sources()
@@ -309,12 +380,17 @@ def main():
     p.add_argument("--model", default=str(DEFAULT_DETECTOR), help="the learned detector")
     p.add_argument("--out", default="runs/detection", help="folder for the figures")
     p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--curves-only", action="store_true",
+                   help="stop after the manuscripts' tables and the threshold curves")
     args = p.parse_args()
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    auto = Detector("auto", model=args.model)
     learned = Detector("learned", model=args.model)
     learned.network()
     colour = Detector("colour", model=args.model)
-    detectors = {"learned": lambda truth: learned, "colour": lambda truth: colour,
+    detectors = {"auto (default)": lambda truth: auto, "learned": lambda truth: learned,
+                 "colour": lambda truth: colour,
                  "white": lambda truth: Detector("white")}
     pages = manuscripts(args.data)
     if not pages:
@@ -331,6 +407,9 @@ def main():
             for name, image, truth in pages]
     image_grid(rows, ["painting", "true loss", *found], out / "detection_manuscripts.png",
                max_width=2400)
+    curves(auto, pages, out)
+    if args.curves_only:
+        return
     single_clicks(pages, out)
     learning(pages)
     learning_speed()
@@ -349,7 +428,7 @@ def main():
               f"image's darkest 3% of lines")
     murals = sorted(Path(args.data).glob("mural-real-*.jpg"))
     if murals:  # real losses without masks: the figure is the measure
-        detectors_now = {"learned": learned, "colour": colour}
+        detectors_now = {"auto (default)": auto, "learned": learned, "colour": colour}
         rows = []
         print("\n**Real aged murals (no masks): the fraction marked**\n")
         for path in murals:
@@ -363,10 +442,10 @@ def main():
                 shown.append(marked)
             rows.append([image, *shown])
         image_grid(rows, ["mural", *detectors_now], out / "detection_murals.png", max_width=2400)
-    false_alarms({"learned": learned, "colour": colour,
+    false_alarms({"auto (default)": auto, "learned": learned, "colour": colour,
                         "white": Detector("white")}, out)
     if not args.skip_speed:
-        speed(learned)
+        speed(auto)
     print(f"\nwrote {out / 'detection_manuscripts.png'}, {out / 'detection_clicks.png'}, "
           f"{out / 'detection_murals.png'} and {out / 'detection_clean.png'}")
 

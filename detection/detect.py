@@ -44,11 +44,16 @@ from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 
 DEFAULT_DETECTOR = PRETRAINED / "detector.keras"
+# pixels of the painting added around every loss a network method finds (before --grow): the
+# soft rim a loss leaves in a photograph, which the analysed copy blurs (a click's selection has
+# its own, CLICK_MARGIN); chosen on the three tuning manuscripts (F1 0.742 with none, 0.763 with
+# 1, 0.768 with 2: docs/detection.md), the smaller for the false alarms it widens
+AUTOMATIC_MARGIN = 1
 
 
 @dataclass
 class Detector:
-    method: str = "learned"          # learned, colour or white (see the module's docstring)
+    method: str = "auto"             # auto, learned, colour or white (see the module's docstring)
     points: tuple = ()               # clicks on losses, (x, y) in the painting's pixels
     points_out: tuple = ()           # clicks on paint that must not be selected
     similar: bool = False            # clicks also select every loss like them (see above)
@@ -78,7 +83,8 @@ class Detector:
                   "points_out": self.points_out, "similar": self.similar, "grow": self.grow,
                   "min_area": self.min_area}
         if DETECTIONS[self.method].network and not self.points:
-            record.update(threshold=self.threshold, min_share=self.min_share, model={
+            record.update(threshold=self.threshold, min_share=self.min_share,
+                          margin=AUTOMATIC_MARGIN, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
 
@@ -118,7 +124,8 @@ class Detector:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
         if not self.damaged(probability):
             return np.zeros(shape, np.uint8)
-        return full_size(clean(probability > threshold, self.min_area), shape, self.grow)
+        return full_size(clean(probability > threshold, self.min_area), shape,
+                         self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):
         """The image-level decision, before any pixel is marked: is the painting damaged at all?

@@ -1,7 +1,7 @@
-"""Make the painting of docs/restore_example.jpg: scikit-image's coffee photograph (not a painting:
-the shared paintings are not ours to redistribute) with synthetic paint loss of realistic
-appearance (training/paint_loss.py: pale grounds, soft edges), then restore it with restore.py's
-defaults and score the detected mask against the true one.
+"""Make docs/restore_example.jpg: the first run (demo.py: samples/vinckboons-iudea.jpg with
+flaked paint made by samples/losses.py, restored with restore.py's defaults), as a detail at 1:1
+(every pixel the painting's own): damaged, the mask found (magenta: true loss found; cyan: missed;
+orange: intact paint marked), restored, and the painting before the damage. Prints the scores.
 
   python docs/make_restore_example.py
 """
@@ -9,26 +9,38 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from skimage.data import coffee  # noqa: E402
+from utils.images import read_image, save_image  # noqa: E402
 
-from detection.detect import detection_scores  # noqa: E402
-from utils.images import save_image  # noqa: E402
-from training.paint_loss import PaintLoss  # noqa: E402
+SAMPLE = ROOT / "samples" / "vinckboons-iudea.jpg"  # demo.py's painting and its true losses
+TRUTH = ROOT / "samples" / "vinckboons-iudea_losses.png"
 
-out = ROOT / "runs" / "demo"
-image = coffee().astype(np.float32) / 255.0
-damaged, truth = PaintLoss(clean=0.0, events=(3, 3))(image, np.random.default_rng(11))
-save_image(out / "coffee_damaged.png", damaged)
-print(f"{out / 'coffee_damaged.png'}: {truth.mean():.1%} damaged")
-subprocess.run([sys.executable, str(ROOT / "restore.py"), str(out / "coffee_damaged.png"), "-o",
-                str(out)], check=True)
-found = cv2.imread(str(out / "coffee_damaged_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
-s = detection_scores(found, truth, tolerance=3)
-print(f"detection: precision {s['precision']:.2f}, recall {s['recall']:.2f}, F1 {s['f1']:.2f} "
-      f"(with a 3-pixel tolerance {s['tol_f1']:.2f})")
-print(f"figure: {out / 'coffee_damaged_figure.jpg'} (copy it to docs/restore_example.jpg)")
+BOX = (150, 40, 470, 420)  # the detail shown: top, left, bottom, right (the city and its sky)
+
+
+def main():
+    out = ROOT / "runs" / "demo"
+    subprocess.run([sys.executable, str(ROOT / "demo.py"), "--out", str(out)], check=True)
+    stem = "iudea_damaged"
+    damaged = read_image(out / f"{stem}.png")
+    restored = read_image(out / "restored" / f"{stem}_restored.png")
+    found, truth = (read_image(path)[..., 0] > 0.5 for path in (
+        out / "restored" / f"{stem}_mask.png", TRUTH))
+    original = read_image(SAMPLE)
+    shown = damaged.copy()
+    shown[found & truth] = (1.0, 0.0, 1.0)
+    shown[truth & ~found] = (0.0, 1.0, 1.0)
+    shown[found & ~truth] = (1.0, 0.6, 0.0)
+    top, left, bottom, right = BOX
+    gap = np.ones((bottom - top, 6, 3), np.float32)
+    panels = [image[top:bottom, left:right] for image in (damaged, shown, restored, original)]
+    figure = np.concatenate([part for panel in panels for part in (panel, gap)][:-1], axis=1)
+    save_image(ROOT / "docs" / "restore_example.jpg", figure)
+    print("wrote docs/restore_example.jpg: damaged | mask found | restored | before the damage")
+
+
+if __name__ == "__main__":
+    main()

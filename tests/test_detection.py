@@ -127,9 +127,37 @@ def test_a_click_does_not_spread_into_paint_of_its_colour_beyond_an_edge():
 def test_the_colour_method_adds_every_loss_like_the_surest_ones():
     rng = np.random.default_rng(4)
     damaged, truth = with_losses(rng, textured_painting(rng), count=6)
-    learned, colour = Detector()(damaged) > 0, Detector("colour")(damaged) > 0
+    learned, colour = Detector("learned")(damaged) > 0, Detector("colour")(damaged) > 0
     assert not (learned & ~colour).any()  # the network's mask, and more
     assert detection_scores(colour, truth, tolerance=3)["tol_f1"] > 0.8
+    # auto, the default: as colour on a painting this damaged, one probability map whose
+    # threshold (the slider's) moves the network's and the classifier's losses together
+    auto = Detector()
+    probability = auto.probability(damaged)
+    found = auto.from_probability(probability, damaged.shape[:2]) > 0
+    assert np.array_equal(found, auto(damaged) > 0)
+    assert detection_scores(found, truth, tolerance=3)["tol_f1"] > 0.8
+    assert not (learned & ~found).any()
+    fewer = auto.from_probability(probability, damaged.shape[:2], 0.99) > 0
+    more = auto.from_probability(probability, damaged.shape[:2], 0.5) > 0
+    assert fewer.sum() < found.sum() < more.sum()
+
+
+@pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
+def test_auto_leaves_a_clean_painting_to_the_network_and_odd_shapes_get_an_answer():
+    """Where the network is sure of little (a clean painting), auto is the network alone: the
+    classifier is never taught its few false alarms. A painting of 1 x 1 or 2 x 5,000 pixels
+    gets a mask of its own shape."""
+    from detection.registry import BOOTSTRAP_SHARE, network_probability
+    rng = np.random.default_rng(8)
+    clean_painting = textured_painting(rng)
+    auto, learned = Detector(), Detector("learned")
+    sure = (network_probability(auto, clean_painting) > 0.7).mean()
+    assert sure < BOOTSTRAP_SHARE
+    assert np.array_equal(auto(clean_painting), learned(clean_painting))
+    for shape in ((1, 1, 3), (2, 5000, 3)):
+        odd = rng.random(shape).astype(np.float32)
+        assert auto(odd).shape == shape[:2]
 
 
 def test_large_scans_are_analysed_shrunk_and_the_mask_returns_full_size():
