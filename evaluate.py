@@ -5,33 +5,37 @@ Methods: telea and ns (OpenCV, radius 3), biharmonic (scikit-image), fsr (OpenCV
 frequency-selective reconstruction), patchmatch, pyramid (the weightless fill the learned models
 start from), auto (restore.py's default: ns for thin regions, the first --models model for wide
 ones, or the mean of the pyramid fill and Telea's without one), textured (auto with PatchMatch's
-grain in the wide regions), and any saved model.keras. Known
-pixels are always kept, so every figure is about the filled pixels: hole PSNR (dB), hole SSIM,
-hole L1, hole sharpness (the variance of the Laplacian in the hole as a ratio to the original's:
-1 = as much fine detail as the original; the median over images) and milliseconds per image
-(models: measured in batches of 8; time the methods with nothing else running). Every method is
-also compared with the best classical method of each mask kind, painting by painting: the mean
-paired difference in hole PSNR with a 95% bootstrap interval over the paintings (each painting's
-difference averaged over the seeds first, since a painting's seeds are not independent).
+grain in the wide regions), and any saved model.keras. Known pixels are always kept, so every
+figure is about the filled pixels: hole PSNR (dB), texture distance (utils/metrics.py's
+texture_distance, issue 30: how far the fill's 7 x 7 patches, each less its mean colour, are
+from the original's, sliced Wasserstein x 100 at the painting's size and halved; lower is
+better, 0 = the original's own texture), hole SSIM, hole L1 and milliseconds per image (models:
+measured in batches of 8; time the methods with nothing else running). Read PSNR and texture
+together: a change that buys one with the other is not progress. Every method is also compared
+with the best classical method of each mask kind (by PSNR), painting by painting: the mean
+paired difference in hole PSNR, and in texture distance, with a 95% bootstrap interval over the
+paintings (each painting's difference averaged over the seeds first, since a painting's seeds
+are not independent).
 
 --full-size fills each painting at its own resolution instead (its longer side at most
 --max-side, 1600 px): the same masks, drawn at --image-size and enlarged to the painting
 (nearest), every method run as restore.py runs it (a model through the loss-scale crops of
 filling/fill.py), time per painting; the tables and intervals are the same.
 
-Writes results.csv, per_image.csv, differences.csv, psnr.png, examples.png (whole images) and
-large_holes.png (the largest hole of the first painting of each large-hole kind, every pixel at
-its own size, where texture shows) to --out as one set, with evaluate_record.json (the command,
-the paintings and their sha256, the methods, models, masks and seeds, the project's version, and
-each output's sha256), and prints markdown tables. The set appears whole or not at all: a full
-disk leaves an earlier run's set as it was and puts this run's results in a temporary folder
-(named in the error). A second run into the same --out replaces the set its record proves an
-earlier run wrote; any other file there is a user's, never replaced without --overwrite (a link
-is replaced as a link, never followed). When --out is inside --data, or is --data, evaluate.py's
-own results there are not paintings: they are left out of the evaluation. A measure a painting
-does not have (its mask of that kind and seed lost every hole pixel at this size) is an empty
-cell in the CSVs and n/a in the tables, never NaN. With --full-size, paintings under 32 px a side
-are skipped with a warning.
+Writes results.csv, per_image.csv, differences.csv (PSNR's and texture's), psnr.png,
+examples.png (whole images) and large_holes.png (the largest hole of the first painting of each
+large-hole kind, every pixel at its own size, where texture shows) to --out as one set, with
+evaluate_record.json (the command, the paintings and their sha256, the methods, models, masks
+and seeds, the project's version, and each output's sha256), and prints markdown tables. The set
+appears whole or not at all: a full disk leaves an earlier run's set as it was and puts this
+run's results in a temporary folder (named in the error). A second run into the same --out
+replaces the set its record proves an earlier run wrote; any other file there is a user's, never
+replaced without --overwrite (a link is replaced as a link, never followed). When --out is
+inside --data, or is --data, evaluate.py's own results there are not paintings: they are left
+out of the evaluation. A measure a painting does not have (its mask of that kind and seed lost
+every hole pixel at this size; for the texture distance, fewer than 16 patch centres at either
+scale) is an empty cell in the CSVs and n/a in the tables, never NaN. With --full-size,
+paintings under 32 px a side are skipped with a warning.
 
 examples:
   python evaluate.py --data ../shared/data/paintings/val --models pretrained/context_encoder.keras
@@ -62,10 +66,11 @@ from utils.files import (commit_set, partial_name, remove_stale_partials, sha256
                          writable_folder, writing)
 from utils.images import IMAGE_SIZE, find_images, load_image, parse_size, read_image, resize
 from utils.masks import MASK_KINDS, damage, fixed_masks
-from utils.metrics import hole_l1, hole_psnr, hole_sharpness, hole_ssim
+from utils.metrics import (TEXTURE_MIN_PATCHES, hole_l1, hole_psnr, hole_ssim,
+                           texture_distance)
 from utils.plotting import grouped_bars, image_grid
 
-METRICS = ("psnr", "ssim", "l1", "sharpness", "ms")
+METRICS = ("psnr", "texture", "ssim", "l1", "ms")
 RESAMPLES = 10000  # bootstrap resamples of the paintings for each interval
 OUTPUTS = ("results.csv", "per_image.csv", "differences.csv", "psnr.png", "examples.png",
            "large_holes.png")
@@ -132,13 +137,13 @@ def _label(method, sources):
 
 
 def measure(output, image, mask, label):
-    """A filled painting's hole measures {hole_pixels, psnr, ssim, l1, sharpness}; each None
-    where the mask has no hole pixel (see utils/metrics.py). A measure that is not a number
-    (a fill of values far outside [0, 1]) is refused, naming the fill: never written or
-    reported."""
-    values = {"psnr": hole_psnr(output, image, mask), "ssim": hole_ssim(output, image, mask),
-              "l1": hole_l1(output, image, mask),
-              "sharpness": hole_sharpness(output, image, mask)}
+    """A filled painting's hole measures {hole_pixels, psnr, texture, ssim, l1}; each None
+    where the mask has no hole pixel, texture also where it has too few to compare (see
+    utils/metrics.py). A measure that is not a number (a fill of values far outside [0, 1]) is
+    refused, naming the fill: never written or reported."""
+    values = {"psnr": hole_psnr(output, image, mask),
+              "texture": texture_distance(output, image, mask),
+              "ssim": hole_ssim(output, image, mask), "l1": hole_l1(output, image, mask)}
     for name, value in values.items():
         if value is not None and not np.isfinite(value):
             raise UserError(f"{label} gave a fill whose hole {name} is not a finite number "
@@ -147,7 +152,7 @@ def measure(output, image, mask, label):
 
 
 def evaluate(images, methods, models, mask_kinds, seeds, full_size=None, sources=None):
-    """Per-image rows {method, mask, seed, image, hole_pixels, psnr, ssim, l1, sharpness, ms}
+    """Per-image rows {method, mask, seed, image, hole_pixels, psnr, texture, ssim, l1, ms}
     and one example per kind. full_size: the size masks are drawn at, for paintings at their own
     sizes (a list); every method and model then fills one painting at a time, as restore.py
     does. sources: {model name: its file}, to name a model whose output is refused (NaN or
@@ -200,44 +205,44 @@ def evaluate(images, methods, models, mask_kinds, seeds, full_size=None, sources
     return rows, examples
 
 
-def _average(values, how=np.mean):
-    """how (np.mean, np.median) of the values that are measured; None when none is."""
+def _average(values):
+    """The mean of the values that are measured; None when none is."""
     values = [v for v in values if v is not None]
-    return float(how(values)) if values else None
+    return float(np.mean(values)) if values else None
 
 
 def summarise(rows):
-    """{(method, mask): {metric: mean}} in the order methods and masks first appear; sharpness is
-    the median, as a ratio is thrown far by a hole the original has almost flat. A metric no
+    """{(method, mask): {metric: mean}} in the order methods and masks first appear. A metric no
     painting of the group has (no hole pixel anywhere) is None."""
     groups = {}
     for row in rows:
         groups.setdefault((row["method"], row["mask"]), []).append(row)
-    return {key: {m: _average([r[m] for r in group], np.median if m == "sharpness" else np.mean)
-                  for m in METRICS}
+    return {key: {m: _average([r[m] for r in group]) for m in METRICS}
             for key, group in groups.items()}
 
 
-def paired_differences(rows, seed=0):
-    """{(method, mask): (mean, low, high, reference)}: each method's hole PSNR minus the best
-    classical method's of that mask kind (the reference: the highest mean), per painting averaged
-    over the seeds, with a 95% percentile-bootstrap interval over the paintings (those with a
-    hole pixel in some seed). Empty without a classical method."""
-    psnr = {}
+def paired_differences(rows, seed=0, metric="psnr", references=None):
+    """{(method, mask): (mean, low, high, reference)}: each method's metric minus the reference
+    method's of that mask kind, per painting averaged over the seeds, with a 95%
+    percentile-bootstrap interval over the paintings (those measured in some seed). The
+    reference is references[kind], or by default the classical method with the highest mean
+    metric (for PSNR: the best classical). Empty without a classical method."""
+    measured = {}
     for row in rows:
-        if row["psnr"] is not None:
-            psnr.setdefault((row["method"], row["mask"]), {}).setdefault(row["image"], []).append(
-                row["psnr"])
+        if row[metric] is not None:
+            measured.setdefault((row["method"], row["mask"]), {}).setdefault(
+                row["image"], []).append(row[metric])
     per_painting = {key: {image: np.mean(v) for image, v in images.items()}
-                    for key, images in psnr.items()}
+                    for key, images in measured.items()}
     rng = np.random.default_rng(seed)
     result = {}
-    for kind in dict.fromkeys(k[1] for k in psnr):
+    for kind in dict.fromkeys(k[1] for k in measured):
         classical_means = {m: np.mean(list(v.values())) for (m, k), v in per_painting.items()
                            if k == kind and m in fills.CLASSICAL}
-        if not classical_means:
+        best = (references.get(kind) if references is not None else
+                max(classical_means, key=classical_means.get) if classical_means else None)
+        if (best, kind) not in per_painting:
             continue
-        best = max(classical_means, key=classical_means.get)
         reference = per_painting[(best, kind)]
         for (method, k), values in per_painting.items():
             paintings = sorted(set(values) & set(reference)) if k == kind else []
@@ -250,12 +255,20 @@ def paired_differences(rows, seed=0):
     return result
 
 
-def _differences_table(differences):
+def texture_differences(rows, differences, seed=0):
+    """paired_differences of the texture distance against the same reference as PSNR's
+    differences (the best classical method by PSNR of each kind): lower is better."""
+    references = {kind: reference for (_, kind), (*_, reference) in differences.items()}
+    return paired_differences(rows, seed, "texture", references)
+
+
+def _differences_table(differences,
+                       title="hole PSNR minus the best classical (dB, 95% interval)"):
     """methods x mask kinds: the paired difference and its interval; the reference in the head."""
     kinds = list(dict.fromkeys(k[1] for k in differences))
     methods = list(dict.fromkeys(k[0] for k in differences))
     references = [next(v[3] for (_, k), v in differences.items() if k == kind) for kind in kinds]
-    lines = ["| hole PSNR minus the best classical (dB, 95% interval) | " +
+    lines = [f"| {title} | " +
              " | ".join(f"{k} (vs {r})" for k, r in zip(kinds, references)) + " |",
              "|---" * (len(kinds) + 1) + "|"]
     for method in methods:
@@ -294,19 +307,21 @@ def _pivot(summary, metric, title, best, digits=2):
     return lines
 
 
-def markdown(summary, differences=None):
-    """The full table, then hole PSNR, the paired differences and hole sharpness as methods x
-    mask kinds."""
-    lines = ["| method | mask | hole PSNR (dB) | hole SSIM | hole L1 | sharpness | ms/img |",
-             "|---|---|---|---|---|---|---|"]
+def markdown(summary, differences=None, texture=None):
+    """The full table, then hole PSNR, its paired differences, the texture distance and its
+    paired differences (texture) as methods x mask kinds."""
+    lines = ["| method | mask | hole PSNR (dB) | texture (x100, lower better) | hole SSIM | "
+             "hole L1 | ms/img |", "|---|---|---|---|---|---|---|"]
     for (method, kind), s in summary.items():
-        lines.append(f"| {method} | {kind} | {_cell(s['psnr'], 2)} | {_cell(s['ssim'], 3)} | "
-                     f"{_cell(s['l1'], 4)} | {_cell(s['sharpness'], 3)} | {s['ms']:.1f} |")
+        lines.append(f"| {method} | {kind} | {_cell(s['psnr'], 2)} | {_cell(s['texture'], 3)} | "
+                     f"{_cell(s['ssim'], 3)} | {_cell(s['l1'], 4)} | {s['ms']:.1f} |")
     lines += ["", *_pivot(summary, "psnr", "hole PSNR (dB)", max), ""]
     if differences:
         lines += [*_differences_table(differences), ""]
-    lines += [*_pivot(summary, "sharpness", "sharpness (1 = original)",
-                      lambda values: min(values, key=lambda v: abs(np.log(max(v, 1e-8)))), 3)]
+    lines += [*_pivot(summary, "texture", "texture distance (x100, lower better)", min, 3)]
+    if texture:
+        lines += ["", *_differences_table(texture, "texture distance minus the reference's "
+                                                   "(x100, 95% interval; lower better)")]
     return "\n".join(lines)
 
 
@@ -329,7 +344,19 @@ def largest_hole(panels, mask, margin=24):
     return [panel[rows, cols] for panel in panels]
 
 
-def _writers(rows, summary, differences, examples, mask_kinds, n_images, seeds):
+def _difference_rows(differences, texture):
+    """differences.csv's rows: the PSNR difference and its interval, then the texture
+    distance's against the same reference (empty cells where texture was not measured)."""
+    rows = []
+    for (m, k), (mean, low, high, ref) in differences.items():
+        t_mean, t_low, t_high, _ = texture.get((m, k), (None, None, None, None))
+        rows.append({"method": m, "mask": k, "reference": ref, "psnr_difference": mean,
+                     "low_95": low, "high_95": high, "texture_difference": t_mean,
+                     "texture_low_95": t_low, "texture_high_95": t_high})
+    return rows
+
+
+def _writers(rows, summary, differences, texture, examples, mask_kinds, n_images, seeds):
     """{output name: write(path)} of this run's results: differences.csv only with a classical
     method to compare with, psnr.png only for the kinds every method has a hole PSNR of,
     large_holes.png only with a large-hole kind whose example has a hole."""
@@ -338,9 +365,8 @@ def _writers(rows, summary, differences, examples, mask_kinds, n_images, seeds):
         "results.csv": lambda path: write_csv(path, [{"method": m, "mask": k, **s}
                                                      for (m, k), s in summary.items()])}
     if differences:
-        writers["differences.csv"] = lambda path: write_csv(path, [
-            {"method": m, "mask": k, "reference": ref, "psnr_difference": mean, "low_95": low,
-             "high_95": high} for (m, k), (mean, low, high, ref) in differences.items()])
+        writers["differences.csv"] = lambda path: write_csv(
+            path, _difference_rows(differences, texture))
     names = list(dict.fromkeys(r["method"] for r in rows))
     kinds = [k for k in mask_kinds if all(summary[(n, k)]["psnr"] is not None for n in names)]
     if kinds:
@@ -600,14 +626,21 @@ def main(args):
                               tuple(args.image_size) if args.full_size else None, sources)
     summary = summarise(rows)
     differences = paired_differences(rows)
-    print(markdown(summary, differences))
+    texture = texture_differences(rows, differences)
+    print(markdown(summary, differences, texture))
     lost = {(r["mask"], r["seed"], r["image"]) for r in rows if not r["hole_pixels"]}
     if lost:
         print(f"note: {len(lost)} of {len(args.masks) * len(args.seeds) * len(images)} damaged "
               f"paintings lost every hole pixel at their size: their hole measures are n/a "
               f"(empty cells in the CSVs)", file=sys.stderr)
-    written = save_results(out, args.overwrite, record, rows, summary, differences, examples,
-                           args.masks, len(images), args.seeds)
+    small = {(r["mask"], r["seed"], r["image"]) for r in rows
+             if r["hole_pixels"] and r["texture"] is None}
+    if small:
+        print(f"note: {len(small)} damaged paintings have too few hole pixels away from the "
+              f"edge to compare textures (under {TEXTURE_MIN_PATCHES} at either scale): their "
+              f"texture is n/a", file=sys.stderr)
+    written = save_results(out, args.overwrite, record, rows, summary, differences, texture,
+                           examples, args.masks, len(images), args.seeds)
     print(f"\nwrote {out}/{', '.join(written)} and {RECORD}")
     return summary
 

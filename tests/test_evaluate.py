@@ -157,8 +157,9 @@ def test_evaluate_compares_every_method_deterministically(tmp_path):
     assert set(first) == {(m, k) for m in methods for k in ["holes", "centre", "blobs"]}
     for key, values in first.items():
         assert np.isfinite(values["psnr"]) and 0 < values["ssim"] <= 1 and values["ms"] > 0
-        assert 0 <= values["sharpness"] < 10
-        assert values["psnr"] == second[key]["psnr"] and values["l1"] == second[key]["l1"]
+        assert 0 <= values["texture"] < 20
+        for metric in ("psnr", "texture", "l1"):
+            assert values[metric] == second[key][metric]
     # the untrained encoder starts from the pyramid fill, so it scores like it
     for kind in ["centre", "blobs"]:
         assert abs(first[("ce", kind)]["psnr"] - first[("pyramid", kind)]["psnr"]) < 0.2
@@ -193,9 +194,8 @@ def test_smooth_uses_the_model_for_wide_holes_or_the_mean_of_pyramid_and_telea(t
     assert summary[("smooth", "centre")]["psnr"] == pytest.approx(
         summary[("ce", "centre")]["psnr"], abs=0.01)
     assert summary[("smooth", "centre")]["psnr"] != summary[("ns", "centre")]["psnr"]
-    # auto adds the painting's grain to it
-    assert summary[("auto", "centre")]["sharpness"] > 3 * summary[("smooth", "centre")][
-        "sharpness"]
+    # auto adds the painting's grain to it: nearer the original's texture
+    assert summary[("auto", "centre")]["texture"] < summary[("smooth", "centre")]["texture"]
     # without a model, the mean of the pyramid fill and Telea's, exactly (the enlargement and the
     # blend are identities at the painting's own size)
     from filling.fill import restore_image
@@ -225,3 +225,41 @@ def test_paired_differences_and_their_intervals():
     assert differences[("telea", "centre")][:3] == (0.0, 0.0, 0.0)
     table = "\n".join(evaluate._differences_table(differences))
     assert "centre (vs telea)" in table and "(reference)" in table
+
+
+def test_texture_is_reported_beside_psnr_against_the_same_reference(tmp_path):
+    """Every table and CSV that has a method's PSNR has its texture distance; the texture's
+    paired difference is against PSNR's reference (the best classical by PSNR, even where
+    another has the lower texture), and a texture not measured is n/a and an empty cell."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for image in range(12):
+        for seed in range(2):
+            for method, psnr, texture in (("telea", 20.0, 2.0), ("patchmatch", 19.0, 1.0),
+                                          ("grainy", 21.0, 1.5)):
+                rows.append({"method": method, "mask": "centre", "seed": seed, "image": image,
+                             "psnr": psnr + rng.normal(0, 0.1),
+                             "texture": texture + rng.normal(0, 0.05), "ssim": 0.5, "l1": 0.1,
+                             "ms": 1.0})
+                rows.append({"method": method, "mask": "holes", "seed": seed, "image": image,
+                             "psnr": psnr + 10, "texture": None, "ssim": 0.9, "l1": 0.01,
+                             "ms": 1.0})
+    summary = evaluate.summarise(rows)
+    assert summary[("grainy", "centre")]["texture"] == pytest.approx(1.5, abs=0.05)
+    differences = evaluate.paired_differences(rows)
+    texture = evaluate.texture_differences(rows, differences)
+    mean, low, high, reference = texture[("grainy", "centre")]
+    assert reference == "telea" and mean == pytest.approx(-0.5, abs=0.05) and low < mean < high < 0
+    assert texture[("patchmatch", "centre")][0] == pytest.approx(-1.0, abs=0.05)
+    assert ("grainy", "holes") in differences and ("grainy", "holes") not in texture
+    table = evaluate.markdown(summary, differences, texture)
+    assert "| hole PSNR (dB) | texture (x100, lower better) |" in table
+    assert "| telea | holes | 30.00 | n/a |" in table
+    assert "| texture distance (x100, lower better) | centre | holes |" in table
+    assert "centre (vs telea)" in table.split("texture distance minus")[1]
+    evaluate.write_csv(tmp_path / "differences.csv",
+                       evaluate._difference_rows(differences, texture))
+    with open(tmp_path / "differences.csv") as handle:
+        written = {(r["method"], r["mask"]): r for r in csv.DictReader(handle)}
+    assert float(written[("grainy", "centre")]["texture_difference"]) == pytest.approx(mean)
+    assert written[("grainy", "holes")]["texture_difference"] == ""
