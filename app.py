@@ -1,8 +1,10 @@
 """A restorer's workbench in the browser: open a painting (from FOLDER, or uploaded), see the
 damage found for you, zoom and pan down to its own pixels (wheel, + - 0 1, Space or the middle
-button to pan), correct the mask with a brush, an eraser and clicks on losses, restore it with
-any method or model, compare before and after at any zoom, and save the painting at its own
-depth with its profile, its mask and a record, exactly as restore.py writes them.
+button to pan), correct the mask with a brush, an eraser and clicks on losses (kept for each
+painting by the browser: next, previous or a reload lose nothing), restore it with any method
+or model (then correct and restore again on top, each result a step of Undo), compare before
+and after at any zoom (hold C: the original), and save the painting at its own depth with its
+profile, its mask and a record, exactly as restore.py writes them, under the same names.
 
 It serves one page on this machine only (127.0.0.1) unless --host says otherwise; the page needs
 no internet. Nothing is read from outside FOLDER, and nothing is written outside OUT.

@@ -41,6 +41,12 @@ def output_set(restored):
             "record": restored.with_name(f"{stem}_record.json")}
 
 
+def outputs_named(out, stem, fmt):
+    """{kind: path} of the four outputs named by stem (a painting's file name without its
+    suffix, as it is) in the folder out: <stem>_restored.png (or .tif), <stem>_mask.png, ..."""
+    return output_set(Path(out) / f"{stem}_restored{SUFFIX[fmt]}")
+
+
 def output_paths(out, files, fmt):
     """{painting: {kind: path}} for the four outputs of each painting (named by its stem)."""
     stems = [path.stem for path in files]
@@ -48,7 +54,7 @@ def output_paths(out, files, fmt):
     if duplicates:
         raise UserError(f"several inputs are named {sorted(duplicates)[0]}: their outputs would "
                         f"overwrite each other; restore them into separate folders")
-    return {path: output_set(Path(out) / f"{path.stem}_restored{SUFFIX[fmt]}") for path in files}
+    return {path: outputs_named(out, path.stem, fmt) for path in files}
 
 
 def _records(folder):

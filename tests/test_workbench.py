@@ -115,13 +115,13 @@ def _png_bytes(pixels):
     return buffer.getvalue()
 
 
-def _browse(playwright, url):
-    """Headless Chromium on the page at url, 1200 x 800: (browser, page, the console's errors
-    and warnings as they come)."""
+def _browse(playwright, url, size=(1200, 800)):
+    """Headless Chromium on the page at url in a window of size: (browser, page, the console's
+    errors and warnings as they come)."""
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-    page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+    page = browser.new_page(accept_downloads=True, viewport=dict(zip(("width", "height"), size)))
     console = []
     page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning")
             else None)
@@ -131,14 +131,17 @@ def _browse(playwright, url):
 
 @pytest.fixture
 def server(tmp_path):
-    """app.py on a free port with a folder of two paintings; yields (url, the first painting,
-    its pixels, out). Stopped as a service manager stops it (SIGTERM, which app.py takes as
-    Ctrl-C), it leaves with status 0 and takes its uploads folder with it."""
+    """app.py on a free port with a folder of two paintings, the second (view.png) without a
+    loss; yields (url, the first painting, its pixels, out). Stopped as a service manager stops
+    it (SIGTERM, which app.py takes as Ctrl-C), it leaves with status 0 and takes its uploads
+    folder with it."""
     import os
 
     from helpers import launch
     painting, pixels = _painting(tmp_path / "paintings")
-    _painting(tmp_path / "paintings", name="view.png")
+    rng = np.random.default_rng(1)
+    Image.fromarray(np.round(textured_painting(rng) * 255).astype(np.uint8)).save(
+        tmp_path / "paintings" / "view.png")
     out = tmp_path / "out"
     temporary = tmp_path / "tmp"
     temporary.mkdir()
@@ -154,21 +157,41 @@ def server(tmp_path):
                                                ".ci/run installs it)")
 @pytest.mark.slow
 def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tmp_path):
+    """The whole page: the overlay, the slider and the info box following it, a stroke, undo,
+    a click and learning; a reload, after which the edits are back; a restore, its 1:1 crops,
+    another method; a stroke after it (out of date, then restored on top by Save and saved
+    with it), Undo through the results; the original held on C; a painting with nothing
+    detected (what to try), a mask over the warn share; back to the first: its edits again."""
     playwright = pytest.importorskip("playwright.sync_api")
     url, painting, pixels, out = server
     expected = Detector()(pixels)  # the detection the overlay must show (the view is 1:1 here)
     assert not expected[RED].any()  # the red patch is paint, not a detected loss
-    with playwright.sync_playwright() as p:
-        browser, page, console = _browse(p, url)
-        page.select_option("#folder-list", "test.png")
+    # the overlay's marked pixels as a string of 0s and 1s (a string crosses quickly)
+    marked = ("() => { const d = document.getElementById('overlay').getContext('2d')"
+              ".getImageData(0, 0, 300, 200).data; const m = new Uint8Array(d.length / 4);"
+              " for (let i = 3; i < d.length; i += 4) m[i >> 2] = d[i] > 0 ? 49 : 48;"
+              " return new TextDecoder().decode(m); }")
+
+    def overlay():
+        return (np.frombuffer(page.evaluate(marked).encode(), np.uint8) == 49).reshape(
+            pixels.shape[:2])
+
+    def open_painting(name):
+        page.evaluate("window.workbench.openMs = null")
+        page.select_option("#folder-list", name)
         page.wait_for_function("window.workbench.openMs !== null", timeout=60000)
-        overlay = np.array(page.evaluate("""() => {
-            const c = document.getElementById('overlay');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            const marked = [];
-            for (let i = 3; i < d.length; i += 4) marked.push(d[i] > 0 ? 1 : 0);
-            return marked; }""")).reshape(pixels.shape[:2])
-        assert np.array_equal(overlay.astype(bool), expected)
+
+    def restored_file():
+        with page.expect_download() as download:
+            page.click("#download-restored")
+        return read_scan(download.value.path()).colour
+
+    with playwright.sync_playwright() as p:
+        browser, page, console = _browse(p, url, (1366, 768))  # a laptop's screen
+        dialogs = []  # a mask over the warn share is confirmed before a fill: yes
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        open_painting("test.png")
+        assert np.array_equal(overlay(), expected)
         assert f"{100 * expected.mean():.2f}%" in page.inner_text("#info")
         assert f"mask: {100 * expected.mean():.2f}% of the painting" in page.inner_text(
             "#mask-info")
@@ -182,8 +205,12 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
                 let n = 0;
                 for (let i = 3; i < d.length; i += 4) n += d[i] > 0;
                 return n; }""")
-        assert slide(0.05) > expected.sum() >= slide(0.99)  # redrawn live, without the server
-        slide(Detector().threshold)
+        low = slide(0.05)
+        assert low > slide(0.99)  # redrawn live, without the server
+        slide(0.05)  # the info box follows the slider: no stale share or threshold
+        assert f"{100 * low / expected.size:.2f}% of the painting" in page.inner_text("#info")
+        assert "threshold 0.05" in page.inner_text("#info")
+        slide(0.9)  # kept with the edits below
 
         # a brush stroke (size 16) across the red patch
         box = page.locator("#canvas-box").bounding_box()
@@ -216,10 +243,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         _, truth = with_losses(rng, textured_painting(rng), count=5)
         count, labels = cv2.connectedComponents(truth.view(np.uint8), connectivity=8)
         x, y = innermost(labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1)
-        marked = ("() => { const d = document.getElementById('overlay').getContext('2d')"
-                  ".getImageData(0, 0, 300, 200).data; let n = 0;"
-                  " for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }")
-        before = page.evaluate(marked)
+        before = overlay().sum()
         page.check("input[name=tool][value=select]")
         box = page.locator("#canvas-box").bounding_box()
         page.mouse.click(box["x"] + x + 0.5, box["y"] + y + 0.5)
@@ -227,43 +251,107 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
                                ".includes('the loss under the click')", timeout=30000)
         page.click("#learn")
         page.wait_for_function("window.workbench.learnMs !== null", timeout=60000)
-        assert page.evaluate(marked) > before
+        assert overlay().sum() > before
         page.check("input[name=tool][value=brush]")
+
+        # a reload loses nothing: the threshold, the stroke, the click and the learning are back
+        edited, info = overlay(), page.inner_text("#mask-info")
+        page.reload()
+        open_painting("test.png")
+        assert "your earlier edits are back" in page.inner_text("#message")
+        assert page.input_value("#threshold") == "0.9"
+        assert np.array_equal(overlay(), edited)
+        assert page.inner_text("#mask-info").split("; undo")[0] == info.split("; undo")[0]
 
         page.select_option("#method", "telea")
         page.click("#restore")
         page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
+        assert page.is_visible("#overlay")  # the mask stays shown, and editable
+        for tool in ("#restore", "#save", "#split"):  # all in the window, nothing scrolled
+            where = page.locator(tool).bounding_box()
+            assert where["y"] + where["height"] <= 768 and page.evaluate("window.scrollY") == 0
         page.click("#save")
         page.wait_for_selector("#download-restored", timeout=60000)
-        with page.expect_download() as download:
-            page.click("#download-restored")
-        restored = read_scan(download.value.path()).colour
+        restored = restored_file()
 
-        # the 1:1 view: a crop of the restored painting at its own pixels
+        # the 1:1 view: a crop of the restored painting at its own pixels, in view
         page.check("#real-pixels")
-        page.locator("#canvas-box").scroll_into_view_if_needed()  # saving scrolled to its links
-        box = page.locator("#canvas-box").bounding_box()  # the messages above it may have moved it
+        box = page.locator("#canvas-box").bounding_box()
         page.mouse.click(box["x"] + 55, box["y"] + 130)
         page.wait_for_function("document.getElementById('zoom-after').naturalWidth > 0")
-        assert page.evaluate("document.getElementById('zoom-after').naturalWidth") == 300
+        size = int(page.evaluate("document.getElementById('zoom-after').src")
+                   .split("size=")[1].split("&")[0])
+        assert page.evaluate("document.getElementById('zoom-after').naturalWidth") == min(
+            size, 300) >= 64
+        panel = page.locator("#zoom").bounding_box()
+        assert panel["y"] + panel["height"] <= 768  # in the window, not below it
         assert not page.locator("#divider").is_hidden()  # the compare slider's line
+        page.uncheck("#real-pixels")
 
         # a second restore with another method: its result everywhere, the first one's links gone
-        first_crop = page.evaluate("document.getElementById('zoom-after').src")
         page.select_option("#method", "ns")
         page.evaluate("window.workbench.restoreMs = null")
         page.click("#restore")
         page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
         assert page.locator("#download-restored").count() == 0
-        page.wait_for_function(f"document.getElementById('zoom-after').src !== {first_crop!r}")
         page.click("#save")
         page.wait_for_selector("#download-restored", timeout=60000)
         assert "the result of ns" in page.inner_text("#saved")
         page.click("#save")  # saved again: the same set, replaced
         page.wait_for_selector("#download-restored", timeout=60000)
-        with page.expect_download() as download:
-            page.click("#download-restored")
-        restored = read_scan(download.value.path()).colour  # the second result's file
+        first = restored = restored_file()  # the second result's file
+        first_mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
+        first_result = page.evaluate("window.workbench.result")
+
+        # a stroke after the restore, on paint no mask marks: the result is out of date, and
+        # Save restores it first, on top of the result, and saves the mask and fill with it
+        free = ~cv2.dilate(overlay().astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        row = next(r for r in range(10, 190) if free[r, 200:260].all())
+        box = page.locator("#canvas-box").bounding_box()
+        page.mouse.move(box["x"] + 205, box["y"] + row)
+        page.mouse.down()
+        for x in range(210, 256, 5):
+            page.mouse.move(box["x"] + x, box["y"] + row)
+        page.mouse.up()
+        assert "out of date" in page.inner_text("#result-state")
+        assert page.inner_text("#save") == "Restore and save"
+        page.evaluate("window.workbench.restoreMs = null")
+        page.click("#save")
+        page.wait_for_selector("#download-restored", timeout=60000)
+        assert "the result of ns, then on top ns" in page.inner_text("#saved")
+        assert "of this mask" in page.inner_text("#result-state")
+        restored = restored_file()
+        mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
+        stroke = np.zeros_like(mask)
+        stroke[row - 2:row + 3, 212:252] = True
+        assert mask[stroke].all() and (mask & first_mask).sum() == first_mask.sum()
+        assert (np.abs(restored[stroke].astype(int) - pixels[stroke]).sum(axis=1) > 0).any()
+        assert np.array_equal(restored[first_mask], first[first_mask])  # on top: kept
+        assert np.array_equal(restored[~mask], pixels[~mask])
+        steps = json.loads((out / "test_record.json").read_text())["mask"]["steps"]
+        assert [s["method"] for s in steps] == ["ns", "ns"]
+
+        # Undo steps back through the results: the one before (out of date with the stroke),
+        # then the stroke undone; Redo forward again
+        after = "document.getElementById('after').src"
+        page.click("#undo")
+        page.wait_for_function(f"{after}.includes('result={first_result}')")
+        assert "out of date" in page.inner_text("#result-state")
+        page.click("#undo")
+        assert "of this mask" in page.inner_text("#result-state")
+        page.click("#redo")
+        page.click("#redo")
+        page.wait_for_function(f"!{after}.includes('result={first_result}')")
+        assert "of this mask" in page.inner_text("#result-state")
+
+        # C held: the painting as it was (no result, no mask), back on release
+        visibility = ("['after-layer', 'mask-layer'].map((id) => "
+                      "getComputedStyle(document.getElementById(id)).visibility)")
+        page.keyboard.down("c")
+        assert page.evaluate(visibility) == ["hidden", "hidden"]
+        page.keyboard.up("c")
+        assert page.evaluate(visibility) == ["visible", "visible"]
+        edited = overlay()
 
         # a file that is not an image: a message on the page, and the server goes on
         page.set_input_files("#upload", files=[{"name": "notes.png", "mimeType": "image/png",
@@ -271,33 +359,43 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         page.wait_for_selector("#message.error", timeout=30000)
         assert "could not be opened" in page.inner_text("#message")
         assert page.evaluate("fetch('/api/paintings').then(r => r.status)") == 200
-        # the next painting of the folder, and back
+        # the next painting of the folder, clean: nothing detected, and the page says what to try
+        page.evaluate("window.workbench.openMs = null")
         page.click("#next")
         page.wait_for_function("document.getElementById('info').innerText.includes('view.png')",
                                timeout=60000)
         assert page.input_value("#folder-list") == "view.png"
-        page.click("#previous")
-        page.wait_for_function("document.getElementById('info').innerText.includes('test.png')",
-                               timeout=60000)
-        # the user's own mask file in place of the detection; a third of the painting: the
-        # page asks before the fill
+        page.wait_for_function("window.workbench.openMs !== null")
+        said = page.inner_text("#message")
+        assert "no loss was detected" in said and "lower the detector's threshold" in said
+        assert "shown in magenta" not in said and "Nothing is marked" in page.inner_text(
+            "#advice")
+        # the user's own mask file in place of the detection; a third of the painting: over
+        # the warn share, said at once, and the page asks before the fill
         wide = np.zeros(pixels.shape[:2], np.uint8)
         wide[:, :100] = 255
-        dialogs = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        dialogs.clear()
         page.set_input_files("#mask-file", files=[{"name": "wide.png", "mimeType": "image/png",
                                                    "buffer": _png_bytes(wide)}])
         page.wait_for_function("document.getElementById('info').innerText.includes('wide.png')",
                                timeout=30000)
+        assert "over the 10% of --warn-share" in page.inner_text("#mask-info.warning")
         page.evaluate("window.workbench.restoreMs = null")
         page.click("#restore")
         page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
         assert len(dialogs) == 1 and "33.3%" in dialogs[0]
+        # and back: the first painting's edits, the stroke after the restore too
+        page.evaluate("window.workbench.openMs = null")
+        page.click("#previous")
+        page.wait_for_function("document.getElementById('info').innerText.includes('test.png')",
+                               timeout=60000)
+        page.wait_for_function("window.workbench.openMs !== null")
+        assert "your earlier edits are back" in page.inner_text("#message")
+        assert np.array_equal(overlay(), edited)
         assert not [c for c in console if "could not be opened" not in c
                     and "400" not in c and "409" not in c], console  # but the refusals
         browser.close()
 
-    mask = read_scan(out / "test_mask.png").colour[..., 0] > 0
     assert np.array_equal(read_scan(out / "test_restored.png").colour, restored)
     assert restored.dtype == np.uint8 and restored.shape == pixels.shape
     assert np.array_equal(restored[~mask], pixels[~mask])  # every known pixel bit-identical
@@ -366,7 +464,9 @@ def _bench_with_losses(tmp_path, seed, detector):
 
 
 def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
-    _, client, truth = _bench_with_losses(tmp_path, 3, Detector("white"))
+    """...and a selection over the share the user set (app.py --warn-share) is flagged as it is
+    made, not only when it is filled."""
+    workbench, client, truth = _bench_with_losses(tmp_path, 3, Detector("white"))
     painting = client.post("/api/open", json={"name": "p.png"}).json["id"]
     _, labels = cv2.connectedComponents(truth.astype(np.uint8), connectivity=8)
     x, y = innermost(truth > 0)
@@ -383,10 +483,87 @@ def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_o
     assert found["fraction"] < 2 * clicked.mean()
     found, selected = select(x=int(x), y=int(y), similar=True)
     assert selected[truth].mean() > 0.5  # every loss like it
+    assert "warning" not in found  # under the 10% set
+    workbench.warn_share = found["fraction"] / 2
+    flagged, _ = select(x=int(x), y=int(y), similar=True)
+    assert f"this selects {found['fraction']:.1%} of the painting, over the" in flagged["warning"]
     out = client.post(f"/api/{painting}/select", json={"x": int(x), "y": int(y), "out": True})
     assert out.json["selection"] is None
     found, selected = select(x=int(x), y=int(y))
     assert not selected.any()  # the paint marked out is never selected
+
+
+def test_a_painting_of_the_folder_is_saved_under_the_names_restore_py_writes(tmp_path):
+    """restore.py names the four files by the painting's own stem, spaces and dots kept; the
+    workbench saves a painting of its folder under the same names (one function,
+    scans.saving.outputs_named), and an upload under a safe one."""
+    pytest.importorskip("flask")
+    from conftest import run_script
+    from workbench.server import Workbench
+    folder, name = tmp_path / "paintings", "San Sebastiano - St. Mark.png"
+    _painting(folder, name)
+    client = _client(Workbench(folder, tmp_path / "out", detector=Detector("white")))
+
+    def saved(**opened):
+        painting = client.post("/api/open", **opened).json["id"]
+        client.post(f"/api/{painting}/restore", data={"method": "telea", "strokes": _brush()})
+        while client.get(f"/api/{painting}/status").json["state"] == "running":
+            time.sleep(0.05)
+        return client.post(f"/api/{painting}/save", json={"format": "png"}).json["saved"]
+    ours = saved(json={"name": name})
+    done = run_script("restore.py", folder / name, "--mask", tmp_path / "out" / ours["mask"],
+                      "--method", "telea", "-o", tmp_path / "cli")
+    assert done.returncode == 0, done.stderr
+    assert sorted(ours.values()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
+    assert ours["restored"] == "San Sebastiano - St. Mark_restored.png"
+    upload = saved(data={"file": (io.BytesIO((folder / name).read_bytes()), name)},
+                   content_type="multipart/form-data")
+    assert upload["restored"] == "San_Sebastiano_-_St._Mark_restored.png"
+
+
+def test_a_restore_on_top_fills_what_the_mask_added_and_gives_back_what_it_dropped(tmp_path):
+    """Restore, correct, restore again on top: the pixels only the first mask marked are the
+    painting's own again, those the first fill made are kept, the new ones are filled; each
+    result stays held (for Undo), can be shown and saved; a result let go is said so."""
+    pytest.importorskip("flask")
+    from workbench.server import Workbench
+    folder = tmp_path / "paintings"
+    _, pixels = _painting(folder)
+    workbench = Workbench(folder, tmp_path / "out", detector=Detector("white"))
+    client = _client(workbench)
+    painting = client.post("/api/open", json={"name": "test.png"}).json["id"]
+
+    def restore(strokes, **sent):
+        answer = client.post(f"/api/{painting}/restore", data={
+            "method": "telea", "strokes": (io.BytesIO(json.dumps(strokes).encode()),
+                                           "strokes.json"), **sent})
+        assert answer.status_code == 200, answer.json
+        while (job := client.get(f"/api/{painting}/status").json)["state"] == "running":
+            time.sleep(0.05)
+        return job
+    kept = {"tool": "brush", "width": 6, "points": [[40, 40], [90, 40]]}
+    dropped = {"tool": "brush", "width": 6, "points": [[40, 150], [90, 150]]}
+    added = {"tool": "brush", "width": 6, "points": [[200, 100], [250, 100]]}
+    first = restore([kept, dropped])
+    second = restore([kept, added], on_top=first["result"])
+    assert second["methods"] == ["telea", "telea"] and 0 < second["filled"] < second["fraction"]
+    held = workbench.get(painting)
+    one, two = (held.after(job["result"])[0] for job in (first, second))
+    band = np.zeros(pixels.shape[:2], bool)
+    band[37:44, 37:94] = True  # the kept stroke
+    assert np.array_equal(two[band], one[band])  # its first fill kept
+    assert np.array_equal(two[147:154, 37:94], pixels[147:154, 37:94])  # given back
+    assert (two[97:104, 197:254] != pixels[97:104, 197:254]).any()  # the new stroke filled
+    mask = held.result(second["result"])["mask"]
+    assert np.array_equal(two[~mask], pixels[~mask])
+    assert client.get(f"/api/{painting}/after.jpg?result={first['result']}").status_code == 200
+    saved = client.post(f"/api/{painting}/save", json={"format": "png",
+                                                         "result": first["result"]})
+    assert saved.json["saved"]["restored"] == "test_restored.png"
+    assert np.array_equal(read_scan(tmp_path / "out" / "test_restored.png").colour, one)
+    refused = client.post(f"/api/{painting}/restore", data={"method": "telea",
+                                                             "on_top": "gone"})
+    assert refused.status_code == 400 and "no longer held" in refused.json["error"]
 
 
 def test_saving_never_replaces_an_input(tmp_path):
@@ -538,6 +715,10 @@ def test_zoomed_the_page_shows_real_pixels_the_exact_mask_and_brushes_at_that_sc
             box = page.locator("#canvas-box").bounding_box()
             sx, sy = box["x"] + cx * box["width"] / 2400, box["y"] + cy * box["height"] / 1600
             page.mouse.move(sx, sy)
+            page.keyboard.press("1")  # 1:1 about the pointer, not the painting's middle
+            assert page.inner_text("#zoom-value") == "100%"
+            px, py = under(page, sx, sy)
+            assert abs(px - cx) < 1 and abs(py - cy) < 1
             while float(page.inner_text("#zoom-value").rstrip("%")) < 120:
                 steps = zoom_steps(page)
                 page.mouse.wheel(0, -100)
@@ -604,6 +785,12 @@ def test_zoomed_the_page_shows_real_pixels_the_exact_mask_and_brushes_at_that_sc
             page.click("#zoom-fit")
             page.wait_for_function("document.getElementById('before-detail').hidden")
             assert float(page.inner_text("#zoom-value").rstrip("%")) == fit
+            # the 1:1 button: about where the user last marked (the stroke's end)
+            page.click("#zoom-one")
+            assert page.inner_text("#zoom-value") == "100%"
+            view = page.locator("#viewport").bounding_box()
+            px, py = under(page, view["x"] + view["width"] / 2, view["y"] + view["height"] / 2)
+            assert abs(px - (x0 + 65.5)) < 1 and abs(py - (row + 0.5)) < 1
             assert not console, console
             browser.close()
     finally:
@@ -712,7 +899,7 @@ def test_the_zoomed_view_is_cut_from_a_pyramid_and_its_requests_are_checked(tmp_
     while client.get(f"/api/{painting}/status").json["state"] == "running":
         time.sleep(0.05)
     assert client.get(f"/api/{painting}/status").json["state"] == "done"
-    assert workbench.get(painting).restoration["mask"][150, 20:270].all()
+    assert workbench.get(painting).result()["mask"][150, 20:270].all()
     # too much to draw: refused with a message, not minutes of work
     wide = json.dumps([{"tool": "brush", "width": 10_000,
                         "points": [[0, 0], [300, 200]] * 20_000}]).encode()

@@ -91,12 +91,15 @@ MALFORMED = [
     ("GET", "/api/{id}/crop.png?x=5&y=5&size=1e400", {}),
     ("GET", "/api/{id}/crop.png?x=5&y=5&size=99999999999999999999999", {}),
     ("GET", "/api/{id}/crop.png?x=5&y=5&which=sideways", {}),
+    ("GET", "/api/{id}/crop.png?x=5&y=5&which=after&result=nope", {}),
     # /save
     ("POST", "/api/{id}/save", {"json": ["png"]}),
     ("POST", "/api/{id}/save", {"json": {"format": ["png"]}}),
     ("POST", "/api/{id}/save", {"json": {"format": None}}),
     ("POST", "/api/{id}/save", {"json": {"format": "exe"}}),
     ("POST", "/api/{id}/save", {"data": "{", "content_type": "application/json"}),
+    ("POST", "/api/{id}/save", {"json": {"format": "png", "result": 5}}),
+    ("POST", "/api/{id}/save", {"json": {"format": "png", "result": "nope"}}),
     # the token, in the address or the cookie, not ASCII
     ("GET", "/api/paintings?token=%C3%A9", {"cookie": ""}),
     ("GET", "/api/paintings?token=%FF", {"cookie": ""}),
@@ -135,6 +138,7 @@ MALFORMED = [
     ("POST", "/api/{id}/restore", {"data": {"method": "telea", "strokes": _file(
         b'[{"tool": "brush", "width": 3, "points": [[1, NaN]]}]', "strokes.json")}}),
     ("POST", "/api/{id}/restore", {"data": {"method": "telea", "strokes": "[]"}}),
+    ("POST", "/api/{id}/restore", {"data": {"method": "telea", "on_top": "nope"}}),
     # /mask
     ("POST", "/api/{id}/mask", {"data": {}}),
     ("POST", "/api/{id}/mask", {"data": {"file": _file(*NOT_AN_IMAGE)}}),
@@ -142,6 +146,7 @@ MALFORMED = [
     ("POST", "/api/{id}/mask", {"data": {"file": _file(*NOT_AN_IMAGE), "invert": "yes"}}),
     # /region and /mask-region
     ("GET", "/api/{id}/region?which=nope&" + REGION, {}),
+    ("GET", "/api/{id}/region?which=after&result=%00&" + REGION, {}),
     ("GET", "/api/{id}/region?x0=nan&y0=0&x1=50&y1=50&width=50", {}),
     ("GET", "/api/{id}/region?x0=0&y0=0&x1=1e400&y1=50&width=50", {}),
     ("GET", "/api/{id}/region?x0=0&y0=0&x1=50&y1=50", {}),
@@ -154,6 +159,7 @@ MALFORMED = [
     ("GET", "/api/nope/detected.png", {}),
     ("GET", "/api/nope/status", {}),
     ("GET", "/api/nope/after.jpg", {}),
+    ("GET", "/api/{id}/after.jpg?result=nope", {}),
     ("GET", "/api/{id}/probability.png", {}),  # the white detector has none
     ("GET", "/api/{id}/selection/nope.png", {}),
     ("GET", "/api/{id}/selection/..%2F..%2Fp.png", {}),

@@ -11,9 +11,15 @@ the selections made by clicks (each computed here at full resolution), then the 
 strokes replayed in the order drawn (the page sends them in the painting's pixels; drawn here at
 full resolution): a brush marks, an eraser unmarks, the latest stroke over a pixel decides.
 
+Each restoration is kept (its mask and the pixels it filled, the last KEEP_RESULTS of a painting)
+so that the page can step back through them with Undo; a restore "on top" of one fills only what
+the mask added since, starting from that result, and gives back the painting's own pixels where
+the mask lost some.
+
 Safety: files are read only from FOLDER (a name from the browser must be one of the paintings
 found in it) or from uploads, which are saved under names made here; outputs go only to OUT,
-named by the painting's stem after werkzeug's secure_filename; nothing is written over an input
+named as restore.py names them (scans.saving.outputs_named: the file's own stem; an upload's
+after werkzeug's secure_filename); nothing is written over an input
 (scans.outputs.check_outputs, as in restore.py); an upload over the size limit, a file that is
 not an image or a truncated one gets a message, not a crashed server. Every value a request
 carries is checked by one of a few small readers (_number, _choice, _flag, _json_object) and a
@@ -21,6 +27,7 @@ malformed one is answered 4xx with one line; anything unforeseen is a 500 with a
 and its traceback in the terminal. Names are echoed through printable(): no control characters.
 """
 import dataclasses
+import hashlib
 import io
 import json
 import re
@@ -45,7 +52,7 @@ from filling import registry as fills
 from models.loading import load_inpainting_model
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
-from scans.saving import foreign_files, is_output_name, output_paths, place, recorded_outputs
+from scans.saving import foreign_files, is_output_name, outputs_named, place, recorded_outputs
 from scans.scan import FORMATS, check_size, header, read_scan
 from utils.cli import printable
 from utils.errors import UserError
@@ -173,29 +180,47 @@ class Painting:
     """One painting open on the page: the full-resolution scan, its view, the masks and the
     restoration."""
 
-    def __init__(self, path, name, detector, uploaded_as=None):
+    def __init__(self, path, name, detector, uploaded_as=None, digest=None, earlier=None):
+        """earlier: a Painting of the same file (the same sha256, digest) still open, whose
+        pixels and what was computed of them (the detection's probabilities, what learning
+        needs, the selections clicks made) are taken over: opened again (next, previous, a
+        reload), a painting is not read, detected and clicked again."""
         self.id = uuid.uuid4().hex
         self.path, self.name, self.uploaded_as = Path(path), name, uploaded_as
-        self.scan = read_scan(self.path, max_pixels=None)  # check_size weighed it first
-        height, width = self.scan.shape
-        self.scale = min(1.0, VIEW_SIDE / max(height, width))
-        view_width = max(1, round(width * self.scale))
-        self.view = (thumbnail(self.scan.colour, view_width) * 255 + 0.5).astype(np.uint8)
-        self.view_size = (self.view.shape[1], self.view.shape[0])  # (w, h), as OpenCV takes it
-        self.pyramids = {"before": ViewPyramid(self.scan.colour)}
+        self.sha256 = digest or sha256(self.path)  # the page keeps the edits of each by it
         self.detector = detector
-        start = time.perf_counter()
-        self.probability = detector.probability(self.scan.colour)  # None: no slider
+        if earlier is None:
+            self.scan = read_scan(self.path, max_pixels=None)  # check_size weighed it first
+            height, width = self.scan.shape
+            self.scale = min(1.0, VIEW_SIDE / max(height, width))
+            view_width = max(1, round(width * self.scale))
+            self.view = (thumbnail(self.scan.colour, view_width) * 255 + 0.5).astype(np.uint8)
+            self.view_size = (self.view.shape[1], self.view.shape[0])  # (w, h), as OpenCV has it
+            self.pyramids = {"before": ViewPyramid(self.scan.colour)}
+            start = time.perf_counter()
+            self.probability = detector.probability(self.scan.colour)  # None: no slider
+        else:
+            start = time.perf_counter()
+            for kept in ("scan", "scale", "view", "view_size", "probability"):
+                setattr(self, kept, getattr(earlier, kept))
+            self.pyramids = {"before": earlier.pyramids["before"]}
         self.threshold = detector.threshold
         self.detected = self.detected_at(self.threshold)
         self.detect_seconds = time.perf_counter() - start
         self.loaded = None  # what a record says of a mask file loaded in place of the detection
-        self.selections = {}  # id -> (full-resolution mask, the click in the painting's pixels)
+        # id -> (full-resolution mask, what made it, the loss clicked alone)
+        self.selections = dict(earlier.selections) if earlier else {}
+        # what made a selection (a click, or a learning, and the paint kept out then) -> its id
+        self.recipes = dict(earlier.recipes) if earlier else {}
         self.points_out = []  # shift-clicks: paint that no click may select
         self.job = {"state": "idle"}
-        self._model, self.model_lock = None, threading.Lock()
-        self.restored = None  # the restored scan's colour samples, once restored
-        self.restoration = None  # how it was restored: the mask, the method, the times
+        self._model = earlier._model if earlier else None  # made once, in a thread
+        self.model_lock = threading.Lock()
+        # id -> a restoration: its mask, the pixels it filled, how (the last KEEP_RESULTS)
+        self.results, self.results_lock = {}, threading.Lock()
+        self._after = None  # (id, colour, pyramid) of the restoration shown last, whole
+        self.after_lock = threading.Lock()
+        self._before = None  # the painting's thumbnail, for the figure
         self.saved = {}
         self.lock = threading.Lock()
         self.base_lock = threading.Lock()
@@ -209,6 +234,46 @@ class Painting:
         self.pyramids["before"].build(VIEW_SIDE)
         self.base([])[1].build(VIEW_SIDE)
         self.model()
+
+    def result(self, key=None):
+        """A restoration held (the latest without a key)."""
+        with self.results_lock:
+            if not self.results:
+                raise UserError("not restored yet")
+            key = key or next(reversed(self.results))
+            if key not in self.results:
+                raise UserError("that restoration is no longer held: restore again")
+            return self.results[key]
+
+    def after(self, key=None):
+        """(the restored colour samples, their pyramid for the zoomed view) of a restoration
+        (the latest without a key): the last one shown is kept whole; another is made again
+        from the painting and the pixels it filled."""
+        result = self.result(key)
+        with self.after_lock:
+            if self._after is None or self._after[0] != result["id"]:
+                colour = self.scan.colour.copy()
+                colour[result["mask"]] = result["filled"]
+                self._after = (result["id"], colour, ViewPyramid(colour))
+            return self._after[1], self._after[2]
+
+    def keep(self, result, colour):
+        """Hold a new restoration (and its whole colour, shown next); the oldest beyond
+        KEEP_RESULTS are let go."""
+        with self.results_lock:
+            self.results[result["id"]] = result
+            for old in list(self.results)[:-KEEP_RESULTS]:
+                del self.results[old]
+        pyramid = ViewPyramid(colour)
+        with self.after_lock:
+            self._after = (result["id"], colour, pyramid)
+        threading.Thread(target=pyramid.build, args=(VIEW_SIDE,), daemon=True).start()
+
+    def before(self):
+        """The painting's thumbnail before any fill (for the figure), made once."""
+        if self._before is None:
+            self._before = thumbnail(self.scan.colour)
+        return self._before
 
     def model(self):
         """The painting's PaintingModel (detection/learn.py), made once."""
@@ -295,7 +360,7 @@ class Painting:
                 "detection": self.detector.settings() if self.loaded is None else self.loaded,
                 "probability": self.probability is not None,
                 "detect_seconds": round(self.detect_seconds, 3),
-                "warnings": list(self.scan.warnings)}
+                "warnings": list(self.scan.warnings), "sha256": self.sha256}
 
     def to_full(self, x, y):
         """A point of the view in the painting's pixels."""
@@ -308,6 +373,7 @@ LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_OPEN_PIXELS = 100_000_000  # the largest painting opened or uploaded (app.py --max-pixels)
 COOKIE = "workbench_token"  # and the port: Workbench.cookie
 KEEP_OPEN = 4  # paintings held in memory; the page opens an older one again
+KEEP_RESULTS = 8  # restorations of a painting held for Undo (each its mask and filled pixels)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -390,8 +456,13 @@ class Workbench:
         if width * height > self.max_pixels:
             raise UserError(f"{name}: {width} x {height} pixels is over the workbench's limit "
                             f"of {self.max_pixels:,} (app.py --max-pixels)")
-        check_size(path, None)  # and against the memory available
-        painting = Painting(path, name, self.detector, uploaded_as)
+        digest = sha256(path)
+        # the same file open already, with the detector's own detection: taken over
+        earlier = next((p for p in reversed(self.paintings.values())
+                        if p.sha256 == digest and p.loaded is None), None)
+        if earlier is None:
+            check_size(path, None)  # and against the memory available
+        painting = Painting(path, name, self.detector, uploaded_as, digest, earlier)
         self.paintings[painting.id] = painting
         # the server's memory: only the last few paintings opened stay (and any being restored)
         for old in list(self.paintings.values())[:-KEEP_OPEN]:
@@ -422,6 +493,17 @@ class Workbench:
         return pipeline.Filler(name, strategy, self.models[path], path,
                                model_digest=self.model_hashes[path])
 
+    def judge(self, selected):
+        """The share of the painting a selection (H, W) bool covers, and a warning where it is
+        over the share the user set (app.py --warn-share), for the page to show at once."""
+        fraction = float(np.count_nonzero(selected)) / selected.size
+        if fraction <= self.warn_share:
+            return {"fraction": fraction}
+        return {"fraction": fraction, "warning": (
+            f"this selects {fraction:.1%} of the painting, over the {self.warn_share:.0%} "
+            f"set (app.py --warn-share): check that every marked pixel is a loss (Undo takes "
+            f"it back); a fill will ask first")}
+
     def mask(self, painting, selections, strokes=(), threshold=None):
         """The full-resolution mask: the detected losses at threshold (the slider's; default
         the detector's) | the selections, then the strokes (read_strokes') replayed; the
@@ -433,11 +515,14 @@ class Workbench:
         return mask, added, removed, threshold
 
     def restore(self, painting, method_name, selections, strokes=(), threshold=None,
-                confirmed=False, warn_share=None):
+                confirmed=False, warn_share=None, on_top=None):
         """Compose and check the mask (restoration/pipeline.py: an empty one, or one over the
         share the user confirms, is answered at once), then fill it in a thread; the page polls
-        the job. Unconfirmed, a mask over warn_share raises NeedsConfirmation."""
+        the job. Unconfirmed, a mask over warn_share raises NeedsConfirmation. on_top: the id
+        of a restoration to go on from: only the pixels the mask added since are filled, on
+        its result, and those it no longer marks are the painting's own again."""
         mask, brushed, erased, threshold = self.mask(painting, selections, strokes, threshold)
+        base = painting.result(on_top) if on_top else None
         try:
             fraction, warning = pipeline.check_mask(
                 mask, painting.scan, allow_large=confirmed,
@@ -465,9 +550,9 @@ class Workbench:
                       "clicks": [painting.selections[k][1] for k in selections],
                       "brush_pixels": brushed, "eraser_pixels": erased}
         threading.Thread(target=self._restore, daemon=True,
-                         args=(painting, method_name, mask, fraction, source)).start()
+                         args=(painting, method_name, mask, fraction, source, base)).start()
 
-    def _restore(self, painting, method_name, mask, fraction, source):
+    def _restore(self, painting, method_name, mask, fraction, source, base=None):
         job = painting.job
         try:
             clock = pipeline.Clock()
@@ -476,18 +561,29 @@ class Workbench:
             filler = self.filler(method_name)
             job["phase"] = "filling"
             clock.lap("load")
+            scan, todo = painting.scan, mask
+            if base is not None:  # on from an earlier result: only what the mask added
+                colour = painting.after(base["id"])[0].copy()
+                dropped = base["mask"] & ~mask
+                colour[dropped] = painting.scan.colour[dropped]
+                scan = dataclasses.replace(painting.scan, colour=colour)
+                todo = mask & ~base["mask"]
             job["fill_started"] = time.time()
-            restored, before = pipeline.restore(painting.scan, mask.astype(np.uint8), filler,
-                                                progress=lambda share: job.update(progress=share))
-            painting.restored = restored.colour
-            painting.pyramids["after"] = ViewPyramid(restored.colour)
-            threading.Thread(target=painting.pyramids["after"].build, args=(VIEW_SIDE,),
-                             daemon=True).start()
-            painting.restoration = {"scan": restored, "before": before, "mask": mask,
-                                    "fraction": fraction, "filler": filler, "source": source,
-                                    "seconds": {"fill": clock.lap("fill")["fill"]}}
+            restored, _ = pipeline.restore(scan, todo.astype(np.uint8), filler,
+                                           progress=lambda share: job.update(progress=share),
+                                           in_place=base is not None)
+            step = {"method": method_name, "filled": float(todo.mean()),
+                    "model": filler.model_record()}
+            steps = [*base["steps"], step] if base is not None else [step]
+            if len(steps) > 1:  # the record says how the fills followed each other
+                source = {**source, "steps": steps}
+            result = {"id": uuid.uuid4().hex[:12], "mask": mask, "filled": restored.colour[mask],
+                      "fraction": fraction, "filler": filler, "source": source, "steps": steps,
+                      "seconds": {"fill": clock.lap("fill")["fill"]}}
+            painting.keep(result, restored.colour)
             painting.saved = {}
-            job.update(state="done", phase="done", fraction=fraction)
+            job.update(state="done", phase="done", fraction=fraction, result=result["id"],
+                       filled=step["filled"], methods=[s["method"] for s in steps])
         except UserError as error:  # the page shows it; the server goes on
             job.update(state="error", error=printable(error))
         except Exception as error:
@@ -495,19 +591,23 @@ class Workbench:
             job.update(state="error", error=FAILED)
         job["seconds"] = round(time.time() - job["started"], 3)
 
-    def save(self, painting, fmt):
-        """Write the restored painting, its mask, figure and record into OUT, as restore.py
-        does; {kind: path}."""
-        if painting.restored is None:
+    def save(self, painting, fmt, result=None):
+        """Write a restoration (the latest without an id) of the painting, its mask, figure and
+        record into OUT, as restore.py does; {kind: path}."""
+        if not painting.results:
             raise UserError("restore the painting before saving it")
         if fmt not in FORMATS:
             raise UserError(f"unknown format {fmt!r}")
+        restoration = painting.result(result)
         with self.save_lock:  # two saves at once: one after the other, each its own set
-            return self._save(painting, fmt)
+            return self._save(painting, fmt, restoration)
 
-    def _save(self, painting, fmt):
+    def _save(self, painting, fmt, r):
         from werkzeug.utils import secure_filename
-        stem = Path(secure_filename(Path(painting.name).name)).stem or "painting"
+        if painting.uploaded_as is None:  # a painting of FOLDER: named as restore.py names it
+            stem = Path(painting.name).stem
+        else:
+            stem = Path(secure_filename(Path(painting.name).name)).stem or "painting"
         # recovery first: a killed save's set is completed before anything is judged
         remove_stale_partials(writable_folder(self.out), is_output_name)
         ours = recorded_outputs(self.out)  # earlier saves: replaceable, not inputs
@@ -516,17 +616,16 @@ class Workbench:
         # The painting's own name, unless files there belong to another painting (sub/x.jpg
         # beside x.jpg, two uploads whose names reduce to one) or to the user: then name-2, ...
         for number in range(1, 10000):
-            name = stem if number == 1 else f"{stem}-{number}"
-            outputs = output_paths(self.out, [Path(name)], fmt)[Path(name)]
+            outputs = outputs_named(self.out, stem if number == 1 else f"{stem}-{number}", fmt)
             if not foreign_files(outputs.values(), painting.path, ours) and not any(
                     p.is_dir() for p in outputs.values()):
                 break
         else:
             raise UserError(f"no free name for {stem} in {self.out}: clear it out")
         check_outputs(list(outputs.values()), inputs)
-        r = painting.restoration
+        scan = dataclasses.replace(painting.scan, colour=painting.after(r["id"])[0])
         extra = {"uploaded_as": painting.uploaded_as} if painting.uploaded_as is not None else None
-        pipeline.save(outputs, r["scan"], r["mask"], r["before"], r["filler"], fmt, r["source"],
+        pipeline.save(outputs, scan, r["mask"], painting.before(), r["filler"], fmt, r["source"],
                       r["fraction"], r["seconds"], self.tool, painting.path, extra)
         painting.saved = outputs
         return outputs
@@ -618,7 +717,8 @@ def create_app(workbench):
     def paintings():
         return jsonify(folder=str(workbench.folder) if workbench.folder else None,
                        paintings=workbench.names(), methods=list(METHODS),
-                       formats=list(FORMATS), max_upload_mb=workbench.max_upload / 1024 / 1024)
+                       formats=list(FORMATS), max_upload_mb=workbench.max_upload / 1024 / 1024,
+                       warn_share=workbench.warn_share)
 
     @app.post("/api/open")
     def open_painting():
@@ -663,6 +763,10 @@ def create_app(workbench):
         if out:  # a shift-click: paint that must stay out of every selection
             painting.points_out.append((x, y))
             return jsonify(selection=None, out=[x, y])
+        recipe = ("click", x, y, similar, tuple(painting.points_out))
+        if painting.recipes.get(recipe) in painting.selections:  # made before (opened again)
+            key = painting.recipes[recipe]
+            return jsonify(selection=key, **workbench.judge(painting.selections[key][0]))
         clicks = dataclasses.replace(painting.detector, points=((x, y),),
                                      points_out=tuple(painting.points_out), similar=False)
         under = clicks.under_clicks(painting.scan.colour)  # segmented once for both below
@@ -674,7 +778,8 @@ def create_app(workbench):
         key = uuid.uuid4().hex[:12]
         painting.selections[key] = (found, {"point": [x, y], "similar": similar,
                                             "points_out": list(clicks.points_out)}, own)
-        return jsonify(selection=key, fraction=float(found.mean()))
+        painting.recipes[recipe] = key
+        return jsonify(selection=key, **workbench.judge(found))
 
     @app.post("/api/<painting_id>/learn")
     def learn(painting_id):
@@ -683,13 +788,22 @@ def create_app(workbench):
         painting = workbench.get(painting_id)
         keys = _keys(request.form)
         strokes = _strokes(request)
+        drawn = hashlib.sha256()
+        for tool, width, points in strokes:
+            drawn.update(f"{tool} {width!r} {len(points)};".encode() + points.tobytes())
+        recipe = ("learn", tuple(keys), drawn.hexdigest(), tuple(painting.points_out))
+        if painting.recipes.get(recipe) in painting.selections:  # made before (opened again)
+            key = painting.recipes[recipe]
+            return jsonify(selection=key, **workbench.judge(painting.selections[key][0]))
         found = painting.learn(keys, strokes)
         key = uuid.uuid4().hex[:12]
-        painting.selections[key] = (found, {"learned_from": {
-            "clicks": [painting.selections[k][1]["point"] for k in keys],
+        painting.selections[key] = (found, {"learned_from": {  # a selection learned is no click
+            "clicks": [painting.selections[k][1]["point"] for k in keys
+                       if "point" in painting.selections[k][1]],
             "strokes": len(strokes), "points_out": [list(p) for p in painting.points_out]}},
             np.zeros_like(found))
-        return jsonify(selection=key, fraction=float(found.mean()))
+        painting.recipes[recipe] = key
+        return jsonify(selection=key, **workbench.judge(found))
 
     @app.get("/api/<painting_id>/probability.png")
     def probability(painting_id):
@@ -713,7 +827,8 @@ def create_app(workbench):
         method = _choice(request.form.get("method", "auto"), "the method", METHODS)
         workbench.restore(painting, method, _keys(request.form), _strokes(request),
                           _threshold(request.form.get("threshold")),
-                          confirmed=_flag(request.form.get("confirmed"), "confirmed"))
+                          confirmed=_flag(request.form.get("confirmed"), "confirmed"),
+                          on_top=request.form.get("on_top") or None)
         return jsonify(state="running")
 
     @app.post("/api/<painting_id>/mask")
@@ -747,10 +862,10 @@ def create_app(workbench):
 
     @app.get("/api/<painting_id>/after.jpg")
     def after(painting_id):
+        """The view of a restoration (result: its id; the latest without)."""
         painting = workbench.get(painting_id)
-        if painting.restored is None:
-            raise UserError("not restored yet")
-        view = thumbnail(painting.restored, painting.view_size[0]) * 255 + 0.5
+        colour, _ = painting.after(request.args.get("result"))
+        view = thumbnail(colour, painting.view_size[0]) * 255 + 0.5
         return _send(_jpeg(view.astype(np.uint8)), "image/jpeg")
 
     @app.get("/api/<painting_id>/region")
@@ -758,12 +873,13 @@ def create_app(workbench):
         """The painting (which=before) or its restoration (after) in the rectangle x0, y0, x1,
         y1 (the painting's pixels) at about width pixels wide, for the zoomed view: its own
         pixels from 1:1 on (exact, 8-bit), a JPEG of a pyramid level below; the rectangle
-        covered is in the X-Region header."""
+        covered is in the X-Region header. result: the restoration's id (the latest
+        without)."""
         painting = workbench.get(painting_id)
         which = _choice(request.args.get("which", "before"), "which", ("before", "after"))
-        if which not in painting.pyramids:
-            raise UserError("not restored yet")
-        part, box = painting.pyramids[which].region(*_region(painting, request.args))
+        pyramid = painting.pyramids["before"] if which == "before" else painting.after(
+            request.args.get("result"))[1]
+        part, box = pyramid.region(*_region(painting, request.args))
         if part.shape[1] == box[2] - box[0]:  # its own pixels: exact, and BMP (1 ms, not
             # the 100 ms of a PNG of a noisy megapixel; the bytes only cross this machine)
             data, kind = cv2.imencode(".bmp", cv2.cvtColor(part, cv2.COLOR_RGB2BGR))[1], "image/bmp"
@@ -795,12 +911,12 @@ def create_app(workbench):
 
     @app.get("/api/<painting_id>/crop.png")
     def crop(painting_id):
-        """A square of the painting at its own resolution (before or after), for the 1:1 view."""
+        """A square of the painting at its own resolution (before, or after: the restoration
+        result, the latest without), for the 1:1 view."""
         painting = workbench.get(painting_id)
         which = _choice(request.args.get("which", "before"), "which", ("before", "after"))
-        pixels = painting.restored if which == "after" else painting.scan.colour
-        if pixels is None:
-            raise UserError("not restored yet")
+        pixels = painting.after(request.args.get("result"))[0] if which == "after" else \
+            painting.scan.colour
         size = _number(request.args.get("size", "384"), "size", 16, 1024, whole=True)
         x, y = _point(request.args, painting)
         height, width = painting.scan.shape
@@ -812,8 +928,12 @@ def create_app(workbench):
     @app.post("/api/<painting_id>/save")
     def save(painting_id):
         painting = workbench.get(painting_id)
-        fmt = _choice(_json_object(request).get("format", "png"), "the format", FORMATS)
-        outputs = workbench.save(painting, fmt)
+        sent = _json_object(request)
+        fmt = _choice(sent.get("format", "png"), "the format", FORMATS)
+        result = sent.get("result")
+        if result is not None and not isinstance(result, str):
+            raise UserError("result must be the id of a restoration")
+        outputs = workbench.save(painting, fmt, result)
         return jsonify(saved={kind: path.name for kind, path in outputs.items()},
                        folder=str(workbench.out.resolve()))
 

@@ -1,10 +1,13 @@
 // The workbench page: open a painting, show the detected losses over it, let the user correct
-// them (brush, eraser, clicks on losses, undo), zoom and pan, restore on the server, compare,
-// save.
+// them (brush, eraser, clicks on losses, undo), zoom and pan, restore on the server (again on
+// top of a result: each result a step of Undo), compare, save.
 // The mask shown is composed as the server composes the saved one: the detected losses and the
 // selections clicked, then the brush and eraser strokes replayed in the order drawn (kept in the
 // painting's pixels, sent as they are and drawn there at full resolution). The overlay is at the
 // view's size; zoomed past it, the part on screen is drawn from the server's exact mask.
+// The edits of each painting (its threshold, strokes, clicks and mask file) are kept in the
+// browser's storage under the painting's sha256 as they are made, and brought back when it is
+// opened again: after next / previous, a reload, or app.py started again on the same port.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -14,36 +17,55 @@ const UNDO_LIMIT = 30;
 const MAX_ZOOM = 16;  // screen pixels for each pixel of the painting, at most
 const WHEEL_STEP = 1.25;  // a wheel notch's zoom; the buttons and keys zoom by 2
 const SIZE_STEP = 1.122;  // the brush's slider: its diameter is SIZE_STEP ** value (1 to 1000 px)
+const TOOL_HINTS = {
+  brush: "drag to add to the mask ([ and ]: its size)",
+  eraser: "drag to take from the mask ([ and ]: its size)",
+  select: "click a loss to select it; shift-click paint that no click may select",
+  move: "drag to pan the zoomed painting (or Space, or the middle button)",
+};
+const STORE = "workbench-edits:";  // + a painting's sha256: its edits in localStorage
+const KEPT_MASK_FILE = 1.5e6;  // bytes: a mask file loaded is kept with the edits up to this size
 
 const state = {
   painting: null,     // the server's summary of the open painting
   detected: null,     // canvases at the view's size, white where marked
   probability: null,  // the detector's probability at the view's size (0-255), for the slider
   marked: 0,          // the share of the view the mask covers
-  selections: [],     // [{key, canvas}] from clicks on losses
+  detectedShare: 0,   // the share of the painting the detected losses cover (the info box)
+  selections: [],     // [{key, canvas, from, learned}] from clicks (from: their entry in the log)
   strokes: [],        // [{tool, width, points}], in the painting's pixels, in the order drawn
-  undo: [],
+  log: [],            // the clicks, shift-clicks and learnings made, in order, to make them again
+  maskFile: null,     // {name, invert, data} of a mask file loaded (data: its data: URL, if kept)
+  undo: [],           // [{strokes, selections, result}]: a restoration is a step too
   redo: [],
   drawing: false,
   pointer: null,      // the pointer drawing or panning, one at a time
-  restored: false,
+  result: null,       // the restoration shown: {id, mask (maskNow() when made), methods, fraction}
+  wasStale: false,    // the result shown was out of date when last looked at (said once)
+  focus: null,        // where the user last marked, in the painting's pixels (for 1:1)
+  warnShare: 0.1,     // app.py --warn-share: a mask over it is shown and confirmed before a fill
+  bringingBack: false,  // the kept edits are being made again: nothing is kept meanwhile
 };
 // Timings the benchmark reads (milliseconds): opening to overlay, each brush event to the
 // frame that shows it, each zoom step or pan to the frame that shows the part on screen at its
-// scale, and to its first frame (the view's pixels enlarged, before the server's answer).
+// scale, and to its first frame (the view's pixels enlarged, before the server's answer); and
+// for the tests, the id of the last restoration made.
 window.workbench = { openMs: null, learnMs: null, strokeMs: [], restoreMs: null, saveMs: null, zoomMs: [],
-                     zoomFrameMs: [] };
+                     zoomFrameMs: [], result: null };
 
 // The zoomed view: the box (the view's image, the restoration's and the mask, all at the view's
 // size) is scaled by s and moved by (tx, ty) inside the viewport. Zoomed past the view's own
 // pixels, the part on screen is asked of the server at the screen's resolution (cut from its
 // pyramid of the painting) and drawn over the view: real pixels, exact from 1:1 on.
 const zoom = { s: 1, tx: 0, ty: 0, fit: 1, wish: null, busy: false, pan: null, space: false,
-               panTimer: null, thresholdTimer: null };
+               panTimer: null, thresholdTimer: null, pointer: null };
 
-function message(text, isError = false) {
+// kind: "" (news), "error" (it failed) or "warning" (it worked: check it)
+// (one line, so that the painting never moves under the pointer: all of it on hover)
+function message(text, kind = "") {
   $("message").textContent = text;
-  $("message").className = isError ? "error" : "";
+  $("message").title = text;
+  $("message").className = kind === true ? "error" : kind;
 }
 
 async function api(path, options = {}) {
@@ -105,13 +127,16 @@ function detectedAt(threshold, exact = null) {
   const px = data.data, prob = state.probability;
   const inside = exact && exact.getContext("2d").getImageData(0, 0, c.width, c.height).data;
   const low = Math.round(threshold * 255), sure = Math.round(SURE * 255);
+  let count = 0;
   for (let i = 0; i < px.length; i += 4) {
     const v = prob[i];
     const marked = inside ? inside[i + 3] > 0 : v > low;
     px[i] = px[i + 1] = px[i + 2] = 255;
     px[i + 3] = marked ? (v >= sure ? 255 : 110) : 0;
+    count += marked;
   }
   ctx.putImageData(data, 0, 0);
+  state.detectedShare = count / (c.width * c.height);  // of the view: the painting's, closely
   return c;
 }
 
@@ -126,10 +151,12 @@ async function loadProbability(p) {
 function onThreshold() {
   const threshold = Number($("threshold").value);
   $("threshold-value").textContent = threshold.toFixed(2);
+  showMask();
   state.detected = detectedAt(threshold);
   compose();
+  showInfo();
   clearTimeout(zoom.thresholdTimer);  // the exact mask at this threshold, once the slider rests
-  zoom.thresholdTimer = setTimeout(requestDetail, 150);
+  zoom.thresholdTimer = setTimeout(() => { requestDetail(); keep(); }, 150);
 }
 
 // Redraw the overlay from every layer.
@@ -223,25 +250,58 @@ function composeDetail() {
   cover();
 }
 
+// The mask's share, the steps of Undo, and the state of the result shown (out of date once the
+// mask changed since it was made), as they are now.
 function updateMaskInfo() {
-  const parts = [`mask: ${(100 * state.marked).toFixed(2)}% of the painting`];
+  const over = state.marked > state.warnShare;
+  const parts = [`mask: ${(100 * state.marked).toFixed(2)}% of the painting` + (over ?
+    ` (over the ${Math.round(100 * state.warnShare)}% of --warn-share: check it)` : "")];
   if (state.selections.length) parts.push(`${state.selections.length} loss(es) clicked`);
   parts.push(`undo: ${state.undo.length} step(s)`);
   $("mask-info").textContent = parts.join("; ");
+  $("mask-info").className = over ? "warning" : "";
   $("undo").disabled = state.undo.length === 0;
   $("redo").disabled = state.redo.length === 0;
+  $("clear").disabled = !state.strokes.length && !state.selections.length;
+  $("advice").hidden = state.marked > 0 || !state.painting;
+  $("advice").textContent = `Nothing is marked: ${nothingMarked()}.`;
+  const r = state.result, old = isStale();
+  if (old && !state.wasStale) {  // the page no longer says "restored ... then save"
+    message("the mask changed since the result shown: it is out of date; restore again (on " +
+            "top of it), or Save, which restores first", "warning");
+  }
+  state.wasStale = old;
+  $("result-state").textContent = !r ? "" : old ?
+    "out of date: the mask changed since; Restore again, or Save (it restores first)" :
+    `the result shown is of this mask (${describe(r)})`;
+  $("result-state").className = old ? "warning" : "";
+  $("save").textContent = old ? "Restore and save" : "Save";
+  $("compare-tools").disabled = !r;
+  $("save-tools").disabled = !r || $("restore").disabled;
+  $("on-top-box").hidden = !r;
 }
 
-function showInfo(p) {
-  const d = p.detection;
+function shareSet() {
+  return `${Math.round(100 * state.warnShare)}% set (app.py --warn-share)`;
+}
+
+// A result in words: its fills, in order, and the share filled.
+function describe(r) {
+  return `${r.methods.join(", then on top ")}, ${(100 * r.fraction).toFixed(2)}% filled`;
+}
+
+// The info box, as things are now: the detected share follows the threshold slider.
+function showInfo() {
+  const p = state.painting, d = p.detection;
+  const threshold = state.probability ? Number($("threshold").value).toFixed(2) : d.threshold;
   const settings = d.source === "file" ? `your mask, ${d.name}` :
-    [`method ${d.method}`, `threshold ${d.threshold}`, `grow ${d.grow}`,
-     `min. area ${d.min_area}`].join(", ");
+    [d.method, ...(threshold !== undefined ? [`threshold ${threshold}`] : []),
+     `grow ${d.grow}`, `min. area ${d.min_area}`].join(", ");
   $("info").innerHTML = "";
   const dl = document.createElement("dl");
   const rows = [["painting", p.name], ["size", `${p.width} x ${p.height}, ${p.bits}-bit`],
-                ["detected", `${(100 * p.fraction).toFixed(2)}% of the painting`],
-                ["detection", settings], ["found in", `${p.detect_seconds} s`]];
+                ["detected", `${(100 * state.detectedShare).toFixed(2)}% of the painting`],
+                ["detection", `${settings} (${p.detect_seconds} s)`]];
   for (const [key, value] of rows) {
     const dt = document.createElement("dt");
     dt.textContent = key;
@@ -252,12 +312,20 @@ function showInfo(p) {
   $("info").append(dl);
 }
 
+// What to try when nothing is marked (as restore.py says it on the command line).
+function nothingMarked() {
+  return `${state.probability ? "lower the detector's threshold (the slider), " : ""}click a ` +
+    "loss (\"click a loss\"), brush it, or load your own mask";
+}
+
 async function openPainting(request) {
   const start = performance.now();
+  let p = null;
   message("opening and finding the damage…");
   try {
-    const p = await api("/api/open", request);
+    p = await api("/api/open", request);
     state.painting = p;
+    state.bringingBack = true;  // nothing is kept until the edits kept are back
     const [view] = await Promise.all([loadImage(`/api/${p.id}/view.jpg`)]);
     $("before").src = view.src;
     state.probability = p.probability ? await loadProbability(p) : null;
@@ -268,12 +336,11 @@ async function openPainting(request) {
       $("threshold-value").textContent = Number(p.detection.threshold).toFixed(2);
       state.detected = detectedAt(p.detection.threshold, state.detected);
     }
-    state.selections = [];
-    state.strokes = [];
+    state.detectedShare = p.fraction;  // the server's, at full resolution
+    Object.assign(state, { selections: [], strokes: [], log: [], maskFile: null, undo: [],
+                           redo: [], result: null, focus: null, maskVersion: 0,
+                           wasStale: false });
     detailMask.base = null;
-    state.undo = [];
-    state.redo = [];
-    state.restored = false;
     $("divider").hidden = true;
     const overlay = $("overlay");
     overlay.width = p.view_width;
@@ -285,8 +352,6 @@ async function openPainting(request) {
     $("after-detail").hidden = true;
     $("zoom").hidden = true;
     state.zoomPoint = null;
-    $("compare-tools").disabled = true;
-    $("save-tools").disabled = true;
     $("saved").textContent = "";
     $("work").hidden = false;
     $("canvas-box").style.width = `${p.view_width}px`;
@@ -297,18 +362,158 @@ async function openPainting(request) {
     $("size").value = Math.round(Math.log(16 / (zoom.fit * viewScale())) / Math.log(SIZE_STEP));
     applyZoom();
     compose();
-    showInfo(p);
+    showInfo();
     // the painting's chooser lets go of the keys: a digit there would open another painting
     if (document.activeElement && document.activeElement.tagName === "SELECT") {
       document.activeElement.blur();
     }
+    const back = await bringBack(p);
+    if (p !== state.painting) return;
+    state.bringingBack = false;
+    keep();  // what came back, as it is now (a click that could not be made again is let go)
     await new Promise(requestAnimationFrame);
     window.workbench.openMs = performance.now() - start;
-    message(`${p.name}: the detected losses are shown in magenta; correct them, then restore` +
-            (p.warnings && p.warnings.length ? ` (warning: ${p.warnings.join("; ")})` : ""));
+    const warnings = p.warnings && p.warnings.length ? ` (warning: ${p.warnings.join("; ")})` : "";
+    if (back) {
+      message(`${p.name}: your earlier edits are back (${back}); Undo starts from here` +
+              warnings, back.includes("could not") ? "warning" : "");
+    } else if (p.fraction === 0) {
+      message(`${p.name}: no loss was detected${p.probability ? ` at threshold ` +
+              `${Number(p.detection.threshold).toFixed(2)}` : ""}; ${nothingMarked()}` + warnings,
+              "warning");
+    } else {
+      message(`${p.name}: the detected losses are shown in magenta; correct them, then ` +
+              `restore${warnings}`);
+    }
   } catch (error) {
     message(error.message, true);
+  } finally {
+    if (p && p === state.painting) state.bringingBack = false;
   }
+}
+
+// --- the edits kept in the browser, per painting -------------------------------------------
+
+// The edits of the open painting, kept as they are made (a painting with none keeps nothing).
+// The log is kept without the clicks and learnings no selection shown needs (left null, so
+// that each entry keeps its place).
+function keep() {
+  const p = state.painting;
+  if (!p || state.bringingBack) return;
+  const threshold = state.probability ? $("threshold").value : null;
+  const moved = threshold !== null && Number(threshold) !== Number(p.detection.threshold);
+  const needed = neededEntries(state.log, state.selections.map((s) => s.from));
+  const log = state.log.map((entry, i) => entry && (entry.out || needed.has(i)) ? entry : null);
+  const empty = !state.strokes.length && !state.selections.length && !log.some((e) => e) &&
+    !state.maskFile && !moved;
+  const record = { name: p.name, time: Date.now(), threshold, strokes: state.strokes, log,
+                   selections: state.selections.map((s) => s.from), maskFile: state.maskFile };
+  try {
+    if (empty) {
+      localStorage.removeItem(STORE + p.sha256);
+      return;
+    }
+    if (store(STORE + p.sha256, JSON.stringify(record))) return;
+  } catch (error) {  // no storage at all (the browser's settings)
+  }
+  message("the browser cannot keep your edits of this painting (too large, or its storage is " +
+          "off): restore and save them before you leave the page", "warning");
+}
+
+// localStorage.setItem, making room by letting the other paintings' oldest edits go; whether
+// it was kept.
+function store(key, text) {
+  for (;;) {
+    try {
+      localStorage.setItem(key, text);
+      return true;
+    } catch (error) {
+      const others = Object.keys(localStorage).filter((k) => k.startsWith(STORE) && k !== key);
+      if (!others.length) return false;
+      const age = (k) => { try { return JSON.parse(localStorage.getItem(k)).time || 0; }
+                           catch (e) { return 0; } };
+      others.sort((a, b) => age(a) - age(b));
+      localStorage.removeItem(others[0]);
+    }
+  }
+}
+
+// The log's entries that the selections (log indices) need: their own, and the clicks each
+// learning was taught by.
+function neededEntries(log, selections) {
+  const needed = new Set(selections);
+  for (const i of selections) {
+    if (log[i] && log[i].learn) log[i].learn.clicks.forEach((j) => needed.add(j));
+  }
+  return needed;
+}
+
+// Bring back the edits kept of painting p: the threshold, the mask file, the clicks and
+// shift-clicks made again in the order made (each click selected what it did then), the
+// learnings, the strokes. Returns what came back in words, or "" (nothing was kept).
+async function bringBack(p) {
+  let record;
+  try {
+    record = JSON.parse(localStorage.getItem(STORE + p.sha256));
+  } catch (error) {
+    record = null;
+  }
+  if (!record) return "";
+  const failed = [];
+  if (record.threshold !== null && state.probability) {
+    $("threshold").value = record.threshold;
+    $("threshold-value").textContent = Number(record.threshold).toFixed(2);
+    state.detected = detectedAt(Number(record.threshold));
+  }
+  if (record.maskFile) {  // one too large to keep is named, for the user to load again
+    const { name, invert, data } = record.maskFile;
+    const sent = data && await sendMask(p, await (await fetch(data)).blob(), name, invert);
+    if (!sent) failed.push(`your mask ${name} could not be kept: load it again`);
+    state.maskFile = sent || !data ? record.maskFile : null;
+  }
+  const log = record.log || [], made = new Map();
+  const needed = neededEntries(log, record.selections || []);
+  const post = (path, options) => api(`/api/${p.id}/${path}`, { method: "POST", ...options });
+  const json = (body) => ({ headers: { "Content-Type": "application/json" },
+                            body: JSON.stringify(body) });
+  for (const [i, entry] of log.entries()) {
+    if (p !== state.painting) return "";
+    try {
+      if (entry && entry.out) {
+        await post("select", json({ ...entry.out, out: true }));
+      } else if (entry && entry.click && needed.has(i)) {
+        made.set(i, (await post("select", json({ ...entry.click, similar: entry.similar })))
+          .selection);
+      } else if (entry && entry.learn && needed.has(i)) {
+        const form = new FormData();
+        form.append("selections", entry.learn.clicks.filter((j) => made.has(j))
+          .map((j) => made.get(j)).join(","));
+        form.append("strokes", new Blob([JSON.stringify(entry.learn.strokes)],
+                                        { type: "application/json" }), "strokes.json");
+        made.set(i, (await post("learn", { body: form })).selection);
+      }
+    } catch (error) {
+      failed.push(`a click could not be made again (${error.message})`);
+    }
+  }
+  state.log = log;
+  for (const i of record.selections || []) {
+    if (!made.has(i)) continue;
+    const selected = await maskCanvas(`/api/${p.id}/selection/${made.get(i)}.png`);
+    state.selections.push({ key: made.get(i), canvas: selected, from: i,
+                            learned: Boolean(log[i].learn) });
+  }
+  if (p !== state.painting) return "";
+  state.strokes = record.strokes || [];
+  const last = state.strokes[state.strokes.length - 1];
+  if (last) state.focus = last.points[last.points.length - 1];
+  compose();
+  requestDetail();
+  showInfo();
+  const said = [`${state.strokes.length} stroke(s)`, `${state.selections.length} selection(s)`];
+  if (record.threshold !== null && state.probability) said.push(`threshold ${record.threshold}`);
+  if (state.maskFile && state.maskFile.data) said.push(`your mask ${state.maskFile.name}`);
+  return said.join(", ") + (failed.length ? `; ${failed.join("; ")}` : "");
 }
 
 // A point of the painting's view in the view's pixels (the box's rectangle is the zoomed one).
@@ -426,7 +631,8 @@ function askDetail() {
   }
   const [x0, y0, x1, y1] = visible();
   const width = Math.ceil((x1 - x0) * zoom.s * viewScale() * (window.devicePixelRatio || 1));
-  const which = state.restored ? ["before", "after"] : ["before"];
+  const result = state.result;
+  const which = result ? ["before", "after"] : ["before"];
   const region = `x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}&width=${width}`;
   const get = async (kind, url) => {
     const response = await fetch(url);
@@ -434,7 +640,8 @@ function askDetail() {
     const box = response.headers.get("X-Region").split(",").map(Number);
     return [kind, box, await createImageBitmap(await response.blob())];
   };
-  const asked = which.map((kind) => get(kind, `/api/${p.id}/region?which=${kind}&${region}`));
+  const asked = which.map((kind) => get(kind, `/api/${p.id}/region?which=${kind}&${region}` +
+                                              (kind === "after" ? `&result=${result.id}` : "")));
   const key = maskKey();
   if (zoom.s >= 2) {  // the view's mask shows in blocks: the server's exact one of this part
     const threshold = state.probability ? `&threshold=${$("threshold").value}` : "";
@@ -444,7 +651,8 @@ function askDetail() {
   }
   zoom.busy = true;
   Promise.all(asked).then((parts) => {
-    if (p !== state.painting || zoom.wish) return;  // a later wish's answer will be drawn
+    // a later wish's answer will be drawn; another result's pixels are not this one's
+    if (p !== state.painting || zoom.wish || result !== state.result) return;
     detailMask.base = null;
     for (const [kind, box, bitmap] of parts) {
       if (kind !== "mask") continue;
@@ -466,7 +674,7 @@ function askDetail() {
       detail.dataset.region = box.join(",");
       detail.hidden = false;
     }
-    if (!state.restored) $("after-detail").hidden = true;
+    if (!state.result) $("after-detail").hidden = true;
     cover();
     done();
   }).catch((error) => {
@@ -500,21 +708,30 @@ function moveCursor(event) {
   const tool = document.querySelector("input[name=tool]:checked").value;
   const cursor = $("brush-cursor");
   cursor.hidden = !state.painting || zoom.pan !== null || zoom.space ||
-    !(tool === "brush" || tool === "eraser") || (state.restored && $("real-pixels").checked);
+    !(tool === "brush" || tool === "eraser") || (state.result && $("real-pixels").checked);
   const rect = $("viewport").getBoundingClientRect();
   cursor.style.left = `${event.clientX - rect.left}px`;
   cursor.style.top = `${event.clientY - rect.top}px`;
+  zoom.pointer = { x: event.clientX - rect.left, y: event.clientY - rect.top };  // for 1:1
 }
 
 function current() {
-  return { strokes: state.strokes.slice(), selections: state.selections.slice() };
+  return { strokes: state.strokes.slice(), selections: state.selections.slice(),
+           result: state.result };
 }
 
-// Before every change of the mask: the state it changes, for Undo; a new change ends Redo.
-function snapshot() {
+// Before every change: the state it changes, for Undo; a new change ends Redo. A change of the
+// mask shows the mask, if hidden: no edit is made unseen.
+function snapshot(maskChange = true) {
   state.undo.push(current());
   if (state.undo.length > UNDO_LIMIT) state.undo.shift();
   state.redo = [];
+  if (maskChange) showMask();
+}
+
+function showMask() {
+  $("show-mask").checked = true;
+  $("mask-layer").style.visibility = "visible";
 }
 
 function restoreStep(step) {
@@ -522,8 +739,21 @@ function restoreStep(step) {
     step.selections.every((s, i) => s === state.selections[i]);
   state.strokes = step.strokes;
   state.selections = step.selections;
+  if (step.result !== state.result) showResult(step.result);
   compose();
   if (!same) requestDetail();  // another mask under the strokes
+  keep();
+}
+
+// Take every stroke and click off the mask (a step of Undo, as any edit).
+function clearMarks() {
+  if (!state.painting || (!state.strokes.length && !state.selections.length)) return;
+  snapshot();
+  state.strokes = [];
+  state.selections = [];
+  compose();
+  requestDetail();
+  keep();
 }
 
 function undo() {
@@ -542,6 +772,54 @@ function redo() {
   if (!step) return;
   state.undo.push(current());
   restoreStep(step);
+}
+
+// What the mask is made of now: a result made of it is up to date while it stays the same.
+function maskNow() {
+  return { threshold: state.probability ? $("threshold").value : null,
+           version: state.maskVersion || 0, selections: state.selections.slice(),
+           strokes: state.strokes.slice() };
+}
+
+function sameMask(a, b) {
+  const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.threshold === b.threshold && a.version === b.version &&
+    same(a.selections, b.selections) && same(a.strokes, b.strokes);
+}
+
+// Whether the result shown was made of another mask than the one shown.
+function isStale() {
+  return state.result !== null && !sameMask(maskNow(), state.result.mask);
+}
+
+// Show a restoration held by the server (Undo and Redo step through them), or none.
+async function showResult(result) {
+  const p = state.painting;
+  state.result = result;
+  $("saved").textContent = "";  // the links were another result's
+  if (!result) {
+    $("after-layer").hidden = true;
+    $("after-detail").hidden = true;
+    $("divider").hidden = true;
+    updateMaskInfo();
+    return;
+  }
+  try {
+    const after = await loadImage(`/api/${p.id}/after.jpg?result=${result.id}`);
+    if (p !== state.painting || state.result !== result) return;
+    $("after").src = after.src;
+    $("after-layer").hidden = false;
+    setSplit();
+    requestDetail();  // the restoration's real pixels, if zoomed in
+    if (state.zoomPoint && !$("zoom").hidden) showRealPixels(state.zoomPoint);
+  } catch (error) {
+    if (p !== state.painting || state.result !== result) return;
+    message("that restoration is no longer held by the server: restore again", true);
+    state.result = null;
+    $("after-layer").hidden = true;
+    $("divider").hidden = true;
+  }
+  updateMaskInfo();
 }
 
 // The brush's diameter in the painting's pixels: the slider is logarithmic, 1 to 1000.
@@ -581,7 +859,10 @@ async function selectLoss(point, out) {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ ...point, similar, out }) });
     if (p !== state.painting) return;  // another painting was opened meanwhile
+    const at = [point.x / viewScale(), point.y / viewScale()];
     if (out) {
+      state.log.push({ out: point });
+      keep();
       message("marked as paint: later clicks will not select the region under it");
       return;
     }
@@ -589,11 +870,22 @@ async function selectLoss(point, out) {
     const selected = await maskCanvas(url);
     if (p !== state.painting) return;
     snapshot();
-    state.selections.push({ key: found.selection, canvas: selected });
+    state.log.push({ click: point, similar });
+    state.selections.push({ key: found.selection, canvas: selected, from: state.log.length - 1 });
+    state.focus = at;
     compose();
     requestDetail();
-    message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ` +
-            (similar ? "(every loss like the clicked one)" : "(the loss under the click)"));
+    keep();
+    const what = similar ? "(every loss like the clicked one)" : "(the loss under the click)";
+    if (found.warning) {  // over the share the user set: shown now, confirmed before a fill
+      message(`${found.warning} ${what}`, "warning");
+    } else if (state.marked > state.warnShare) {
+      message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ${what}; the ` +
+              `mask now covers ${(100 * state.marked).toFixed(1)}%, over the ${shareSet()}: ` +
+              "check it (Undo takes it back)", "warning");
+    } else {
+      message(`selected ${(100 * found.fraction).toFixed(2)}% of the painting ${what}`);
+    }
   } catch (error) {
     if (p === state.painting) message(error.message, true);
   }
@@ -604,10 +896,13 @@ async function selectLoss(point, out) {
 // selection replaces the one learned before; correct it with more strokes and learn again.
 async function learnFromMarks() {
   const p = state.painting;
-  if (!p) return;
+  if (!p || state.bringingBack) return;
+  // taught by the clicks' own losses (a selection learned before teaches nothing) and strokes
+  const clicks = state.selections.filter((s) => !s.learned);
+  const strokes = state.strokes.slice();
   const form = new FormData();
-  form.append("selections", state.selections.map((s) => s.key).join(","));
-  form.append("strokes", new Blob([JSON.stringify(state.strokes)],
+  form.append("selections", clicks.map((s) => s.key).join(","));
+  form.append("strokes", new Blob([JSON.stringify(strokes)],
                                   { type: "application/json" }), "strokes.json");
   message("learning this painting's losses from your clicks and strokes…");
   $("learn").disabled = true;
@@ -618,14 +913,18 @@ async function learnFromMarks() {
     const selected = await maskCanvas(`/api/${p.id}/selection/${found.selection}.png`);
     if (p !== state.painting) return;
     snapshot();
+    state.log.push({ learn: { clicks: clicks.map((s) => s.from), strokes } });
     state.selections = state.selections.filter((s) => !s.learned);
-    state.selections.push({ key: found.selection, canvas: selected, learned: true });
+    state.selections.push({ key: found.selection, canvas: selected, learned: true,
+                            from: state.log.length - 1 });
     compose();
     requestDetail();
+    keep();
     window.workbench.learnMs = performance.now() - start;
     message(`learned: ${(100 * found.fraction).toFixed(2)}% of the painting marked, every loss ` +
             "like your clicks and brush strokes, none like your eraser strokes and " +
-            "shift-clicks; correct it and learn again");
+            "shift-clicks; correct it and learn again" +
+            (found.warning ? `; ${found.warning}` : ""), found.warning ? "warning" : "");
   } catch (error) {
     if (p === state.painting) message(error.message, true);
   } finally {
@@ -634,7 +933,8 @@ async function learnFromMarks() {
 }
 
 function onPointerDown(event) {
-  if (!state.painting || state.pointer !== null) return;  // one pointer at a time
+  // one pointer at a time; none while the kept edits are brought back
+  if (!state.painting || state.pointer !== null || state.bringingBack) return;
   const tool = document.querySelector("input[name=tool]:checked").value;
   if (event.button === 1 || (event.button === 0 && (zoom.space || tool === "move"))) {  // pan
     event.preventDefault();
@@ -646,7 +946,7 @@ function onPointerDown(event) {
   }
   if (event.button !== 0) return;
   const point = viewPoint(event);
-  if (state.restored && $("real-pixels").checked) {
+  if (state.result && $("real-pixels").checked) {
     showRealPixels(point);
     return;
   }
@@ -686,7 +986,12 @@ function onPointerMove(event) {
 function onPointerUp(event) {
   if (event.pointerId !== state.pointer) return;
   state.pointer = null;
-  if (state.drawing) compose();  // the mask's share, counted again
+  if (state.drawing) {
+    const stroke = state.strokes[state.strokes.length - 1];
+    if (stroke) state.focus = stroke.points[stroke.points.length - 1];
+    compose();  // the mask's share, counted again
+    keep();
+  }
   state.drawing = false;
   if (zoom.pan) {
     zoom.pan = null;
@@ -696,12 +1001,22 @@ function onPointerUp(event) {
   }
 }
 
+// Restore the mask shown. With a result shown of another mask and "on top" ticked, only what
+// the mask added since is filled, on that result, and what it no longer marks is the
+// painting's own again; otherwise (the same mask: another method, say) the whole mask is
+// filled from the painting. The result is a step of Undo. Returns whether it was restored.
 async function restore() {
   const p = state.painting;
+  if (!p || state.bringingBack) return false;  // the mask is not whole yet
+  const mask = maskNow();
+  const base = state.result && !sameMask(mask, state.result.mask) && $("on-top").checked ?
+    state.result : null;
+  const method = $("method").value;
   const form = new FormData();
-  form.append("method", $("method").value);
+  form.append("method", method);
   form.append("selections", state.selections.map((s) => s.key).join(","));
   if (state.probability) form.append("threshold", $("threshold").value);
+  if (base) form.append("on_top", base.id);
   // a file, not a field: a long session's strokes are over a form field's size limit
   form.append("strokes", new Blob([JSON.stringify(state.strokes)],
                                   { type: "application/json" }), "strokes.json");
@@ -712,7 +1027,7 @@ async function restore() {
   $("save-tools").disabled = true;
   $("progress").hidden = false;
   $("progress-text").textContent = "starting";
-  message("restoring…");
+  message(base ? "restoring what the mask added, on top of the result…" : "restoring…");
   try {
     for (;;) {  // a mask over the share set (or over half the painting) is confirmed first
       try {
@@ -726,7 +1041,7 @@ async function restore() {
     let job;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      if (p !== state.painting) return;  // another painting was opened meanwhile
+      if (p !== state.painting) return false;  // another painting was opened meanwhile
       job = await api(`/api/${p.id}/status`);
       if (job.state !== "running") break;
       const bar = $("progress").querySelector("progress");
@@ -741,58 +1056,79 @@ async function restore() {
       $("progress-text").textContent = `${job.phase}${done}, ${job.elapsed} s${left}`;
     }
     if (job.state === "error") throw new Error(job.error);
-    const after = await loadImage(`/api/${p.id}/after.jpg?t=${Date.now()}`);
-    if (p !== state.painting) return;
-    $("after").src = after.src;
-    $("after-layer").hidden = false;
-    state.restored = true;
-    state.restoredWith = $("method").value;
-    setSplit();
-    requestDetail();  // the restoration's real pixels, if zoomed in
-    if (state.zoomPoint) showRealPixels(state.zoomPoint);  // the 1:1 crops of this result
-    $("show-mask").checked = false;
-    $("mask-layer").style.visibility = "hidden";
-    $("compare-tools").disabled = false;
-    $("save-tools").disabled = false;
+    if (p !== state.painting) return false;
+    snapshot(false);  // Undo goes back to the result before, or to none
+    const result = { id: job.result, mask, methods: job.methods, fraction: job.fraction };
+    $("restore").disabled = false;
+    await showResult(result);
+    if (state.result !== result) return false;
     window.workbench.restoreMs = performance.now() - start;
-    message(`restored in ${job.seconds} s (${(100 * job.fraction).toFixed(2)}% filled); ` +
-            "drag the slider to compare, then save");
+    window.workbench.result = result.id;
+    message(`restored in ${job.seconds} s (${(100 * job.fraction).toFixed(2)}% of the painting ` +
+            `restored${base ? `, ${(100 * job.filled).toFixed(2)}% filled now on top of the ` +
+            "result before" : ""}); drag the slider to compare (hold C: the original), then save`);
+    return true;
   } catch (error) {
     if (p === state.painting) message(error.message, true);
+    return false;
   } finally {
     $("restore").disabled = false;
     $("progress").hidden = true;
+    if (p === state.painting) updateMaskInfo();
   }
 }
 
 // The user's own mask file, in place of the detected losses (white = loss, or black with
-// "losses black"); the clicks and strokes stay on top of it.
+// "losses black"); the clicks and strokes stay on top of it. Kept with the edits where small.
 async function loadMask() {
   const p = state.painting, file = $("mask-file").files[0];
   if (!p || !file) return;
+  const invert = $("mask-invert").checked;
+  try {
+    const answer = await sendMask(p, file, file.name, invert);
+    if (!answer || p !== state.painting) return;
+    const data = file.size <= KEPT_MASK_FILE ? await new Promise((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => resolve(null);
+      reader.readAsDataURL(file);
+    }) : null;
+    state.maskFile = { name: answer.detection.name, invert, data };
+    keep();
+    const marked = (100 * answer.fraction).toFixed(2);
+    // the file's name as the server shows it (without control characters)
+    message(`${answer.detection.name}: ${marked}% of the painting marked, in ` +
+            "place of the detected losses; correct it, then restore" + (data ? "" :
+            " (too large to be kept with your edits: load it again when you come back)"));
+  } finally {
+    $("mask-file").value = "";
+  }
+}
+
+// Send a mask file (a File or Blob) for painting p and show it in place of the detection: the
+// server's answer, or null (the error said on the page).
+async function sendMask(p, file, name, invert) {
   const form = new FormData();
-  form.append("file", file);
-  if ($("mask-invert").checked) form.append("invert", "1");
+  form.append("file", file, name);
+  if (invert) form.append("invert", "1");
   try {
     const answer = await api(`/api/${p.id}/mask`, { method: "POST", body: form });
-    if (p !== state.painting) return;
+    if (p !== state.painting) return null;
     state.probability = null;
     $("threshold-box").hidden = true;
     state.detected = await maskCanvas(`/api/${p.id}/detected.png?t=${Date.now()}`);
     state.maskVersion = (state.maskVersion || 0) + 1;
     Object.assign(p, { fraction: answer.fraction, detection: answer.detection });
+    state.detectedShare = answer.fraction;
     detailMask.base = null;
+    showMask();
     compose();
     requestDetail();
-    showInfo(p);
-    const marked = (100 * answer.fraction).toFixed(2);
-    // the file's name as the server shows it (without control characters)
-    message(`${answer.detection.name}: ${marked}% of the painting marked, in ` +
-            "place of the detected losses; correct it, then restore");
+    showInfo();
+    return answer;
   } catch (error) {
-    message(error.message, true);
-  } finally {
-    $("mask-file").value = "";
+    if (p === state.painting) message(error.message, true);
+    return null;
   }
 }
 
@@ -806,27 +1142,43 @@ function setSplit() {
   const x = left + (right - left) * Number($("split").value) / 100;
   $("after-layer").style.clipPath = `inset(0 0 0 ${(x - zoom.tx) / zoom.s}px)`;
   $("divider").style.left = `${x}px`;
-  $("divider").hidden = !state.restored;
+  $("divider").hidden = !state.result;
 }
 
+// The painting's own pixels about a point of the view, before and after, in a panel over the
+// corner of the viewport away from the point (as large as fits, up to 384 pixels square).
 async function showRealPixels(point) {
-  const p = state.painting;
+  const p = state.painting, viewport = $("viewport");
+  if (!state.result) return;
   state.zoomPoint = point;
-  const query = `x=${point.x}&y=${point.y}&size=384&t=${Date.now()}`;
+  state.focus = [point.x / viewScale(), point.y / viewScale()];
+  const room = Math.min((viewport.clientWidth * 0.6 - 40) / 2, viewport.clientHeight * 0.6);
+  const size = Math.max(64, Math.min(384, Math.floor(room / 8) * 8));
+  const query = `x=${point.x}&y=${point.y}&size=${size}&t=${Date.now()}`;
   $("zoom-before").src = `/api/${p.id}/crop.png?which=before&${query}`;
-  $("zoom-after").src = `/api/${p.id}/crop.png?which=after&${query}`;
+  $("zoom-after").src = `/api/${p.id}/crop.png?which=after&result=${state.result.id}&${query}`;
+  const onScreen = zoom.tx + point.x * zoom.s;
+  $("zoom").classList.toggle("left", onScreen > viewport.clientWidth / 2);
   $("zoom").hidden = false;
 }
 
+// Save the result shown; one out of date is restored first (what is seen is what is saved).
 async function save() {
   const p = state.painting;
+  if (isStale()) {
+    message("the mask changed since the result shown: restoring it first…");
+    if (!(await restore()) || isStale()) return;
+  }
   const start = performance.now();
+  const shown = state.result;
   message("saving…");
   try {
     const result = await api(`/api/${p.id}/save`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ format: $("format").value }) });
-    $("saved").textContent = `saved the result of ${state.restoredWith} into ${result.folder}:`;
+      body: JSON.stringify({ format: $("format").value, result: shown.id }) });
+    if (p !== state.painting || shown !== state.result) return;
+    $("saved").textContent = `saved the result of ${shown.methods.join(", then on top ")} ` +
+      `into ${result.folder}:`;
     for (const [kind, name] of Object.entries(result.saved)) {
       const link = document.createElement("a");
       link.href = `/api/${p.id}/download/${kind}`;
@@ -842,6 +1194,28 @@ async function save() {
   }
 }
 
+// Zoom to 1:1 about the pointer (a key pressed over the painting), else about where the user
+// last marked (a click on a loss, a stroke's end), else about the middle of the screen.
+function oneToOne(when, atPointer) {
+  const s = 1 / viewScale(), viewport = $("viewport");
+  if (atPointer && zoom.pointer) {
+    zoomTo(s, when, zoom.pointer.x, zoom.pointer.y);
+  } else if (state.focus) {
+    const on = s * viewScale();
+    zoom.s = Math.min(MAX_ZOOM / viewScale(), Math.max(zoom.fit, s));
+    zoom.tx = viewport.clientWidth / 2 - state.focus[0] * on;
+    zoom.ty = viewport.clientHeight / 2 - state.focus[1] * on;
+    applyZoom(when);
+  } else {
+    zoomTo(s, when);
+  }
+}
+
+// Held, C shows the painting as it was: no restoration, no mask.
+function showOriginal(on) {
+  document.body.classList.toggle("original", on);
+}
+
 async function start() {
   try {
     const info = await api("/api/paintings");
@@ -850,6 +1224,7 @@ async function start() {
     $("step-paintings").hidden = info.folder === null || info.paintings.length < 2;
     for (const m of info.methods) $("method").add(new Option(m, m));
     for (const f of info.formats) $("format").add(new Option(f, f));
+    state.warnShare = info.warn_share;
     message(info.folder ? "choose a painting, or upload one" : "upload a painting");
   } catch (error) {
     message(error.message, true);
@@ -875,7 +1250,10 @@ async function start() {
   viewport.addEventListener("pointerup", onPointerUp);
   viewport.addEventListener("pointercancel", onPointerUp);
   viewport.addEventListener("lostpointercapture", onPointerUp);
-  viewport.addEventListener("pointerleave", () => { $("brush-cursor").hidden = true; });
+  viewport.addEventListener("pointerleave", () => {
+    $("brush-cursor").hidden = true;
+    zoom.pointer = null;
+  });
   viewport.addEventListener("auxclick", (event) => event.preventDefault());
   viewport.addEventListener("wheel", (event) => {
     if (!state.painting) return;
@@ -889,7 +1267,7 @@ async function start() {
   $("zoom-in").addEventListener("click", (event) => zoomTo(zoom.s * 2, event.timeStamp));
   $("zoom-out").addEventListener("click", (event) => zoomTo(zoom.s / 2, event.timeStamp));
   $("zoom-fit").addEventListener("click", (event) => zoomTo(zoom.fit, event.timeStamp));
-  $("zoom-one").addEventListener("click", (event) => zoomTo(1 / viewScale(), event.timeStamp));
+  $("zoom-one").addEventListener("click", (event) => oneToOne(event.timeStamp, false));
   window.addEventListener("resize", () => {
     if (!state.painting || $("work").hidden) return;
     const fitted = zoom.s === zoom.fit;
@@ -898,9 +1276,13 @@ async function start() {
     zoomTo(zoom.s);
   });
   document.querySelectorAll("input[name=tool]").forEach((radio) => radio.addEventListener(
-    "change", () => viewport.classList.toggle("moving", radio.value === "move" && radio.checked)));
+    "change", () => {
+      viewport.classList.toggle("moving", radio.value === "move" && radio.checked);
+      $("tool-hint").textContent = TOOL_HINTS[radio.value];
+    }));
   $("undo").addEventListener("click", undo);
   $("redo").addEventListener("click", redo);
+  $("clear").addEventListener("click", clearMarks);
   $("opacity").addEventListener("input", () => {
     $("opacity-value").value = $("opacity").value;
     $("mask-layer").style.opacity = Number($("opacity").value) / 100;
@@ -938,18 +1320,25 @@ async function start() {
     } else if (key === "0") {
       zoomTo(zoom.fit, event.timeStamp);
     } else if (key === "1") {
-      zoomTo(1 / viewScale(), event.timeStamp);
+      oneToOne(event.timeStamp, true);
+    } else if (key === "c") {  // held: the original
+      showOriginal(true);
+    } else if (key === "m") {
+      $("show-mask").checked = !$("show-mask").checked;
+      $("show-mask").dispatchEvent(new Event("change"));
     } else if (key === "[" || key === "]") {  // the brush's size
       $("size").value = Number($("size").value) + (key === "]" ? 2 : -2);
       showSize();
     }
   });
-  window.addEventListener("blur", () => {  // Space's release may happen in another window
+  window.addEventListener("blur", () => {  // a key's release may happen in another window
     zoom.space = false;
+    showOriginal(false);
     $("viewport").classList.toggle(
       "moving", document.querySelector("input[name=tool]:checked").value === "move");
   });
   document.addEventListener("keyup", (event) => {
+    if (event.key.toLowerCase() === "c") showOriginal(false);
     if (event.key === " ") {
       zoom.space = false;
       $("viewport").classList.toggle(
@@ -964,6 +1353,10 @@ async function start() {
   $("mask-file").addEventListener("change", loadMask);
   $("learn").addEventListener("click", learnFromMarks);
   $("split").addEventListener("input", setSplit);
+  $("real-pixels").addEventListener("change", () => {
+    if (!$("real-pixels").checked) $("zoom").hidden = true;
+  });
+  $("zoom-close").addEventListener("click", () => { $("zoom").hidden = true; });
   $("save").addEventListener("click", save);
 }
 
