@@ -1,11 +1,13 @@
-"""Make the workbench's screenshots in docs/, one per state: app.py in headless Chromium on
-scikit-image's coffee photograph with synthetic paint loss (the shared paintings are not ours to
-redistribute).
+"""Make the workbench's screenshots in docs/, one per state: app.py in headless Chromium, in a
+1366 x 768 window (a laptop's screen), on the first run's painting (demo.make_painting: a
+public-domain Dutch painting from samples/ with flaked paint).
 
-  workbench_mask.jpg     the detected losses in magenta, with a brush stroke added
-  workbench_zoom.jpg     zoomed to 400% on a loss: the painting's own pixels, the mask at that
-                         scale and the brush's outline
-  workbench_compare.jpg  restored with auto, before and after divided by the slider's line
+  workbench_mask.jpg     the detected losses in magenta, and a brush stroke across the largest
+                         true loss the detector missed, the brush's outline at its end
+  workbench_zoom.jpg     zoomed to 477% on the largest loss: the painting's own pixels, the mask
+                         at that scale (at 35% opacity) and the brush's outline
+  workbench_compare.jpg  restored with auto, the mask hidden (M): before and after divided by
+                         the slider's line
   workbench_saved.jpg    zoomed on the restoration, saved: the four files' links
 
   python docs/make_workbench_screenshots.py      # needs Debian's chromium
@@ -20,19 +22,22 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from skimage.data import coffee  # noqa: E402
-
-from utils.images import save_image  # noqa: E402
-from training.paint_loss import PaintLoss  # noqa: E402
+import demo  # noqa: E402
 from tests.helpers import launch  # noqa: E402
 
 DOCS = ROOT / "docs"
+WINDOW = {"width": 1366, "height": 768}
+NAME = "iudea_damaged.png"
+# the overlay's marked pixels (the view is the painting's own size here: 768 x 525)
+OVERLAY = """() => { const c = document.getElementById('overlay');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const a = []; for (let i = 3; i < d.length; i += 4) a.push(d[i] > 0 ? 1 : 0);
+    return [c.width, c.height, a]; }"""
 
 
-def shot(page, name, full_page=False):
-    page.evaluate("window.scrollTo(0, 0)")
+def shot(page, name):
     page.wait_for_timeout(300)  # the last frame drawn
-    page.screenshot(path=str(DOCS / name), type="jpeg", quality=85, full_page=full_page)
+    page.screenshot(path=str(DOCS / name), type="jpeg", quality=85)
 
 
 def zoom_at(page, x, y, percent):
@@ -44,61 +49,84 @@ def zoom_at(page, x, y, percent):
         page.wait_for_function(f"window.workbench.zoomMs.length > {count}")
 
 
-with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
-    tmp = Path(tmp)
-    image = coffee().astype(np.float32) / 255.0
-    damaged, _ = PaintLoss(clean=0.0, events=(3, 3))(image, np.random.default_rng(11))
-    save_image(tmp / "in" / "coffee.png", damaged)
-    server, url = launch(tmp / "in", tmp / "out")
+def slide(page, slider, value):
+    """A range input moved as a user drags it (page.fill would leave it focused, outlined)."""
+    page.evaluate(f"""() => {{ const s = document.getElementById('{slider}');
+        s.value = '{value}'; s.dispatchEvent(new Event('input')); }}""")
+
+
+def drag(page, points):
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point)
+    page.mouse.up()
+
+
+def regions(mask):
+    """(area, centre x, centre y, left, top, width, height) of each region of a bool mask,
+    the largest first."""
+    _, _, stats, centres = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    found = [(s[cv2.CC_STAT_AREA], *c, *s[:4]) for s, c in zip(stats[1:], centres[1:])]
+    return sorted(found, reverse=True)
+
+
+def make(page):
+    page.select_option("#folder-list", NAME)
+    page.wait_for_function("window.workbench.openMs !== null", timeout=300000)
+    box = page.locator("#canvas-box").bounding_box()
+    width, height, alpha = page.evaluate(OVERLAY)
+    shown = np.asarray(alpha, bool).reshape(height, width)
+
+    # a brush stroke across the largest true loss (samples/README.md) the detector missed
+    truth = cv2.imread(str(demo.TRUTH), cv2.IMREAD_GRAYSCALE) > 127
+    _, cx, cy, _, _, w, _ = regions(truth & ~shown)[0]
+    drag(page, [(box["x"] + cx + t * w, box["y"] + cy) for t in np.linspace(-1, 1, 12)])
+    shot(page, "workbench_mask.jpg")
+
+    # zoomed on the largest true loss (flakes lost over the town), the brush's outline beside
+    _, cx, cy, *_ = regions(truth)[0]
+    zoom_at(page, box["x"] + cx, box["y"] + cy, 450)
+    slide(page, "opacity", 35)  # the loss's own pixels through the mask
+    page.mouse.move(box["x"] + cx - 150, box["y"] + cy - 60)
+    shot(page, "workbench_zoom.jpg")
+
+    page.click("#zoom-fit")
+    page.click("#restore")
+    page.wait_for_function("window.workbench.restoreMs !== null", timeout=300000)
+    page.keyboard.press("m")  # the mask hidden: the restoration itself
+    slide(page, "split", 45)
+    page.mouse.move(5, 5)
+    shot(page, "workbench_compare.jpg")
+
+    zoom_at(page, box["x"] + cx, box["y"] + cy, 180)
+    slide(page, "split", 50)
+    page.click("#save")
+    page.wait_for_selector("#download-restored", timeout=60000)
+    page.mouse.move(5, 5)
+    shot(page, "workbench_saved.jpg")
+
+
+def main():
     from playwright.sync_api import sync_playwright
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=[
-                "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1000, "height": 720})
-            page.goto(url)
-            page.select_option("#folder-list", "coffee.png")
-            page.wait_for_function("window.workbench.openMs !== null")
-            box = page.locator("#canvas-box").bounding_box()
-            page.mouse.move(box["x"] + 430, box["y"] + 80)
-            page.mouse.down()
-            for step in range(20):
-                page.mouse.move(box["x"] + 430 + 4 * step, box["y"] + 80 + 2 * step)
-            page.mouse.up()
-            shot(page, "workbench_mask.jpg")
+    with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
+        tmp = Path(tmp)
+        demo.make_painting(tmp / "demo" / NAME)  # the folders of ./run.sh app
+        server, url = launch(tmp / "demo", tmp / "demo" / "restored")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=[
+                    "--no-sandbox", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+                page = browser.new_page(viewport=WINDOW)
+                page.goto(url)
+                make(page)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print("wrote docs/workbench_{mask,zoom,compare,saved}.jpg")
 
-            # zoomed on the largest loss the detector found, the brush's outline beside it
-            width, height, alpha = page.evaluate("""() => {
-                const c = document.getElementById('overlay');
-                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                const a = []; for (let i = 3; i < d.length; i += 4) a.push(d[i] > 0 ? 1 : 0);
-                return [c.width, c.height, a]; }""")
-            alpha = np.asarray(alpha, np.uint8).reshape(height, width)
-            _, _, stats, centres = cv2.connectedComponentsWithStats(alpha)
-            cx, cy = centres[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
-            zoom_at(page, box["x"] + cx, box["y"] + cy, 400)
-            page.mouse.move(box["x"] + cx + 90, box["y"] + cy + 60)
-            shot(page, "workbench_zoom.jpg")
 
-            page.click("#zoom-fit")
-            page.click("#restore")
-            page.wait_for_function("window.workbench.restoreMs !== null", timeout=120000)
-            page.fill("#split", "45")
-            page.dispatch_event("#split", "input")
-            page.mouse.move(5, 5)
-            shot(page, "workbench_compare.jpg")
-
-            box = page.locator("#canvas-box").bounding_box()
-            zoom_at(page, box["x"] + cx, box["y"] + cy, 200)
-            page.fill("#split", "50")
-            page.dispatch_event("#split", "input")
-            page.click("#save")
-            page.wait_for_selector("#download-restored", timeout=60000)
-            page.mouse.move(5, 5)
-            shot(page, "workbench_saved.jpg", full_page=True)  # the links are below
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-print("wrote docs/workbench_{mask,zoom,compare,saved}.jpg")
+if __name__ == "__main__":
+    main()

@@ -751,8 +751,13 @@ def create_app(workbench):
 
     @app.get("/api/<painting_id>/detected.png")
     def detected(painting_id):
+        """The detected losses at the view's size; with threshold (the slider's), exactly as a
+        restore marks them there (cleaned of specks, with the margin, none on a painting
+        judged undamaged): what the page shows once the slider rests."""
         painting = workbench.get(painting_id)
-        return _send_png(_view_mask(painting.detected, painting.view_size))
+        threshold = _threshold(request.args.get("threshold"))
+        found = painting.detected if threshold is None else painting.base([], threshold)[0]
+        return _send_png(_view_mask(found, painting.view_size))
 
     @app.post("/api/<painting_id>/select")
     def select(painting_id):

@@ -156,7 +156,31 @@ function onThreshold() {
   compose();
   showInfo();
   clearTimeout(zoom.thresholdTimer);  // the exact mask at this threshold, once the slider rests
-  zoom.thresholdTimer = setTimeout(() => { requestDetail(); keep(); }, 150);
+  zoom.thresholdTimer = setTimeout(() => { showDetected(threshold); requestDetail(); keep(); },
+                                   150);
+}
+
+// The detected losses at a threshold exactly as a restore marks them (the server's: cleaned of
+// specks, with the detector's margin, none on a painting it judges undamaged) in place of the
+// map thresholded here while the slider moved: what is shown, and counted, is what is filled.
+async function showDetected(threshold) {
+  const p = state.painting;
+  const exact = await exactDetected(p, threshold);
+  if (!exact || p !== state.painting || !state.probability ||
+      Number($("threshold").value) !== threshold) return;  // moved again meanwhile
+  state.detected = detectedAt(threshold, exact);
+  compose();
+  showInfo();
+}
+
+// The server's detected losses of painting p at a threshold, as a canvas, or null (said).
+async function exactDetected(p, threshold) {
+  try {
+    return await maskCanvas(`/api/${p.id}/detected.png?threshold=${threshold}`);
+  } catch (error) {
+    if (p === state.painting) message(error.message, true);
+    return null;
+  }
 }
 
 // Redraw the overlay from every layer.
@@ -269,6 +293,8 @@ function updateMaskInfo() {
   if (old && !state.wasStale) {  // the page no longer says "restored ... then save"
     message("the mask changed since the result shown: it is out of date; restore again (on " +
             "top of it), or Save, which restores first", "warning");
+  } else if (r && !old && state.wasStale) {  // Undo or Redo made it the mask's result again
+    message(`the result shown is of the mask shown again (${describe(r)})`);
   }
   state.wasStale = old;
   $("result-state").textContent = !r ? "" : old ?
@@ -463,7 +489,9 @@ async function bringBack(p) {
   if (record.threshold !== null && state.probability) {
     $("threshold").value = record.threshold;
     $("threshold-value").textContent = Number(record.threshold).toFixed(2);
-    state.detected = detectedAt(Number(record.threshold));
+    const exact = await exactDetected(p, Number(record.threshold));
+    if (p !== state.painting) return "";
+    state.detected = detectedAt(Number(record.threshold), exact);
   }
   if (record.maskFile) {  // one too large to keep is named, for the user to load again
     const { name, invert, data } = record.maskFile;
@@ -1142,6 +1170,11 @@ function setSplit() {
   const x = left + (right - left) * Number($("split").value) / 100;
   $("after-layer").style.clipPath = `inset(0 0 0 ${(x - zoom.tx) / zoom.s}px)`;
   $("divider").style.left = `${x}px`;
+  const top = Math.max(0, zoom.ty);  // the line spans the painting, not the grey around it
+  const bottom = Math.min($("viewport").clientHeight,
+                          zoom.ty + state.painting.view_height * zoom.s);
+  $("divider").style.top = `${top}px`;
+  $("divider").style.height = `${Math.max(0, bottom - top)}px`;
   $("divider").hidden = !state.result;
 }
 
@@ -1187,6 +1220,7 @@ async function save() {
       link.setAttribute("download", name);
       $("saved").append(link);
     }
+    $("tools").scrollTop = $("tools").scrollHeight;  // the links, in view at the panel's foot
     window.workbench.saveMs = performance.now() - start;
     message(`saved ${result.saved.restored} with its mask, figure and record`);
   } catch (error) {
@@ -1217,6 +1251,7 @@ function showOriginal(on) {
 }
 
 async function start() {
+  let opening = null;  // the folder's painting being opened
   try {
     const info = await api("/api/paintings");
     for (const name of info.paintings) $("folder-list").add(new Option(name, name));
@@ -1230,9 +1265,12 @@ async function start() {
     message(error.message, true);
   }
   $("folder-list").addEventListener("change", (event) => {
-    if (event.target.value) {
+    const name = event.target.value;
+    if (name && name !== opening) {  // chosen again while it opens: one open is enough
+      sessionStorage.setItem("workbench-open", name);
+      opening = name;
       openPainting({ method: "POST", headers: { "Content-Type": "application/json" },
-                     body: JSON.stringify({ name: event.target.value }) });
+                     body: JSON.stringify({ name }) }).finally(() => { opening = null; });
     }
   });
   $("upload").addEventListener("change", (event) => {
@@ -1358,6 +1396,16 @@ async function start() {
   });
   $("zoom-close").addEventListener("click", () => { $("zoom").hidden = true; });
   $("save").addEventListener("click", save);
+  // a folder of one painting (the first run's) opens it; a reload reopens the painting open
+  // in this tab before it (its edits come back with it)
+  const list = $("folder-list");
+  const names = [...list.options].map((o) => o.value).filter((v) => v);
+  const before = sessionStorage.getItem("workbench-open");
+  const chosen = names.includes(before) ? before : names.length === 1 ? names[0] : null;
+  if (chosen) {
+    list.value = chosen;
+    list.dispatchEvent(new Event("change"));
+  }
 }
 
 start();
