@@ -21,6 +21,10 @@ def parse_args(argv=None):
     p.add_argument("--clean-fraction", type=cli.fraction, default=0.3,
                    help="share of the training crops left clean: paint the detector must leave "
                         "alone (hard negatives: whites, flesh, skies)")
+    p.add_argument("--decoys", type=cli.fraction, default=0.0,
+                   help="share of the training crops with pale paint painted on and left "
+                        "unmarked (hard negatives: banners, borders, highlights; "
+                        "training/paint_loss.py)")
     return cli.parse_training_args(p, argv)
 
 

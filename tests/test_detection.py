@@ -31,6 +31,16 @@ def test_paint_loss_damages_with_pale_ground_and_says_where():
     assert np.array_equal(again[1], PaintLoss(clean=0.0)(image, np.random.default_rng(3))[1])
     _, none = PaintLoss(clean=1.0)(image, rng)
     assert not none.any()  # a clean example: only the photometric changes
+    # decoys: pale paint painted on and left unmarked (hard negatives), paler than the paint
+    loss = PaintLoss(clean=1.0, decoys=1.0)
+    paler = 0
+    for seed in range(6):
+        assert not loss(image, np.random.default_rng(seed))[1].any()
+        painted = loss._decoy(image, np.random.default_rng(seed))
+        moved = np.abs(painted - image).max(-1) > 0.02
+        assert 0.002 < moved.mean() < 0.9  # a part of the painting
+        paler += painted[moved].mean() > image[moved].mean()
+    assert paler >= 4
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

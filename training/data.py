@@ -178,14 +178,16 @@ def _damaged_crops(images, picks, size, rng, paint_loss):
             np.stack([p[1] for p in pairs])[..., None].astype(np.float32))
 
 
-def detection_dataset(images, batch_size, size, seed=0, start_batch=0, shard=(0, 1), clean=0.3):
+def detection_dataset(images, batch_size, size, seed=0, start_batch=0, shard=(0, 1), clean=0.3,
+                      decoys=0.0):
     """An endless tf.data.Dataset of (painting, damage mask) batches for the damage detector:
     random crops of size (h, w) at random scales from the paintings, each with synthetic paint
-    loss (or, a `clean` fraction of them, none: where it must stay silent), reproducible for a
+    loss (or, a `clean` fraction of them, none: where it must stay silent; a `decoys` fraction
+    with pale paint painted on, unmarked: PaintLoss), reproducible for a
     seed; start_batch continues a resumed run's stream; shard as training_dataset takes it."""
     import tensorflow as tf
     images, key = _shard(images, shard)
-    paint_loss = PaintLoss(clean=clean)
+    paint_loss = PaintLoss(clean=clean, decoys=decoys)
 
     def make(index):
         rng = np.random.default_rng([seed, 2, int(index), *key])

@@ -127,15 +127,42 @@ def _rgb_to_lab(rgb):
     return _convert(np.clip(rgb, 0, 1), cv2.COLOR_RGB2Lab)
 
 
+def _decoy_shape(shape, rng):
+    """Where pale paint is painted, not lost: a smooth-edged band (a banner, a border, a
+    frame's edge), an ellipse (a highlight, a white robe, a cloud) or a rectangle (a painted
+    panel); regular, smooth edges where a loss's are ragged. float32 (H, W) in [0, 1]."""
+    height, width = shape
+    drawn = np.zeros(shape, np.uint8)
+    kind = rng.integers(3)
+    if kind == 0:
+        points = _polyline(shape, rng, int(rng.integers(2, 5)), rng.uniform(40, 160), 0.15)
+        cv2.polylines(drawn, [points], False, 1, int(rng.integers(6, 40)), cv2.LINE_AA)
+    elif kind == 1:
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        axes = (int(rng.uniform(8, 0.4 * width)), int(rng.uniform(8, 0.4 * height)))
+        cv2.ellipse(drawn, centre, axes, rng.uniform(0, 180), 0, 360, 1, -1, cv2.LINE_AA)
+    else:
+        x, y = int(rng.uniform(0, width * 0.7)), int(rng.uniform(0, height * 0.7))
+        cv2.rectangle(drawn, (x, y), (x + int(rng.uniform(20, width * 0.6)),
+                                      y + int(rng.uniform(20, height * 0.6))), 1, -1)
+    area = drawn.astype(np.float32)
+    return cv2.GaussianBlur(area, (0, 0), rng.uniform(0.8, 4.0 if kind == 1 else 2.0))
+
+
 class PaintLoss:
     """Damage a clean image (H, W, 3) float32 in [0, 1] with realistic paint loss.
 
     Returns (damaged image, mask (H, W) float32, 1 = damaged). With probability `clean` the image
     is left undamaged (only the photometric changes), so the detector learns to stay silent.
+    With probability `decoys` pale paint is painted on it first and left unmarked (hard
+    negatives: what fooled the detector on real paintings, banners, borders, highlights, pale
+    painted grounds): of a ground's colours, but brushed (the paint's own structure showing
+    through, no grain of a bare ground) and with regular, smooth edges.
     """
 
-    def __init__(self, clean=0.3, events=(1, 3), shape_weights=None, ground_weights=None):
-        self.clean, self.events = clean, events
+    def __init__(self, clean=0.3, events=(1, 3), shape_weights=None, ground_weights=None,
+                 decoys=0.0):
+        self.clean, self.events, self.decoys = clean, events, decoys
         self.shape_weights = shape_weights or {"flakes": 0.3, "blobs": 0.2, "cracks": 0.1,
                                                "scratches": 0.1, "specks": 0.1, "strokes": 0.2}
         self.ground_weights = ground_weights or {"parchment": 0.25, "white": 0.2,
@@ -185,6 +212,9 @@ class PaintLoss:
         shape = image.shape[:2]
         mask = np.zeros(shape, np.float32)
         damaged = image.copy()
+        if self.decoys and rng.uniform() < self.decoys:
+            for _ in range(int(rng.integers(1, 3))):
+                damaged = self._decoy(damaged, rng)
         if rng.uniform() >= self.clean:
             for _ in range(int(rng.integers(self.events[0], self.events[1] + 1))):
                 region = SHAPES[self._choice(self.shape_weights, rng)](shape, rng)
@@ -199,6 +229,21 @@ class PaintLoss:
                     self._ground(damaged[box], region[box], rng) * alpha
                 mask[box] = np.maximum(mask[box], (alpha[..., 0] >= 0.5).astype(np.float32))
         return photometric(damaged, rng), mask
+
+
+    def _decoy(self, image, rng):
+        """Pale paint over part of the image (see the class)."""
+        area = _decoy_shape(image.shape[:2], rng)[..., None]
+        (l0, l1), (a0, a1), (b0, b1) = GROUNDS[self._choice(self.ground_weights, rng)]
+        lab = np.empty((*image.shape[:2], 3), np.float32)
+        lab[:] = (rng.uniform(l0, l1), rng.uniform(a0, a1), rng.uniform(b0, b1))
+        lab[..., 0] += rng.uniform(1, 6) * _noise(image.shape[:2], rng.uniform(8, 40), rng)
+        paint = _lab_to_rgb(lab)
+        # brushed: the paint beneath, or strokes of its own, still shape its lightness
+        detail = image - cv2.GaussianBlur(image, (0, 0), 4)
+        paint = np.clip(paint + rng.uniform(0.3, 1.0) * detail, 0, 1)
+        opacity = rng.uniform(0.6, 1.0)
+        return (image * (1 - opacity * area) + paint * opacity * area).astype(np.float32)
 
 
 def photometric(image, rng):

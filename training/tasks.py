@@ -41,7 +41,8 @@ def detection_data(config, start_batch):
 
     def make_training(shard, batch_size):
         return detection_dataset(train_images, batch_size, size, c["seed"], start_batch, shard,
-                                 clean=c.get("clean_fraction", 0.3))  # older runs: 0.3
+                                 clean=c.get("clean_fraction", 0.3),  # older runs: 0.3
+                                 decoys=c.get("decoys", 0.0))  # older runs: none
     return make_training, detection_validation(val_images, size, c["seed"]), where
 
 
