@@ -29,7 +29,8 @@ from utils.plotting import thumbnail
 WARN_SHARE = 0.10   # a mask over this share of the painting is shown to the user before a fill
 LARGE_SHARE = 0.5   # over this, refused unless the user says to go on
 SEED = 0            # every fill is deterministic; the seed its random parts use is recorded
-NOTHING_HINT = ("lower --threshold, click a loss with --point X,Y, or give your own --mask")
+NOTHING_HINT = ("click a loss with --point X,Y, give your own --mask, or lower --threshold "
+                "(with --min-share 0 where the painting was judged undamaged)")
 
 
 class NothingFound(UserError):

@@ -367,7 +367,11 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
         assert page.input_value("#folder-list") == "view.png"
         page.wait_for_function("window.workbench.openMs !== null")
         said = page.inner_text("#message")
-        assert "no loss was detected" in said and "lower the detector's threshold" in said
+        undamaged = page.evaluate("window.workbench.undamaged")
+        assert "no loss was detected" in said
+        # the slider is offered only where it can find something
+        assert ("judged this painting undamaged" in said) == undamaged
+        assert ("lower the detector's threshold" in said) == (not undamaged)
         assert "shown in magenta" not in said and "Nothing is marked" in page.inner_text(
             "#advice")
         # the user's own mask file in place of the detection; a third of the painting: over

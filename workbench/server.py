@@ -359,6 +359,9 @@ class Painting:
                 "fraction": float(self.detected.mean()),
                 "detection": self.detector.settings() if self.loaded is None else self.loaded,
                 "probability": self.probability is not None,
+                # judged undamaged by the image-level decision: no threshold marks anything
+                "undamaged": bool(self.probability is not None and self.loaded is None and
+                                  not self.detector.damaged(self.probability)),
                 "detect_seconds": round(self.detect_seconds, 3),
                 "warnings": list(self.scan.warnings), "sha256": self.sha256}
 

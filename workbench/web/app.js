@@ -340,6 +340,11 @@ function showInfo() {
 
 // What to try when nothing is marked (as restore.py says it on the command line).
 function nothingMarked() {
+  if (state.painting && state.painting.undamaged) {  // the slider cannot help here
+    return "the detector judged this painting undamaged at any threshold (restore.py " +
+      "--min-share 0 asks it anyway): click a loss (\"click a loss\"), brush it, or load " +
+      "your own mask";
+  }
   return `${state.probability ? "lower the detector's threshold (the slider), " : ""}click a ` +
     "loss (\"click a loss\"), brush it, or load your own mask";
 }
@@ -351,6 +356,7 @@ async function openPainting(request) {
   try {
     p = await api("/api/open", request);
     state.painting = p;
+    window.workbench.undamaged = p.undamaged;
     state.bringingBack = true;  // nothing is kept until the edits kept are back
     const [view] = await Promise.all([loadImage(`/api/${p.id}/view.jpg`)]);
     $("before").src = view.src;
