@@ -13,10 +13,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from samples.first_run import SAMPLE, TRUTH  # noqa: E402
 from utils.images import read_image, save_image  # noqa: E402
-
-SAMPLE = ROOT / "samples" / "vinckboons-iudea.jpg"  # demo.py's painting and its true losses
-TRUTH = ROOT / "samples" / "vinckboons-iudea_losses.png"
 
 BOX = (150, 40, 470, 420)  # the detail shown: top, left, bottom, right (the city and its sky)
 

@@ -1,5 +1,5 @@
 """Make the workbench's screenshots in docs/, one per state: app.py in headless Chromium, in a
-1366 x 768 window (a laptop's screen), on the first run's painting (demo.make_painting: a
+1366 x 768 window (a laptop's screen), on the first run's painting (samples/first_run.py's make_painting: a
 public-domain Dutch painting from samples/ with flaked paint).
 
   workbench_mask.jpg     the detected losses in magenta, and a brush stroke across the largest
@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import demo  # noqa: E402
+from samples import first_run  # noqa: E402
 from tests.helpers import launch  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -79,7 +79,7 @@ def make(page):
     shown = np.asarray(alpha, bool).reshape(height, width)
 
     # a brush stroke across the largest true loss (samples/README.md) the detector missed
-    truth = cv2.imread(str(demo.TRUTH), cv2.IMREAD_GRAYSCALE) > 127
+    truth = cv2.imread(str(first_run.TRUTH), cv2.IMREAD_GRAYSCALE) > 127
     _, cx, cy, _, _, w, _ = regions(truth & ~shown)[0]
     drag(page, [(box["x"] + cx + t * w, box["y"] + cy) for t in np.linspace(-1, 1, 12)])
     shot(page, "workbench_mask.jpg")
@@ -111,7 +111,7 @@ def main():
     from playwright.sync_api import sync_playwright
     with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
         tmp = Path(tmp)
-        demo.make_painting(tmp / "demo" / NAME)  # the folders of ./run.sh app
+        first_run.make_painting(tmp / "demo" / NAME)  # the folders of ./run.sh app
         server, url = launch(tmp / "demo", tmp / "demo" / "restored")
         try:
             with sync_playwright() as pw:

@@ -12,14 +12,14 @@ def test_demo_restores_the_embedded_painting_and_says_where_the_files_are(tmp_pa
     run makes it, so that the run takes the branch of a later run (it reuses the painting); a
     second restore into the same folder replacing its own files is
     test_pipeline.py::test_the_default_fill_is_deterministic_and_a_rerun_replaces_its_own_set."""
-    import demo
+    from samples import first_run
     from detection.detect import true_damage
     from utils.images import read_image
-    share = demo.make_painting(tmp_path / "demo" / "iudea_damaged.png")
+    share = first_run.make_painting(tmp_path / "demo" / "iudea_damaged.png")
     # the bundled mask is the truth: every pixel the losses changed, and no other
-    changed = true_damage(read_image(demo.SAMPLE),
+    changed = true_damage(read_image(first_run.SAMPLE),
                           read_image(tmp_path / "demo" / "iudea_damaged.png"))
-    truth = read_image(demo.TRUTH)[..., 0] > 0.5
+    truth = read_image(first_run.TRUTH)[..., 0] > 0.5
     assert (changed == truth).all() and 0.04 < share < 0.1
     result = run_script("demo.py", "--out", tmp_path / "demo", fresh=True)
     assert result.returncode == 0, result.stderr
@@ -31,7 +31,7 @@ def test_demo_restores_the_embedded_painting_and_says_where_the_files_are(tmp_pa
     for name in names:
         assert str(restored / name) in result.stdout
     assert "./run.sh app" in result.stdout and "./run.sh train" in result.stdout
-    found, marked, far = demo.scores(restored / "iudea_damaged_mask.png")
+    found, marked, far = first_run.scores(restored / "iudea_damaged_mask.png")
     assert f"found {found:.0%} of the true losses" in result.stdout
     assert found >= 0.7 and far <= 0.003  # the issue's bar for the first run's defaults
     record = json.loads((restored / "iudea_damaged_record.json").read_text())
