@@ -256,8 +256,9 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
 
         # a reload loses nothing: the threshold, the stroke, the click and the learning are back
         edited, info = overlay(), page.inner_text("#mask-info")
-        page.reload()
-        open_painting("test.png")
+        page.reload()  # the tab's painting opens again by itself, its edits with it
+        page.wait_for_function("window.workbench.openMs !== null", timeout=60000)
+        assert page.input_value("#folder-list") == "test.png"
         assert "your earlier edits are back" in page.inner_text("#message")
         assert page.input_value("#threshold") == "0.9"
         assert np.array_equal(overlay(), edited)
