@@ -38,17 +38,12 @@ import cv2
 import numpy as np
 
 from detection.learn import PaintingModel
-from detection.maps import SURE_LOSS, clean, full_size, to_rgb8
+from detection.maps import AUTOMATIC_MARGIN, SURE_LOSS, clean, full_size, to_rgb8
 from detection.registry import DETECTIONS
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 
 DEFAULT_DETECTOR = PRETRAINED / "detector.keras"
-# pixels of the painting added around every loss a network method finds (before --grow): the
-# soft rim a loss leaves in a photograph, which the analysed copy blurs (a click's selection has
-# its own, CLICK_MARGIN); chosen on the three tuning manuscripts (F1 0.742 with none, 0.763 with
-# 1, 0.768 with 2: docs/detection.md), the smaller for the false alarms it widens
-AUTOMATIC_MARGIN = 1
 
 
 @dataclass

@@ -10,6 +10,11 @@ from utils.images import to_uint8
 
 ANALYSIS_SIDE = 512  # the network's copy of a painting: at most this many pixels a side
 SURE_LOSS = 0.9     # above it, a loss the image-level decision counts
+# pixels of the painting added around every loss a network method finds (before --grow): the
+# soft rim a loss leaves in a photograph, which the analysed copy blurs (a click's selection has
+# its own, CLICK_MARGIN); chosen on the three tuning manuscripts (F1 0.742 with none, 0.763 with
+# 1, 0.768 with 2: docs/detection.md), the smaller for the false alarms it widens
+AUTOMATIC_MARGIN = 1
 
 
 def to_rgb8(image):

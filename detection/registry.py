@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 from detection.learn import PaintingModel
-from detection.maps import analysis_copy, clean, full_size, predict_damage, white_rule
+from detection.maps import (AUTOMATIC_MARGIN, analysis_copy, clean, full_size, predict_damage,
+                            white_rule)
 
 # colour: the network's losses above this probability teach the painting's classifier what a
 # loss is, and its pixels below SURELY_PAINT what paint is (chosen on the tuning manuscripts)
@@ -95,7 +96,6 @@ def colour(detector, image):
     sure = full_size(clean(probability > SEED_PROBABILITY, detector.min_area), shape) > 0
     paint = full_size(probability < SURELY_PAINT, shape) > 0
     found = PaintingModel(image).select(sure, paint, detector.min_area) | sure
-    from detection.detect import AUTOMATIC_MARGIN
     return full_size(found, shape, detector.grow + AUTOMATIC_MARGIN)
 
 

@@ -43,39 +43,36 @@ def losses(shape, seed=0, share=0.05):
     rng = np.random.default_rng(seed)
     labels, count = _islands(shape, int(rng.integers(9, 14)), rng)
     weakness = _field(shape, 90, rng) + 0.35 * _field(shape, 25, rng)
-    # an island flakes off where the film is weakest: the weakest share of islands, by the
-    # weakness at their centre
+    # each island flakes off with a chance that rises with the weakness at its centre (its rank
+    # among the islands): clusters of separate flakes where the film is weak, a few strays
+    # elsewhere, and where it is weakest neighbouring islands lost together (a lacuna)
     centre = np.zeros(count + 1)
     np.add.at(centre, labels.ravel(), weakness.ravel())
     area = np.bincount(labels.ravel(), minlength=count + 1).astype(float)
     mean = centre / np.maximum(area, 1)
     mean[0] = -np.inf
-    # each island flakes off with a chance that rises with the weakness at its centre: clusters
-    # of separate flakes where the film is weak, a few strays elsewhere, and where it is weakest
-    # neighbouring islands lost together (a lacuna)
     mean[area == 0] = -np.inf  # facets outside the painting
-    present = int(np.count_nonzero(area))
     order = np.argsort(-mean)
     rank = np.empty(count + 1)
-    rank[order] = np.arange(count + 1) / present
+    rank[order] = np.arange(count + 1) / int(np.count_nonzero(area))
     chance = np.clip(1.0 - rank / (3.0 * share), 0, 1) ** 1.5
     lost = rng.random(count + 1) < chance
     lost[0] = False
     lacuna = rank < 0.12 * share
+    # the paint along the crack between two flakes stays, except inside a lacuna
     cracks = (labels != np.roll(labels, 1, 0)) | (labels != np.roll(labels, 1, 1))
     cracks = cv2.dilate(cracks.view(np.uint8), np.ones((2, 2), np.uint8)) > 0
-    mask = lost[labels] & ~cracks  # the paint along the cracks between two flakes stays
-    # the lost islands' edges: eaten into by fine noise, one or two pixels either way, and the
-    # crack between two lost islands lost too only inside a lacuna
+    mask = lost[labels] & ~cracks
+    # each flake's edge eaten into, or grown, by fine noise, one or two pixels either way
     ragged = _field(shape, 3, rng)
     inside = cv2.distanceTransform(mask.view(np.uint8), cv2.DIST_L2, 3)
     outside = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 3)
-    mask = (np.where(mask, inside, -outside) + 0.8 * ragged > 0.6) | (cv2.morphologyEx(lacuna[labels].view(np.uint8), cv2.MORPH_CLOSE,
-                                            np.ones((3, 3), np.uint8)) > 0)
+    lacunae = cv2.morphologyEx(lacuna[labels].view(np.uint8), cv2.MORPH_CLOSE,
+                               np.ones((3, 3), np.uint8)) > 0
+    mask = (np.where(mask, inside, -outside) + 0.8 * ragged > 0.6) | lacunae
     # abrasion: thin bands along a few crack lines near the losses
-    edges = cracks
     near = cv2.dilate(mask.view(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    abraded = edges & near & (_field(shape, 40, rng) > 1.5)
+    abraded = cracks & near & (_field(shape, 40, rng) > 1.5)
     return mask | abraded
 
 

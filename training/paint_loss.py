@@ -230,7 +230,6 @@ class PaintLoss:
                 mask[box] = np.maximum(mask[box], (alpha[..., 0] >= 0.5).astype(np.float32))
         return photometric(damaged, rng), mask
 
-
     def _decoy(self, image, rng):
         """Pale paint over part of the image (see the class)."""
         area = _decoy_shape(image.shape[:2], rng)[..., None]
