@@ -49,6 +49,10 @@ def parse_args(argv=None):
     p.add_argument("--detect", choices=detections.DETECTIONS, default=Detector().method,
                    help=f"how the damage is found when a painting is opened: "
                         f"{detections.describe()}")
+    p.add_argument("--detail-side", type=cli.within(int, 0, 1_000_000, "number of pixels"),
+                   default=Detector().detail_side, metavar="PIXELS",
+                   help="the detector network's detail copy: at most this many pixels a side "
+                        "(0: the painting's own size; see restore.py --help)")
     return p.parse_args(argv)
 
 
@@ -61,7 +65,7 @@ def main(args):
     wildcard = args.host in ("0.0.0.0", "::", "")
     hosts = None if wildcard else {*LOCAL, args.host.strip("[]").lower()}
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
-                          Detector(args.detect), hosts=hosts, warn_share=args.warn_share)
+                          Detector(args.detect, detail_side=args.detail_side), hosts=hosts, warn_share=args.warn_share)
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the finally below removes the uploads
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

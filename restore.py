@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from detection import registry as detections
 from detection.detect import Detector
-from detection.maps import ANALYSIS_SIDE
+from detection.maps import ANALYSIS_SIDE, warm_up
 from filling import registry as fills
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
@@ -128,8 +128,15 @@ def parse_args(argv=None):
                         "marked, only if at least this share of it is a loss the network is sure "
                         "of (0: always mark)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
-                   help="smallest loss kept, in pixels of the copy analysed (at most "
-                        f"{ANALYSIS_SIDE} pixels on its longest side)")
+                   help="smallest loss kept, in pixels of the detail copy analysed (see "
+                        "--detail-side)")
+    d.add_argument("--detail-side", type=cli.within(int, 0, 1_000_000, "number of pixels"),
+                   default=defaults.detail_side, metavar="PIXELS",
+                   help="auto, learned and colour: the network reads the painting on a copy of "
+                        f"at most {ANALYSIS_SIDE} pixels a side (wide losses) and on a detail copy "
+                        "of at most this many, in tiles (flakes a few pixels wide); 0 reads the "
+                        "painting at its own size: slower, for flakes of 1-3 pixels on a large "
+                        "scan")
     d.add_argument("--detector", default=defaults.model, metavar="PATH",
                    help="auto, learned and colour: the detector model (train_detector.py writes "
                         "one)")
@@ -248,7 +255,8 @@ def main(args):
         raise UserError("--similar and --point-out go with --point (a click on a loss)")
     detector = Detector(args.detect, points=tuple(args.point), points_out=tuple(args.point_out),
                         similar=args.similar, grow=args.grow, threshold=args.threshold,
-                        min_area=args.min_area, min_share=args.min_share, model=args.detector)
+                        min_area=args.min_area, min_share=args.min_share, model=args.detector,
+                        detail_side=args.detail_side)
     outputs = output_paths(out, files, args.format)
     inputs = [*files, *masks.values(), *protected]
     for name in (args.method, args.model, args.detector):
@@ -322,7 +330,8 @@ def load_tools(args, detector, detect=True):
     """What restoring needs loaded, once per process: (the fill, the detector, the tool's
     record); a wrong model or detector file is one error here, before any painting."""
     if detect and detections.DETECTIONS[detector.method].network and not detector.points:
-        detector.network()
+        # loaded, and its first call made (TensorFlow's start-up), before any painting
+        warm_up(detector.network())
     filler = pipeline.Filler.load(args.method, args.model, args.radius, args.thin_radius)
     return filler, detector, tool_record()
 

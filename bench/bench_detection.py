@@ -295,7 +295,7 @@ def curves(detector, pages, out):
     at every threshold of its probability map (the workbench's slider): printed, and drawn in
     detection_curves.png with the default threshold marked."""
     def at(probability, image, threshold):
-        return detector.from_probability(probability, image.shape[:2], threshold) > 0
+        return detector.from_probability(probability, image.shape[:2], threshold, image=image) > 0
 
     pr = {}
     for group, names in (("tuning pages", TUNED), ("held-out pages", HELD_OUT)):

@@ -11,6 +11,14 @@ OpenCV cv2.inpaint on the whole decoded image.
 
 --methods adds runs of other fill methods on the 24-megapixel painting's given mask.
 
+Detection at full size (issue 29): restore.py --method telea, finding the damage itself, on the
+24-megapixel painting and on the same kind of painting 1,600 px wide (the same generator, its
+flakes drawn at that width's scale): the recall and precision of the mask it writes against the
+true one, and the seconds of its mask phase beside its Telea fill's, both timed inside that one
+run (TensorFlow's start, before the first painting, excluded); at the default detail copy and at
+--detail-side 0 (the painting's own size), and on the 512-pixel copy alone (--detail-side 512, as
+before the detail copy).
+
 examples:
   python bench/bench_large_scans.py                  # 24 and 100 megapixels
   python bench/bench_large_scans.py --sizes 24       # the timing part only
@@ -75,6 +83,67 @@ print(time.perf_counter() - start)
 """
 
 
+def scores(found_path, truth_path):
+    """(recall, precision) of a written mask against the true one, both read from files."""
+    import cv2
+    import numpy as np
+    found = cv2.imread(str(found_path), cv2.IMREAD_GRAYSCALE) > 127
+    truth = cv2.imread(str(truth_path), cv2.IMREAD_GRAYSCALE) > 127
+    hits = np.count_nonzero(found & truth)
+    return hits / max(1, np.count_nonzero(truth)), hits / max(1, np.count_nonzero(found))
+
+
+DETECTION_RUNS = {"default": [], "own size": ["--detail-side", "0"],
+                  "512-px copy alone (before)": ["--detail-side", "512"]}
+
+
+def detection(figure=None):
+    """The detection table: see the module's docstring. figure: where to draw a crop of the
+    24-megapixel painting at 1:1 with each run's mask over it."""
+    print("\n**Detection at full size** (restore.py --method telea, detecting; the mask phase "
+          "and the fill phase timed in the same run)\n")
+    print("| painting | detail copy | recall | precision | marked | detection s | Telea fill s "
+          "| detection / Telea |\n|---|---|---|---|---|---|---|---|")
+    for shape in ((1067, 1600), SHAPES[24]):
+        with tempfile.TemporaryDirectory(prefix="bench-detect-") as tmp:
+            folder = Path(tmp)
+            fraction = make_painting(folder, shape)
+            runs = DETECTION_RUNS if shape == SHAPES[24] else {"default": []}
+            for index, (side, option) in enumerate(runs.items()):
+                _, _, record = restore(folder, f"telea{index}", "--method", "telea", *option)
+                recall, precision = scores(folder / f"telea{index}" / "painting_mask.png",
+                                           folder / "mask.png")
+                phases = record["seconds"]
+                print(f"| {shape[1]} x {shape[0]} ({fraction:.1%} damaged) | {side} | "
+                      f"{recall:.3f} | {precision:.3f} | {record['masked_fraction']:.1%} | "
+                      f"{phases['mask']:.2f} | {phases['fill']:.2f} | "
+                      f"**{phases['mask'] / phases['fill']:.2f}** |")
+            if figure and shape == SHAPES[24]:
+                draw(folder, [f"telea{index}" for index in (2, 0)], figure)
+
+
+def draw(folder, runs, path, top=1800, left=2600, side=400):
+    """A crop of the painting at 1:1 beside each run's mask over it: green where a loss was
+    found, red where paint was marked, blue where a loss was missed."""
+    import cv2
+    import numpy as np
+    painting = cv2.imread(str(folder / "painting.png"))[top:top + side, left:left + side]
+    truth = cv2.imread(str(folder / "mask.png"), cv2.IMREAD_GRAYSCALE)[
+        top:top + side, left:left + side] > 127
+    panels = [painting]
+    for run in runs:
+        found = cv2.imread(str(folder / run / "painting_mask.png"), cv2.IMREAD_GRAYSCALE)[
+            top:top + side, left:left + side] > 127
+        panel = painting.copy()
+        panel[found & truth], panel[found & ~truth] = (60, 200, 60), (40, 40, 230)
+        panel[~found & truth] = (230, 90, 40)
+        panels.append(panel)
+    gap = np.full((side, 8, 3), 255, np.uint8)
+    row = np.concatenate([x for panel in panels for x in (panel, gap)][:-1], axis=1)
+    cv2.imwrite(str(path), row, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"\nwrote {path}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,6 +151,11 @@ def main():
                    help="megapixels of the generated paintings")
     p.add_argument("--methods", nargs="*", default=[], metavar="METHOD",
                    help="other fill methods (restore.py --method) to run on the 24-MP mask")
+    p.add_argument("--skip-detection", action="store_true",
+                   help="leave out the detection table")
+    p.add_argument("--figure", metavar="PNG",
+                   help="draw a crop of the 24-MP painting with the 512-px copy's mask and the "
+                        "default's over it (docs/detection_large.png)")
     args = p.parse_args()
     print("| painting | run | wall s | per painting s (read / mask / fill / write) | peak GB "
           "| ratio to Telea |\n|---|---|---|---|---|---|")
@@ -116,6 +190,8 @@ def main():
                     mask=str(folder / "mask.png"))])
                 print(f"| {label} | plain cv2.inpaint Telea, whole image (reference) | "
                       f"{seconds:.1f} | | {peak / 1e9:.2f} | |")
+    if not args.skip_detection:
+        detection(args.figure)
 
 
 if __name__ == "__main__":

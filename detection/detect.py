@@ -25,11 +25,14 @@ choice (`similar`, `--similar`): a classifier of this painting's pixels (detecti
 fitted on the clicked losses (and, in the workbench, the brush strokes) against the paint (drawn
 at random, the paint under the shift-clicks, the eraser strokes) marks every pixel like them.
 
-Every method but "white" works on a copy of the painting shrunk to at most ANALYSIS_SIDE pixels
-on its longest side (the scale of the paintings the network learned on; a 24-megapixel scan in
-well under a second), cleans the mask there (losses kept whole, specks removed) and enlarges it
-to the painting's size; `grow` then widens (or, negative, narrows) it by whole pixels of the
-painting, the margin restorers give a mask.
+Every method but "white" reads the painting with the network on two copies: one shrunk to at
+most ANALYSIS_SIDE pixels on its longest side (the scale of the paintings the network learned on,
+where a wide loss is seen whole with the paint around it) and, on a painting at least DETAIL_FROM
+pixels a side, a detail copy of at most detail_side pixels (its own size with 0), read in tiles,
+where the flakes of a large scan are still a few pixels wide (detection/maps.py); it keeps the
+larger of the two probabilities, cleans the mask on the detail copy (losses kept whole, specks
+removed) and enlarges it to the painting's size; `grow` then widens (or, negative, narrows) it by
+whole pixels of the painting, the margin restorers give a mask.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +41,8 @@ import cv2
 import numpy as np
 
 from detection.learn import PaintingModel
-from detection.maps import AUTOMATIC_MARGIN, SURE_LOSS, clean, full_size, to_rgb8
+from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, SURE_LOSS, clean, full_size, grown,
+                            to_rgb8, trim_rims)
 from detection.registry import DETECTIONS
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
@@ -55,7 +59,9 @@ class Detector:
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
     threshold: float = 0.95          # learned, colour: a loss above this probability (chosen
     #                                  on clean paintings: docs/detection.md)
-    min_area: int = 4                # smallest loss kept, in pixels of the analysed copy
+    min_area: int = 4                # smallest loss kept, in pixels of the copy analysed
+    detail_side: int = DETAIL_SIDE   # the network's detail copy: at most this many pixels a
+    #                                  side, 0 for the painting's own (detection/maps.py)
     min_share: float = 0.005         # learned, colour: the image-level decision (see below)
     model: str = str(DEFAULT_DETECTOR)  # learned, colour: the detector model file
 
@@ -66,6 +72,9 @@ class Detector:
             raise UserError(f"--threshold {self.threshold}: a probability, between 0 and 1")
         if self.min_area < 1:
             raise UserError(f"--min-area {self.min_area}: must be at least 1")
+        if self.detail_side < 0 or 0 < self.detail_side < 32:
+            raise UserError(f"--detail-side {self.detail_side}: at least 32 pixels, or 0 for "
+                            f"the painting's own size")
         if not 0 <= self.min_share < 1:
             raise UserError(f"--min-share {self.min_share}: a share, from 0 to below 1")
         self.points = tuple((int(x), int(y)) for x, y in self.points)
@@ -79,6 +88,7 @@ class Detector:
                   "min_area": self.min_area}
         if DETECTIONS[self.method].network and not self.points:
             record.update(threshold=self.threshold, min_share=self.min_share,
+                          detail_side=self.detail_side,
                           margin=AUTOMATIC_MARGIN, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
         return record
@@ -111,16 +121,20 @@ class Detector:
             return None
         return entry.probability(self, np.asarray(image))
 
-    def from_probability(self, probability, shape, threshold=None):
+    def from_probability(self, probability, shape, threshold=None, image=None):
         """The mask (H, W) uint8 that this detector makes of its probability map at threshold
-        (default its own): what calling it gives, without running the network again."""
+        (default its own): what calling it gives, without running the network again. With the
+        painting (image), each loss's rim is decided at its resolution (maps.trim_rims)."""
         threshold = self.threshold if threshold is None else threshold
         if not 0 < threshold < 1:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
         if not self.damaged(probability):
             return np.zeros(shape, np.uint8)
-        return full_size(clean(probability > threshold, self.min_area), shape,
-                         self.grow + AUTOMATIC_MARGIN)
+        found = clean(probability > threshold, self.min_area)
+        mask = full_size(found, shape)
+        if image is not None:
+            trim_rims(mask, found, image)
+        return grown(mask, self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):
         """The image-level decision, before any pixel is marked: is the painting damaged at all?

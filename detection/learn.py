@@ -35,20 +35,27 @@ LOCAL_FEATURES = 4 + 2 * 7  # the pixel's own colour and the two finest scales
 def pixel_features(rgb8):
     """(h, w, 39) float32: each pixel's Lab colour and chroma, and at each scale of
     FEATURE_SIGMAS the smoothed colour, the lightness against its surround, the gradient, the
-    Laplacian and the local spread of the lightness."""
+    Laplacian and the local spread of the lightness. Stored plane by plane (a view of (39, h, w)):
+    interleaving the planes pixel by pixel took half the time on a 1600-px painting."""
     lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     lightness = lab[..., 0]
-    planes = [lightness, lab[..., 1], lab[..., 2], np.hypot(lab[..., 1], lab[..., 2])]
+    out = np.empty((4 + 7 * len(FEATURE_SIGMAS),) + lightness.shape, np.float32)
+    out[0], out[1], out[2] = lightness, lab[..., 1], lab[..., 2]
+    np.hypot(lab[..., 1], lab[..., 2], out=out[3])
+    square = lightness * lightness
+    plane = 4
     for sigma in FEATURE_SIGMAS:
         smooth = cv2.GaussianBlur(lab, (0, 0), sigma)
-        light = smooth[..., 0]
-        planes += [light, smooth[..., 1], smooth[..., 2], lightness - light]
-        planes.append(np.hypot(cv2.Sobel(light, cv2.CV_32F, 1, 0),
-                               cv2.Sobel(light, cv2.CV_32F, 0, 1)))
-        planes.append(cv2.Laplacian(light, cv2.CV_32F))
-        square = cv2.GaussianBlur(lightness * lightness, (0, 0), sigma)
-        planes.append(np.sqrt(np.maximum(square - light * light, 0)))
-    return np.stack(planes, axis=-1).astype(np.float32)
+        light = np.ascontiguousarray(smooth[..., 0])
+        out[plane], out[plane + 1], out[plane + 2] = light, smooth[..., 1], smooth[..., 2]
+        np.subtract(lightness, light, out=out[plane + 3])
+        np.hypot(cv2.Sobel(light, cv2.CV_32F, 1, 0), cv2.Sobel(light, cv2.CV_32F, 0, 1),
+                 out=out[plane + 4])
+        out[plane + 5] = cv2.Laplacian(light, cv2.CV_32F)
+        spread = cv2.GaussianBlur(square, (0, 0), sigma) - light * light
+        np.sqrt(np.maximum(spread, 0, out=spread), out=out[plane + 6])
+        plane += 7
+    return np.moveaxis(out, 0, -1)
 
 
 class PaintingModel:
@@ -72,9 +79,10 @@ class PaintingModel:
         thin = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         return (share >= 0.5) | thin
 
-    def probability(self, losses, paint=None, seed=0):
+    def probability(self, losses, paint=None, seed=0, where=None):
         """The probability of loss (h, w) float32 on the analysed copy, from a classifier
-        fitted on losses and paint (full-size or copy-size bool masks of marked pixels)."""
+        fitted on losses and paint (full-size or copy-size bool masks of marked pixels); with
+        where (a copy-size bool mask), exact only there (0 far from it), in less time."""
         from sklearn.ensemble import ExtraTreesClassifier
         rng = np.random.default_rng(seed)
         losses = self.to_copy(losses)
@@ -102,8 +110,13 @@ class PaintingModel:
             if features is local and len(drawn):
                 drawn = drawn[forest.predict_proba(flat[drawn, local])[:, 1] < PRUNE]
         half = self.features[::2, ::2]
-        p = forest.predict_proba(half.reshape(-1, half.shape[-1]))[:, 1]
-        p = p.reshape(half.shape[:2]).astype(np.float32)
+        p = np.zeros(half.shape[:2], np.float32)
+        # the half-size pixels each wanted pixel is interpolated from: where, widened by a
+        # pixel of the half-size grid (two of the copy's) and read at every second pixel
+        wanted = np.ones(p.shape, bool) if where is None else cv2.dilate(
+            where.view(np.uint8), np.ones((5, 5), np.uint8))[::2, ::2] > 0
+        if wanted.any():
+            p[wanted] = forest.predict_proba(half[wanted])[:, 1]
         return cv2.resize(p, (self.small_shape[1], self.small_shape[0]),
                           interpolation=cv2.INTER_LINEAR)
 

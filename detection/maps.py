@@ -8,13 +8,37 @@ import numpy as np
 from utils.errors import check_finite
 from utils.images import to_uint8
 
-ANALYSIS_SIDE = 512  # the network's copy of a painting: at most this many pixels a side
+ANALYSIS_SIDE = 512  # the network's coarse copy of a painting: at most this many pixels a side
+# ... and its detail copy, where a flake of a large scan still shows at the size the network was
+# trained on (2-30 px): at most this many pixels a side (0: the painting's own size), read in
+# tiles; the same copy the painting's classifier analyses (learn.py's LEARN_SIDE). Chosen on the
+# tuning manuscripts, the clean paintings and bench_large_scans.py's flakes (docs/detection.md)
+DETAIL_SIDE = 1600
+# ... read only where it is at least an octave finer than the coarse copy: a smaller painting's
+# 2-pixel flakes still show there. (Read on every painting, the detail copy marked more of the
+# 768-px clean corpus paintings, 0.32% against 0.29%, above the 0.3% target: docs/detection.md)
+DETAIL_FROM = 2 * ANALYSIS_SIDE
+# the network reads a copy larger than TILE in tiles of TILE pixels a side, each with HALO
+# pixels of the painting around it: more than the network's receptive field reaches (about 140
+# px each way), and both multiples of its 32-pixel stride, so that every tile's pixels are
+# computed as the whole copy's would be (one result whatever the tile size; memory bounded)
+TILE = 1536
+HALO = 160
 SURE_LOSS = 0.9     # above it, a loss the image-level decision counts
 # pixels of the painting added around every loss a network method finds (before --grow): the
 # soft rim a loss leaves in a photograph, which the analysed copy blurs (a click's selection has
 # its own, CLICK_MARGIN); chosen on the three tuning manuscripts (F1 0.742 with none, 0.763 with
 # 1, 0.768 with 2: docs/detection.md), the smaller for the false alarms it widens
 AUTOMATIC_MARGIN = 1
+# a loss's rim, enlarged from a copy, is decided pixel by pixel only where the loss's colour and
+# the paint's around it differ by at least this (8-bit RGB distance): trim_rims
+EDGE_CONTRAST = 24
+# ... over the outer RIM pixels of each loss on the copy it was found on: the network and the
+# painting's classifier mark a rim of 1-2 pixels of the copy around a hard-edged loss, which
+# enlarged to a 24-megapixel scan is 4-8 of its pixels (chosen on bench_large_scans.py's
+# paintings: precision 0.49, 0.66, 0.83, 0.92, 0.95 with none, 1, 2, 3, 4; the tuning
+# manuscripts' F1 0.757, 0.755, 0.754 with none, 2, 3: docs/detection.md)
+RIM = 3
 
 
 def to_rgb8(image):
@@ -70,10 +94,68 @@ def full_size(found, shape, grow=0):
         mask = cv2.resize(found.astype(np.uint8) * np.uint8(255), (width, height),
                           interpolation=cv2.INTER_LINEAR)
         mask = (mask >= 128).view(np.uint8)
+    return grown(mask, grow)
+
+
+def grown(mask, grow):
+    """A mask (H, W) uint8 widened by grow pixels (negative: narrowed)."""
     if grow:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1,) * 2)
         mask = (cv2.dilate if grow > 0 else cv2.erode)(mask, disc)
     return mask
+
+
+def trim_rims(mask, found, image, rows=256):
+    """The mask (H, W) uint8 enlarged from found (h, w) bool, a copy's losses, with each loss's
+    rim (the copy's outer RIM pixels of it, a band of RIM * H / h pixels of the painting) kept
+    only where the painting's own pixel is nearer the loss's colour than the paint's around it:
+    what the copy blurred, decided at the painting's resolution. Where a loss's colour and the
+    paint's differ by less than EDGE_CONTRAST the rim is kept whole. In place; strip by strip."""
+    height, width = mask.shape
+    h, w = found.shape
+    copy, _ = analysis_copy(image, max(h, w))
+    if copy.shape[:2] != (h, w):
+        copy = cv2.resize(copy, (w, h), interpolation=cv2.INTER_AREA)
+    copy = copy.astype(np.float32)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    found8 = found.astype(np.uint8)
+    core = cv2.erode(found8, cross, iterations=RIM)
+    # the loss's colour: its core, its rim (mixed with the paint in the copy) a quarter
+    loss = local_mean(copy, 0.25 * found8 + 0.75 * core)
+    paint = local_mean(copy, 1.0 - cv2.dilate(found8, np.ones((5, 5), np.uint8)))
+    core_mask = full_size(core > 0, (height, width))
+    ys = np.minimum(((np.arange(height) + 0.5) * (h / height)).astype(np.int64), h - 1)
+    xs = np.minimum(((np.arange(width) + 0.5) * (w / width)).astype(np.int64), w - 1)
+    for top in range(0, height, rows):
+        band = mask[top:top + rows] > core_mask[top:top + rows]
+        r, c = np.nonzero(band)
+        if not r.size:
+            continue
+        pixel = to_rgb8(image[top:top + rows])[r, c].astype(np.float32)
+        at = (ys[top + r], xs[c])
+        near_loss = np.square(pixel - loss[at]).sum(1) <= np.square(pixel - paint[at]).sum(1)
+        flat = np.square(loss[at] - paint[at]).sum(1) < EDGE_CONTRAST**2
+        drop = ~(near_loss | flat)
+        mask[top + r[drop], c[drop]] = 0
+    return mask
+
+
+def local_mean(copy, weight, sizes=(9, 33)):
+    """The weighted mean colour (h, w, 3) of copy around each pixel, in the smallest window of
+    sizes that holds any weight; the whole copy's where none does."""
+    weight = weight.astype(np.float32)
+    mean = np.empty_like(copy)
+    todo = np.ones(weight.shape, bool)
+    for size in sizes:
+        total = cv2.boxFilter(weight, -1, (size, size), normalize=False)
+        sums = cv2.boxFilter(copy * weight[..., None], -1, (size, size), normalize=False)
+        here = todo & (total > 1e-3)
+        mean[here] = sums[here] / total[here, None]
+        todo &= ~here
+    if todo.any():
+        overall = (copy * weight[..., None]).sum((0, 1)) / max(float(weight.sum()), 1e-3)
+        mean[todo] = overall
+    return mean
 
 
 def clean(mask, min_area):
@@ -89,18 +171,46 @@ def clean(mask, min_area):
 
 # --- the learned detector -------------------------------------------------------------------
 
-def predict_damage(model, rgb8):
-    """The model's probability of loss (h, w) float32 for an 8-bit RGB image, padded by
-    reflection to a multiple of 32 on each side."""
+def predict_damage(model, rgb8, tile=TILE, halo=HALO):
+    """The model's probability of loss (h, w) float32 for an 8-bit RGB image: in tiles of tile
+    pixels a side with halo pixels of context each way (see TILE), each padded by reflection to
+    a multiple of 32 where it meets the image's bottom or right edge."""
+    from models.detector import DEPTH
+    stride = 2**DEPTH
+    if tile % stride or halo % stride or tile <= 0 or halo < 0:
+        raise ValueError(f"tile {tile} and halo {halo}: positive multiples of {stride}")
+    height, width = rgb8.shape[:2]
+    if height <= tile + halo and width <= tile + halo:
+        return _predict(model, rgb8)
+    probability = np.empty((height, width), np.float32)
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            bottom, right = min(height, top + tile), min(width, left + tile)
+            a, c = max(0, top - halo), max(0, left - halo)
+            part = _predict(model, rgb8[a:min(height, bottom + halo), c:min(width, right + halo)])
+            probability[top:bottom, left:right] = part[top - a:bottom - a, left - c:right - c]
+    return probability
+
+
+def warm_up(model):
+    """The model's first call made on a small image: TensorFlow's start-up, paid before a
+    painting is timed."""
+    _predict(model, np.zeros((64, 64, 3), np.uint8))
+
+
+def _predict(model, rgb8):
+    """The model's probability of loss on one image, padded by reflection at its bottom and right
+    to a multiple of 32 on each side."""
     import tensorflow as tf
 
     from models.detector import DEPTH
     height, width = rgb8.shape[:2]
     multiple = 2**DEPTH
     pad_h, pad_w = -height % multiple, -width % multiple
-    padded = cv2.copyMakeBorder(rgb8, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(rgb8), 0, pad_h, 0, pad_w,
+                                cv2.BORDER_REFLECT_101)
     x = tf.convert_to_tensor(padded[None].astype(np.float32) / 255.0)
-    probability = np.asarray(model(x, training=False))[0, :height, :width, 0]
+    probability = np.array(model(x, training=False)[0, :height, :width, 0])  # writable
     check_finite(probability, "the damage detector")  # NaN would be a silent 0% mask
     return probability
 

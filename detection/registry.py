@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 
 from detection.learn import PaintingModel
-from detection.maps import (AUTOMATIC_MARGIN, analysis_copy, clean, full_size, predict_damage,
-                            white_rule)
+from detection.maps import (AUTOMATIC_MARGIN, DETAIL_FROM, analysis_copy, clean, full_size,
+                            predict_damage, white_rule)
 
 # colour: the network's losses above this probability teach the painting's classifier what a
 # loss is, and its pixels below SURELY_PAINT what paint is (chosen on the tuning manuscripts)
@@ -41,13 +41,28 @@ class Detection:
 
 
 def network_probability(detector, image):
-    """The detector network's probability of loss on the painting's analysed copy."""
-    return predict_damage(detector.network(), analysis_copy(image)[0])
+    """The detector network's probability of loss, on the painting's detail copy (at most
+    detector.detail_side pixels a side; 0: its own size): the larger of what the network sees
+    there (flakes a few pixels wide, read in tiles) and on the coarse copy (ANALYSIS_SIDE: wide
+    losses seen whole, with the paint around them), enlarged; the coarse copy's alone where the
+    detail copy would be under DETAIL_FROM pixels a side."""
+    network = detector.network()
+    coarse = predict_damage(network, analysis_copy(image)[0])
+    side = min(detector.detail_side or max(image.shape[:2]), max(image.shape[:2]))
+    if side < DETAIL_FROM:
+        return coarse
+    detail, _ = analysis_copy(image, side)
+    probability = predict_damage(network, detail)
+    del detail
+    size = probability.shape[::-1]
+    return np.maximum(probability, cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR),
+                      out=probability)
 
 
 def learned(detector, image):
     """The network's losses above the threshold, if the painting is damaged at all."""
-    return detector.from_probability(network_probability(detector, image), image.shape[:2])
+    return detector.from_probability(network_probability(detector, image), image.shape[:2],
+                                     image=image)
 
 
 def on_network_scale(q, threshold):
@@ -72,24 +87,25 @@ def auto_probability(detector, image):
         return probability
     model = PaintingModel(image)
     copy = model.small_shape
-    q = model.probability(full_size(sure, copy) > 0,
-                          full_size(probability < SURELY_PAINT, copy) > 0)
+    sure, paint = full_size(sure, copy) > 0, full_size(probability < SURELY_PAINT, copy) > 0
     probability = cv2.resize(probability, (copy[1], copy[0]), interpolation=cv2.INTER_LINEAR)
+    # the classifier is asked only where its answer is kept (the same map, in less time)
+    q = model.probability(sure, paint, where=probability > PLAUSIBLE)
     q = np.where(probability > PLAUSIBLE, on_network_scale(q, detector.threshold), 0)
     return np.maximum(probability, q)
 
 
 def auto(detector, image):
     """auto_probability above the threshold, if the painting is damaged at all."""
-    return detector.from_probability(auto_probability(detector, image), image.shape[:2])
+    return detector.from_probability(auto_probability(detector, image), image.shape[:2],
+                                     image=image)
 
 
 def colour(detector, image):
     """The network's losses, then every pixel like the losses it is surest of: a classifier of
     this painting's own pixels (detection/learn.py) learned from them against what it is sure
     is paint, as clicks on them would teach it."""
-    small, _ = analysis_copy(image)
-    probability = predict_damage(detector.network(), small)
+    probability = network_probability(detector, image)
     shape = image.shape[:2]
     if not detector.damaged(probability):
         return np.zeros(shape, np.uint8)

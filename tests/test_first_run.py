@@ -4,9 +4,12 @@ import hashlib
 import json
 import subprocess
 
+import pytest
+
 from conftest import ROOT, run_script
 
 
+@pytest.mark.slow  # starts the demo's own process
 def test_demo_restores_the_embedded_painting_and_says_where_the_files_are(tmp_path):
     """One run, in a fresh process as a user's: the painting is made here first, as a first
     run makes it, so that the run takes the branch of a later run (it reuses the painting); a

@@ -197,9 +197,15 @@ def _check_clicked(painting, out, truth, only=None):
 def _window(painting, out):
     """pixel_diff.py's real window on a virtual display: yields (xdo, the window, the process);
     after the block, Enter until the tool has exited."""
-    display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1200x24"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Xvfb picks a free display itself and writes its number to the pipe: two test workers
+    # (pytest -n 2) never share one
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1200x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              pass_fds=(write,))
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = f":{pipe.readline().strip()}"
     env = {**os.environ, "DISPLAY": display}
     try:
         _wait(lambda: subprocess.run(["xdotool", "getmouselocation"], env=env,

@@ -346,7 +346,8 @@ class Painting:
             found = self.detector(self.scan.colour).astype(bool)
         else:
             found = self.detector.from_probability(self.probability, self.scan.shape,
-                                                   threshold).astype(bool)
+                                                   threshold, image=self.scan.colour
+                                                   ).astype(bool)
         if self.scan.alpha is not None:
             found[self.scan.alpha == 0] = False  # transparent pixels are not paint
         return found
