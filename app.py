@@ -108,4 +108,4 @@ def serve(args, workbench):
 
 
 if __name__ == "__main__":
-    cli.run(main, parse_args)
+    cli.run(main, parse_args, onednn=False)  # restoring: see utils/env.py

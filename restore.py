@@ -363,7 +363,7 @@ def _start_worker(args, detector, detect, threads, budget, begun=None):
     import cv2
     cv2.setNumThreads(threads)
     if needs_tensorflow(args, detector, detect):
-        env.prepare()  # a spawned worker starts TensorFlow afresh, quietly, as the main would
+        env.prepare(onednn=False)  # a spawned worker starts TensorFlow as the main would
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -468,4 +468,4 @@ def _reason(error):
 
 
 if __name__ == "__main__":
-    cli.run(main, parse_args)
+    cli.run(main, parse_args, onednn=False)  # restoring: see utils/env.py

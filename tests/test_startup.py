@@ -1,5 +1,6 @@
 """What a user pays before anything runs: every script's --help answers at once without loading
 TensorFlow, and requirements.txt names every package the code imports."""
+import os
 import re
 import subprocess
 import sys
@@ -83,3 +84,26 @@ def test_workers_for_classical_fills_and_white_detection_never_load_tensorflow()
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip() == "clean", result.stderr
+
+
+@pytest.mark.parametrize("script, given, expected", [
+    ("restore.py", None, "0"), ("app.py", None, "0"), ("pixel_diff.py", None, "0"),
+    ("demo.py", None, "0"), ("train_context_encoder.py", None, "1"), ("restore.py", "1", "1")])
+def test_the_restoring_tools_run_tensorflow_without_onednn_and_training_with_it(
+        script, given, expected):
+    """oneDNN's allocator keeps the largest working set it ever held for the rest of the
+    process (1.5 GB of a large scan's detection): the tools that restore turn it off, training
+    keeps its speed, and a user's own setting is kept."""
+    code = ("import os, runpy, sys\n"
+            f"sys.argv = [{script!r}, '--help']\n"
+            "try:\n"
+            f"    runpy.run_path({script!r}, run_name='__main__')\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print('onednn', os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines()[-1] == f"onednn {expected}", result.stderr
