@@ -133,8 +133,9 @@ def trim_rims(mask, found, image, rows=256):
             continue
         pixel = to_rgb8(image[top:top + rows])[r, c].astype(np.float32)
         at = (ys[top + r], xs[c])
-        near_loss = np.square(pixel - loss[at]).sum(1) <= np.square(pixel - paint[at]).sum(1)
-        flat = np.square(loss[at] - paint[at]).sum(1) < EDGE_CONTRAST**2
+        here, there = loss[at], paint[at]
+        near_loss = np.square(pixel - here).sum(1) <= np.square(pixel - there).sum(1)
+        flat = np.square(here - there).sum(1) < EDGE_CONTRAST**2
         drop = ~(near_loss | flat)
         mask[top + r[drop], c[drop]] = 0
     return mask
@@ -144,17 +145,18 @@ def local_mean(copy, weight, sizes=(9, 33)):
     """The weighted mean colour (h, w, 3) of copy around each pixel, in the smallest window of
     sizes that holds any weight; the whole copy's where none does."""
     weight = weight.astype(np.float32)
+    weighted = copy * weight[..., None]
     mean = np.empty_like(copy)
-    todo = np.ones(weight.shape, bool)
+    todo = np.ones(weight.shape + (1,), bool)
     for size in sizes:
-        total = cv2.boxFilter(weight, -1, (size, size), normalize=False)
-        sums = cv2.boxFilter(copy * weight[..., None], -1, (size, size), normalize=False)
+        total = cv2.boxFilter(weight, -1, (size, size), normalize=False)[..., None]
+        sums = cv2.boxFilter(weighted, -1, (size, size), normalize=False)
         here = todo & (total > 1e-3)
-        mean[here] = sums[here] / total[here, None]
+        np.divide(sums, total, out=mean, where=here)
         todo &= ~here
     if todo.any():
-        overall = (copy * weight[..., None]).sum((0, 1)) / max(float(weight.sum()), 1e-3)
-        mean[todo] = overall
+        overall = weighted.sum((0, 1)) / max(float(weight.sum()), 1e-3)
+        np.copyto(mean, overall, where=todo)
     return mean
 
 
