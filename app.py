@@ -65,7 +65,8 @@ def main(args):
     wildcard = args.host in ("0.0.0.0", "::", "")
     hosts = None if wildcard else {*LOCAL, args.host.strip("[]").lower()}
     workbench = Workbench(args.folder, args.out, args.max_upload_mb, args.max_pixels,
-                          Detector(args.detect, detail_side=args.detail_side), hosts=hosts, warn_share=args.warn_share)
+                          Detector(args.detect, detail_side=args.detail_side), hosts=hosts,
+                          warn_share=args.warn_share)
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the finally below removes the uploads
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

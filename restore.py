@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from detection import registry as detections
 from detection.detect import Detector
-from detection.maps import ANALYSIS_SIDE, warm_up
+from detection.maps import ANALYSIS_SIDE, DETAIL_FROM, warm_up
 from filling import registry as fills
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
@@ -128,8 +128,9 @@ def parse_args(argv=None):
                         "marked, only if at least this share of it is a loss the network is sure "
                         "of (0: always mark)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
-                   help="smallest loss kept, in pixels of the detail copy analysed (see "
-                        "--detail-side)")
+                   help="smallest loss kept, in pixels of the copy analysed (at most "
+                        f"{ANALYSIS_SIDE} pixels a side, or --detail-side's from "
+                        f"{DETAIL_FROM} up)")
     d.add_argument("--detail-side", type=cli.within(int, 0, 1_000_000, "number of pixels"),
                    default=defaults.detail_side, metavar="PIXELS",
                    help="auto, learned and colour: the network reads the painting on a copy of "

@@ -19,9 +19,10 @@ about a second on a 1600-px painting (the features, once per painting, take long
 import cv2
 import numpy as np
 
-from detection.maps import analysis_copy, clean, full_size
+from detection.maps import DETAIL_SIDE, analysis_copy, clean, full_size
 
-LEARN_SIDE = 1600      # the copy analysed: at most this many pixels on its longest side
+LEARN_SIDE = DETAIL_SIDE  # the copy analysed (the network's detail copy): at most this
+#                          many pixels on its longest side
 FEATURE_SIGMAS = (1, 2, 4, 8, 16)  # pixels of that copy
 LOSS_SAMPLES = 6000    # marked loss pixels the classifier is fitted on, at most
 PAINT_SAMPLES = 24000  # pixels drawn at random from the unmarked painting

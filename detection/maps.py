@@ -11,7 +11,7 @@ from utils.images import to_uint8
 ANALYSIS_SIDE = 512  # the network's coarse copy of a painting: at most this many pixels a side
 # ... and its detail copy, where a flake of a large scan still shows at the size the network was
 # trained on (2-30 px): at most this many pixels a side (0: the painting's own size), read in
-# tiles; the same copy the painting's classifier analyses (learn.py's LEARN_SIDE). Chosen on the
+# tiles; by default the copy the painting's classifier analyses too (learn.py). Chosen on the
 # tuning manuscripts, the clean paintings and bench_large_scans.py's flakes (docs/detection.md)
 DETAIL_SIDE = 1600
 # ... read only where it is at least an octave finer than the coarse copy: a smaller painting's

@@ -204,8 +204,8 @@ def test_the_network_reads_a_large_copy_in_tiles_with_one_result_whatever_the_ti
 
 @pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
 def test_flakes_of_a_large_painting_are_found_on_the_detail_copy():
-    """Flakes 3-5 px wide (2% of a 1,500-px painting) vanish in the 512-px copy; the detail copy (the
-    default) finds them, and marks as little of the clean painting as the coarse copy does."""
+    """Flakes 3-5 px wide (2% of a 1,500-px painting) vanish in the 512-px copy; the detail copy
+    (the default) finds them, and marks as little of the clean painting as the coarse copy does."""
     rng = np.random.default_rng(12)
     image = cv2.resize(textured_painting(rng, 250, 375), (1500, 1000),
                        interpolation=cv2.INTER_CUBIC)
