@@ -109,4 +109,4 @@ def serve(args, workbench):
 
 
 if __name__ == "__main__":
-    cli.run(main, parse_args, onednn=False)  # restoring: see utils/env.py
+    cli.run(main, parse_args, restoring=True)  # restoring: see utils/env.py

@@ -62,4 +62,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    cli.run(main, parse_args, onednn=False)  # restoring: see utils/env.py
+    cli.run(main, parse_args, restoring=True)  # restoring: see utils/env.py

@@ -44,13 +44,14 @@ from tqdm import tqdm
 
 from detection import registry as detections
 from detection.detect import Detector
-from detection.maps import ANALYSIS_SIDE, DETAIL_FROM, warm_up
+from detection.maps import ANALYSIS_SIDE, DETAIL_FROM
 from filling import registry as fills
 from restoration import pipeline
 from scans.outputs import check_outputs, tool_record
 from scans.saving import (OUTPUT_ENDINGS, is_output_name, output_paths, place, recorded_outputs,
                           refuse_foreign)
-from scans.scan import FORMATS, available_memory, header, regular_file
+from scans.scan import (FORMATS, available_memory, header, regular_file,
+                        release_freed_memory)
 from utils import cli, env
 from utils.errors import ImageError, UserError
 from utils.files import remove_stale_partials, same_file, writable_folder
@@ -236,6 +237,7 @@ def restore_one(path, outputs, args, filler, detector, tool, mask_path=None, bud
         tqdm.write(cli.printable(f"warning: {path}: {warning} ({outputs['mask'].name})"),
                    file=sys.stderr)
     clock.lap("mask")
+    release_freed_memory()  # the detection's, before the fill's peak
     restored, before = pipeline.restore(scan, mask, filler, in_place=True)
     pipeline.save(outputs, restored, mask, before, filler, args.format, source, fraction,
                   clock.lap("fill"), tool, path, overwrite=args.overwrite)
@@ -330,9 +332,8 @@ def needs_tensorflow(args, detector, detect=True):
 def load_tools(args, detector, detect=True):
     """What restoring needs loaded, once per process: (the fill, the detector, the tool's
     record); a wrong model or detector file is one error here, before any painting."""
-    if detect and detections.DETECTIONS[detector.method].network and not detector.points:
-        # loaded, and its first call made (TensorFlow's start-up), before any painting
-        warm_up(detector.network())
+    if detect:  # loaded, and its first calls made (TensorFlow's start-up), before any painting
+        detector.warm_up()
     filler = pipeline.Filler.load(args.method, args.model, args.radius, args.thin_radius)
     return filler, detector, tool_record()
 
@@ -364,7 +365,7 @@ def _start_worker(args, detector, detect, threads, budget, begun=None):
     import cv2
     cv2.setNumThreads(threads)
     if needs_tensorflow(args, detector, detect):
-        env.prepare(onednn=False)  # a spawned worker starts TensorFlow as the main would
+        env.prepare(restoring=True)  # a spawned worker starts TensorFlow as the main would
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -469,4 +470,4 @@ def _reason(error):
 
 
 if __name__ == "__main__":
-    cli.run(main, parse_args, onednn=False)  # restoring: see utils/env.py
+    cli.run(main, parse_args, restoring=True)  # restoring: see utils/env.py

@@ -9,6 +9,7 @@ examples:
   python train_detector.py                                          # scikit-image's samples
   python train_detector.py --data ~/paintings --name det            # your own clean paintings
   python train_detector.py --name det --resume --epochs 60          # continue a stopped run
+  python train_detector.py --init pretrained/detector.keras --hard-negatives 0.2 --lr 2e-4
 """
 from utils import cli
 
@@ -25,7 +26,16 @@ def parse_args(argv=None):
                    help="share of the training crops with pale paint painted on and left "
                         "unmarked (hard negatives: banners, borders, highlights; "
                         "training/paint_loss.py)")
-    return cli.parse_training_args(p, argv)
+    p.add_argument("--hard-negatives", type=cli.fraction, default=0.0, metavar="FRACTION",
+                   help="share of the training crops cut around the false alarms of the --init "
+                        "model on the training paintings (found before the first epoch) and "
+                        "left unmarked: what fooled it (highlights, white drapery, "
+                        "inscriptions, skies, borders)")
+    args = cli.parse_training_args(p, argv)
+    if args.hard_negatives and not args.init:
+        p.error("--hard-negatives needs --init: the false alarms are those of the model the "
+                "run starts from")
+    return args
 
 
 def main(args):

@@ -40,9 +40,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection import learn
 from detection.learn import PaintingModel
 from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, SURE_LOSS, clean, full_size, grown,
-                            to_rgb8, trim_rims)
+                            to_rgb8, trim_rims, warm_up)
 from detection.registry import DETECTIONS
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
@@ -96,6 +97,19 @@ class Detector:
     def network(self):
         return load_detector(str(Path(self.model).resolve()))
 
+    def warm_up(self):
+        """Load what finding a painting's losses will use and make its first calls
+        (TensorFlow's and scikit-learn's start-up), so that no painting waits for them."""
+        if self.points:
+            if self.similar:
+                learn.warm_up()
+            return
+        entry = DETECTIONS[self.method]
+        if entry.network:
+            warm_up(self.network())
+        if entry.classifier:
+            learn.warm_up()
+
     def __call__(self, image, model=None, under=None):
         """The damage mask (H, W) uint8, 1 = loss, of an image (H, W, 1 or 3) of 8- or 16-bit
         samples or floats in [0, 1]: the clicks' losses, or the method's (detection/registry.py).
@@ -121,10 +135,11 @@ class Detector:
             return None
         return entry.probability(self, np.asarray(image))
 
-    def from_probability(self, probability, shape, threshold=None, image=None):
+    def from_probability(self, probability, shape, threshold=None, image=None, copies=None):
         """The mask (H, W) uint8 that this detector makes of its probability map at threshold
         (default its own): what calling it gives, without running the network again. With the
-        painting (image), each loss's rim is decided at its resolution (maps.trim_rims)."""
+        painting (image), each loss's rim is decided at its resolution (maps.trim_rims; copies:
+        the painting's maps.Copies, when the caller has them)."""
         threshold = self.threshold if threshold is None else threshold
         if not 0 < threshold < 1:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
@@ -133,7 +148,7 @@ class Detector:
         found = clean(probability > threshold, self.min_area)
         mask = full_size(found, shape)
         if image is not None:
-            trim_rims(mask, found, image)
+            trim_rims(mask, found, image, copies=copies)
         return grown(mask, self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):

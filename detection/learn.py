@@ -19,18 +19,20 @@ about a second on a 1600-px painting (the features, once per painting, take long
 import cv2
 import numpy as np
 
-from detection.maps import DETAIL_SIDE, analysis_copy, clean, full_size
+from detection.maps import DETAIL_SIDE, Copies, clean, full_size, trim_rims
 
 LEARN_SIDE = DETAIL_SIDE  # the copy analysed (the network's detail copy): at most this
 #                          many pixels on its longest side
 FEATURE_SIGMAS = (1, 2, 4, 8, 16)  # pixels of that copy
-LOSS_SAMPLES = 6000    # marked loss pixels the classifier is fitted on, at most
-PAINT_SAMPLES = 24000  # pixels drawn at random from the unmarked painting
-MARKED_PAINT = 12000   # pixels marked as paint, at most
+LOSS_SAMPLES = 4000    # marked loss pixels the classifier is fitted on, at most
+PAINT_SAMPLES = 16000  # pixels drawn at random from the unmarked painting
+MARKED_PAINT = 8000    # pixels marked as paint, at most
 CLEAR = 5              # pixels around a marked loss from which no random paint is drawn
 THRESHOLD = 0.5        # probability of loss above which a pixel is selected
 PRUNE = 0.3            # random paint this like the marked losses (by colour) is left out
 LOCAL_FEATURES = 4 + 2 * 7  # the pixel's own colour and the two finest scales
+TREES = 40             # in the forest that says what is a loss
+PRUNING_TREES = 20     # in the first, which only finds the losses among the random paint
 
 
 def pixel_features(rgb8):
@@ -39,16 +41,17 @@ def pixel_features(rgb8):
     Laplacian and the local spread of the lightness. Stored plane by plane (a view of (39, h, w)):
     interleaving the planes pixel by pixel took half the time on a 1600-px painting."""
     lab = cv2.cvtColor(rgb8.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    lightness = lab[..., 0]
-    out = np.empty((4 + 7 * len(FEATURE_SIGMAS),) + lightness.shape, np.float32)
-    out[0], out[1], out[2] = lightness, lab[..., 1], lab[..., 2]
-    np.hypot(lab[..., 1], lab[..., 2], out=out[3])
+    out = np.empty((4 + 7 * len(FEATURE_SIGMAS),) + lab.shape[:2], np.float32)
+    cv2.split(lab, out[:3])
+    del lab
+    lightness = out[0]
+    np.hypot(out[1], out[2], out=out[3])
     square = lightness * lightness
     plane = 4
     for sigma in FEATURE_SIGMAS:
-        smooth = cv2.GaussianBlur(lab, (0, 0), sigma)
-        light = np.ascontiguousarray(smooth[..., 0])
-        out[plane], out[plane + 1], out[plane + 2] = light, smooth[..., 1], smooth[..., 2]
+        for channel in range(3):  # each plane blurred where it is kept
+            cv2.GaussianBlur(out[channel], (0, 0), sigma, dst=out[plane + channel])
+        light = out[plane]
         np.subtract(lightness, light, out=out[plane + 3])
         np.hypot(cv2.Sobel(light, cv2.CV_32F, 1, 0), cv2.Sobel(light, cv2.CV_32F, 0, 1),
                  out=out[plane + 4])
@@ -61,11 +64,13 @@ def pixel_features(rgb8):
 
 class PaintingModel:
     """One painting's pixels, described once (pixel_features on its analysed copy), and the
-    classifier fitted on the marks made on it."""
+    classifier fitted on the marks made on it. copies: the painting's maps.Copies, when the
+    caller has them."""
 
-    def __init__(self, image, side=LEARN_SIDE):
-        small, self.scale = analysis_copy(np.asarray(image), side)
-        self.shape = np.asarray(image).shape[:2]
+    def __init__(self, image, side=LEARN_SIDE, copies=None):
+        self.copies = copies or Copies(image)
+        small, self.scale = self.copies(side)
+        self.shape = self.copies.image.shape[:2]
         self.small_shape = small.shape[:2]
         self.features = pixel_features(small)
 
@@ -106,7 +111,8 @@ class PaintingModel:
             y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
             weight = np.r_[np.full(len(positive), len(negative) / len(positive)),
                            np.ones(len(negative))]  # the classes weigh the same
-            forest = ExtraTreesClassifier(40, max_depth=12, min_samples_leaf=3, n_jobs=-1,
+            trees = PRUNING_TREES if features is local else TREES
+            forest = ExtraTreesClassifier(trees, max_depth=12, min_samples_leaf=3, n_jobs=-1,
                                           random_state=seed).fit(X, y, sample_weight=weight)
             if features is local and len(drawn):
                 drawn = drawn[forest.predict_proba(flat[drawn, local])[:, 1] < PRUNE]
@@ -122,9 +128,25 @@ class PaintingModel:
                           interpolation=cv2.INTER_LINEAR)
 
     def select(self, losses, paint=None, min_area=4, seed=0):
-        """Every loss like the marked ones and unlike the marked paint: bool (H, W)."""
+        """Every loss like the marked ones and unlike the marked paint: bool (H, W); on a
+        copy smaller than the painting, each loss's rim decided at the painting's resolution
+        (maps.trim_rims), as the automatic methods' are."""
         found = clean(self.probability(losses, paint, seed) > THRESHOLD, min_area)
-        return full_size(found, self.shape).astype(bool)
+        mask = full_size(found, self.shape)
+        if self.scale < 1:
+            trim_rims(mask, found, self.copies.image, copies=self.copies)
+        return mask.astype(bool)
+
+
+def warm_up():
+    """The classifier's start-up, paid before a painting is timed: scikit-learn's import (0.3 s
+    the first time), its threads' and OpenCV's first calls (the features of the first 1,600-px
+    painting took 0.5 s more without them), on a small made-up painting."""
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[16:32, 16:40] = 230
+    losses = np.zeros(image.shape[:2], bool)
+    losses[20:28, 20:36] = True
+    PaintingModel(image).probability(losses)
 
 
 def _sample(indices, count, rng):

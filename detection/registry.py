@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 
 from detection.learn import PaintingModel
-from detection.maps import (AUTOMATIC_MARGIN, DETAIL_FROM, analysis_copy, clean, full_size,
-                            predict_damage, white_rule)
+from detection.maps import (AUTOMATIC_MARGIN, DETAIL_FROM, Copies, clean, full_size,
+                            predict_damage, trim_rims, white_rule)
 
 # colour: the network's losses above this probability teach the painting's classifier what a
 # loss is, and its pixels below SURELY_PAINT what paint is (chosen on the tuning manuscripts)
@@ -38,22 +38,23 @@ class Detection:
     find: Callable             # find(detector, image) -> mask (H, W) uint8
     probability: Callable = None  # probability(detector, image) -> (h, w) map, for a slider
     network: bool = False      # loads the detector network (its file goes in the record)
+    classifier: bool = False   # fits a classifier of the painting's pixels (learn.py)
 
 
-def network_probability(detector, image):
+def network_probability(detector, image, copies=None):
     """The detector network's probability of loss, on the painting's detail copy (at most
     detector.detail_side pixels a side; 0: its own size): the larger of what the network sees
     there (flakes a few pixels wide, read in tiles) and on the coarse copy (ANALYSIS_SIDE: wide
     losses seen whole, with the paint around them), enlarged; the coarse copy's alone where the
-    detail copy would be under DETAIL_FROM pixels a side."""
+    detail copy would be under DETAIL_FROM pixels a side. copies: the painting's maps.Copies,
+    when the caller reads them again."""
     network = detector.network()
-    coarse = predict_damage(network, analysis_copy(image)[0])
+    copies = copies or Copies(image)
+    coarse = predict_damage(network, copies()[0])
     side = min(detector.detail_side or max(image.shape[:2]), max(image.shape[:2]))
     if side < DETAIL_FROM:
         return coarse
-    detail, _ = analysis_copy(image, side)
-    probability = predict_damage(network, detail)
-    del detail
+    probability = predict_damage(network, copies(side)[0])
     size = probability.shape[::-1]
     return np.maximum(probability, cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR),
                       out=probability)
@@ -61,8 +62,9 @@ def network_probability(detector, image):
 
 def learned(detector, image):
     """The network's losses above the threshold, if the painting is damaged at all."""
-    return detector.from_probability(network_probability(detector, image), image.shape[:2],
-                                     image=image)
+    copies = Copies(image)
+    return detector.from_probability(network_probability(detector, image, copies),
+                                     image.shape[:2], image=image, copies=copies)
 
 
 def on_network_scale(q, threshold):
@@ -75,17 +77,19 @@ def on_network_scale(q, threshold):
     return np.where(q <= CLASSIFIER_CUT, low, high).astype(np.float32)
 
 
-def auto_probability(detector, image):
+def auto_probability(detector, image, copies=None):
     """The network's probability of loss; on a painting where its sure losses cover at least
     BOOTSTRAP_SHARE, the larger of it and the probability from a classifier of this painting's
     own pixels (detection/learn.py) learned from those losses against what the network is sure
     is paint, as clicks on them would teach it; on the classifier's copy of the painting (at
-    most LEARN_SIDE pixels a side), where flakes the network's copy blurs are still seen."""
-    probability = network_probability(detector, image)
+    most LEARN_SIDE pixels a side), where flakes the network's copy blurs are still seen.
+    copies: the painting's maps.Copies, when the caller reads them again."""
+    copies = copies or Copies(image)
+    probability = network_probability(detector, image, copies)
     sure = clean(probability > SEED_PROBABILITY, detector.min_area)
     if sure.mean() < BOOTSTRAP_SHARE:
         return probability
-    model = PaintingModel(image)
+    model = PaintingModel(image, copies=copies)
     copy = model.small_shape
     sure, paint = full_size(sure, copy) > 0, full_size(probability < SURELY_PAINT, copy) > 0
     probability = cv2.resize(probability, (copy[1], copy[0]), interpolation=cv2.INTER_LINEAR)
@@ -97,21 +101,24 @@ def auto_probability(detector, image):
 
 def auto(detector, image):
     """auto_probability above the threshold, if the painting is damaged at all."""
-    return detector.from_probability(auto_probability(detector, image), image.shape[:2],
-                                     image=image)
+    copies = Copies(image)
+    return detector.from_probability(auto_probability(detector, image, copies),
+                                     image.shape[:2], image=image, copies=copies)
 
 
 def colour(detector, image):
     """The network's losses, then every pixel like the losses it is surest of: a classifier of
     this painting's own pixels (detection/learn.py) learned from them against what it is sure
     is paint, as clicks on them would teach it."""
-    probability = network_probability(detector, image)
+    copies = Copies(image)
+    probability = network_probability(detector, image, copies)
     shape = image.shape[:2]
     if not detector.damaged(probability):
         return np.zeros(shape, np.uint8)
-    sure = full_size(clean(probability > SEED_PROBABILITY, detector.min_area), shape) > 0
+    seeds = clean(probability > SEED_PROBABILITY, detector.min_area)
+    sure = trim_rims(full_size(seeds, shape), seeds, image, copies=copies) > 0
     paint = full_size(probability < SURELY_PAINT, shape) > 0
-    found = PaintingModel(image).select(sure, paint, detector.min_area) | sure
+    found = PaintingModel(image, copies=copies).select(sure, paint, detector.min_area) | sure
     return full_size(found, shape, detector.grow + AUTOMATIC_MARGIN)
 
 
@@ -123,12 +130,13 @@ def white(detector, image):
 DETECTIONS = {d.name: d for d in (
     Detection("auto", "the damage detector network; on a clearly damaged painting also every "
                       "pixel like its surest losses, learned from the painting's own pixels "
-                      "(the default)", auto, probability=auto_probability, network=True),
+                      "(the default)", auto, probability=auto_probability, network=True,
+              classifier=True),
     Detection("learned", "the damage detector network alone", learned,
               probability=network_probability, network=True),
     Detection("colour", "the network, then every pixel like the losses it is surest of, learned "
                         "from this painting's own pixels (finds more losses, and marks more on "
-                        "clean paintings)", colour, network=True),
+                        "clean paintings)", colour, network=True, classifier=True),
     Detection("white", "pure-white marks only (the synthetic strokes of benchmarks)", white),
 )}
 

@@ -80,12 +80,41 @@ def test_train_detector_end_to_end_and_resume(data_dir, tmp_path):
     assert "--mask" not in run_script("train_detector.py", "--help").stdout
     # fine-tuning: a new run from the first one's weights; another architecture is refused
     result = run_script("train_detector.py", "--data", data_dir, "--epochs", "1", "--name", "ft",
-                        "--runs-dir", runs, "--init", run / "model.keras", *tiny)
+                        "--runs-dir", runs, "--init", run / "model.keras", "--hard-negatives",
+                        "0.5", *tiny)
     assert result.returncode == 0 and "starting from the weights" in result.stdout, result.stderr
+    assert "as hard negatives" in result.stdout and \
+        json.loads((runs / "ft" / "config.json").read_text())["hard_negatives"] == 0.5
+    result = run_script("train_detector.py", "--data", data_dir, "--hard-negatives", "0.2",
+                        "--runs-dir", runs, *tiny)
+    assert result.returncode == 2 and "--hard-negatives needs --init" in result.stderr
     result = run_script("train_detector.py", "--data", data_dir, "--epochs", "1", "--name",
                         "wrong", "--runs-dir", runs, "--init",
                         ROOT / "pretrained" / "context_encoder.keras", *tiny)
     assert result.returncode == 2 and "needs the same architecture" in result.stderr
+
+
+def test_hard_negatives_are_clean_crops_around_what_the_detector_marks_on_clean_paint():
+    """false_alarms finds where a detector marks clean paintings; a hard fraction of the
+    training crops is cut around those places and left unmarked."""
+    from training.data import detection_dataset, false_alarms
+
+    class Marks:  # a detector that marks every pure-red pixel
+        def predict(self, batch, verbose=0):
+            return (batch[..., :1] > 0.9) & (batch[..., 1:2] < 0.1)
+
+    rng = np.random.default_rng(4)
+    images = np.stack([textured_painting(rng, 128, 192) * 0.5 for _ in range(3)])
+    images[1, 90:100, 150:160] = (1.0, 0.0, 0.0)  # a red banner, only on painting 1
+    alarms = false_alarms(Marks(), images, per_image=5)
+    assert len(alarms) == 5 and (alarms[:, 0] == 1).all()
+    assert ((alarms[:, 1] >= 90) & (alarms[:, 1] < 100) & (alarms[:, 2] >= 150)).all()
+    data = detection_dataset(images, 6, (64, 96), clean=0.0, hard=1.0, alarms=alarms)
+    paintings, masks = next(iter(data))
+    red = (paintings[..., 0] > 0.9) & (paintings[..., 1] < 0.1)
+    assert not np.asarray(masks).any() and np.asarray(red).any(axis=(1, 2)).all()
+    paintings, masks = next(iter(detection_dataset(images, 6, (64, 96), clean=0.0)))
+    assert np.asarray(masks).any()  # without: every crop has its synthetic losses
 
 
 @pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
@@ -187,12 +216,15 @@ def test_large_scans_are_analysed_shrunk_and_the_mask_returns_full_size():
 
 def test_the_network_reads_a_large_copy_in_tiles_with_one_result_whatever_the_tile():
     """A copy larger than a tile is read in tiles with context around each: the probability is
-    the whole copy's, whatever the tile size, and a bad tile is a ValueError."""
+    the whole copy's, whatever the tile size, and the model's own (it runs as one graph);
+    a bad tile is a ValueError."""
     from detection.maps import predict_damage
     model = build_damage_detector(width=4, max_channels=8)
     rng = np.random.default_rng(11)
     image = (with_losses(rng, textured_painting(rng, 230, 330))[0] * 255).astype(np.uint8)
     whole = predict_damage(model, image, tile=1024)
+    eager = np.array(model(image[None, :224, :320].astype(np.float32) / 255.0))[0, ..., 0]
+    assert np.abs(predict_damage(model, image[:224, :320]) - eager).max() < 1e-5  # one graph
     for tile in (64, 96, 160):
         tiled = predict_damage(model, image, tile=tile, halo=160)
         assert tiled.shape == whole.shape and np.abs(tiled - whole).max() < 1e-4
@@ -316,3 +348,42 @@ def test_a_loss_found_on_a_copy_keeps_only_the_rim_that_looks_like_it():
     assert (trimmed & rim & ~near_faint).sum() < 0.05 * truth.sum()  # the flakes' rim: gone
     assert np.array_equal(trimmed & (enlarged > 0), trimmed)  # it only removes
     assert np.array_equal(trimmed[near_faint], enlarged[near_faint] > 0)  # kept as found
+
+
+def test_similar_on_a_shrunk_copy_decides_each_loss_rim_at_the_paintings_resolution():
+    """A selection like the marked loss made on a copy smaller than the painting (--similar,
+    colour) keeps no rim of paint around the losses it enlarges, as auto's masks keep none:
+    only removes, and the paint the plain enlargement took is given back."""
+    from detection.learn import THRESHOLD, PaintingModel
+    from detection.maps import clean
+    rng = np.random.default_rng(5)
+    painting = np.clip(0.35 + 0.05 * rng.standard_normal((800, 1200, 3)), 0, 1)
+    painting = (painting * 255).astype(np.uint8)
+    truth = np.zeros((800, 1200), bool)
+    centres = [(150 + 300 * i, 200 + 200 * j) for i in range(4) for j in range(3)]
+    for x, y in centres:
+        cv2.circle(truth.view(np.uint8), (x, y), 20, 1, -1)
+    painting[truth] = 245
+    model = PaintingModel(painting, side=300)  # a copy of a quarter the painting's size
+    marked = np.zeros_like(truth)
+    cv2.circle(marked.view(np.uint8), centres[0], 20, 1, -1)  # the first flake, whole
+    found = model.select(marked)
+    plain = full_size(clean(model.probability(marked) > THRESHOLD, 4), truth.shape) > 0
+    assert found[truth].mean() > 0.5  # the other flakes found too
+    assert np.array_equal(found & plain, found)  # it only removes
+    assert (plain & ~truth).sum() > 0.03 * truth.sum()  # the copy's rim, enlarged
+    assert (found & ~truth).sum() < 0.2 * (plain & ~truth).sum()
+
+
+def test_a_paintings_copies_are_made_once_and_are_the_analysis_copies():
+    """Copies gives analysis_copy's copy of a painting at each side, made once however many
+    steps ask (the network, the classifier, the rims); a side past the painting's is its own."""
+    from detection.maps import Copies
+    rng = np.random.default_rng(2)
+    image = (rng.random((300, 500, 3)) * 255).astype(np.uint8)
+    copies = Copies(image)
+    small, scale = copies(200)
+    expected, expected_scale = analysis_copy(image, 200)
+    assert np.array_equal(small, expected) and scale == expected_scale
+    assert copies(200)[0] is small
+    assert copies(800)[0] is copies(500)[0] and copies(800)[1] == 1.0

@@ -87,23 +87,25 @@ def test_workers_for_classical_fills_and_white_detection_never_load_tensorflow()
 
 
 @pytest.mark.parametrize("script, given, expected", [
-    ("restore.py", None, "0"), ("app.py", None, "0"), ("pixel_diff.py", None, "0"),
-    ("demo.py", None, "0"), ("train_context_encoder.py", None, "1"), ("restore.py", "1", "1")])
-def test_the_restoring_tools_run_tensorflow_without_onednn_and_training_with_it(
+    ("restore.py", None, "1"), ("app.py", None, "1"), ("pixel_diff.py", None, "1"),
+    ("demo.py", None, "1"), ("train_context_encoder.py", None, None), ("restore.py", "0", "0")])
+def test_the_restoring_tools_give_tensorflow_memory_back_and_training_keeps_its_pool(
         script, given, expected):
-    """oneDNN's allocator keeps the largest working set it ever held for the rest of the
-    process (1.5 GB of a large scan's detection): the tools that restore turn it off, training
-    keeps its speed, and a user's own setting is kept."""
+    """oneDNN's own allocator keeps the largest working set it ever held for the rest of the
+    process (1.5 GB of a large scan's detection): the tools that restore have oneDNN allocate
+    from the system, training keeps the faster pool, and a user's own setting is kept."""
     code = ("import os, runpy, sys\n"
             f"sys.argv = [{script!r}, '--help']\n"
             "try:\n"
             f"    runpy.run_path({script!r}, run_name='__main__')\n"
             "except SystemExit:\n"
             "    pass\n"
-            "print('onednn', os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+            "print('onednn', os.environ.get('TF_ENABLE_ONEDNN_OPTS'),\n"
+            "      os.environ.get('TF_ONEDNN_USE_SYSTEM_ALLOCATOR'))")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "TF_ENABLE_ONEDNN_OPTS")}
     if given is not None:
-        env["TF_ENABLE_ONEDNN_OPTS"] = given
+        env["TF_ONEDNN_USE_SYSTEM_ALLOCATOR"] = given
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
-    assert result.stdout.splitlines()[-1] == f"onednn {expected}", result.stderr
+    assert result.stdout.splitlines()[-1] == f"onednn 1 {expected}", result.stderr

@@ -157,19 +157,48 @@ def validation_data(images, mask_kind="mixed", seed=0, hole_weight=1.0):
     return _with_mask(images, masks, hole_weight)
 
 
-def random_crop(image, size, rng, zoom=(0.6, 1.5)):
+def random_crop(image, size, rng, zoom=(0.6, 1.5), around=None):
     """A crop of size (h, w) at a random place and a random scale (a region zoom times the size,
     resized to it), mirrored left-right half the time: paintings are photographed, and analysed,
-    at many scales."""
+    at many scales. around: a point (y, x) of the image the crop must hold, away from its edge
+    where the image allows."""
     scale = min(rng.uniform(*zoom), image.shape[0] / size[0], image.shape[1] / size[1])
     height, width = int(size[0] * scale), int(size[1] * scale)
-    top = int(rng.integers(0, image.shape[0] - height + 1))
-    left = int(rng.integers(0, image.shape[1] - width + 1))
+    if around is None:
+        top = int(rng.integers(0, image.shape[0] - height + 1))
+        left = int(rng.integers(0, image.shape[1] - width + 1))
+    else:
+        y, x = around
+        top = int(np.clip(y - rng.integers(height // 4, height - height // 4 + 1), 0,
+                          image.shape[0] - height))
+        left = int(np.clip(x - rng.integers(width // 4, width - width // 4 + 1), 0,
+                           image.shape[1] - width))
     crop = image[top:top + height, left:left + width]
     if crop.shape[:2] != tuple(size):
         crop = cv2.resize(crop, size[::-1], interpolation=cv2.INTER_AREA if scale > 1 else
                           cv2.INTER_LINEAR)
     return crop[:, ::-1] if rng.uniform() < 0.5 else crop
+
+
+def false_alarms(model, images, per_image=8, threshold=0.5, seed=0, batch_size=16):
+    """Where a detector marks clean paintings (images (N, H, W, 3) in [0, 1]): (M, 3) int64 rows
+    of (painting, y, x), at most per_image of each painting's pixels above threshold, drawn with
+    their probability as weight: the hard negatives a detector is fine-tuned to leave alone
+    (what fooled it: highlights, white drapery, inscriptions, skies, borders)."""
+    from tqdm import tqdm
+    rng = np.random.default_rng([seed, 4])
+    rows = []
+    for start in tqdm(range(0, len(images), batch_size), desc="false alarms", unit="batch"):
+        batch = images[start:start + batch_size]
+        probability = np.asarray(model.predict(batch, verbose=0))[..., 0]
+        for offset, p in enumerate(probability):
+            ys, xs = np.nonzero(p > threshold)
+            if not len(ys):
+                continue
+            weight = p[ys, xs] / p[ys, xs].sum()
+            pick = rng.choice(len(ys), min(per_image, len(ys)), replace=False, p=weight)
+            rows += [(start + offset, ys[i], xs[i]) for i in pick]
+    return np.array(rows, np.int64).reshape(-1, 3)
 
 
 def _damaged_crops(images, picks, size, rng, paint_loss):
@@ -178,21 +207,38 @@ def _damaged_crops(images, picks, size, rng, paint_loss):
             np.stack([p[1] for p in pairs])[..., None].astype(np.float32))
 
 
+def _hard_crops(images, paintings, masks, alarms, hard, size, rng):
+    """Replace about a hard fraction of a batch's crops by clean crops around false alarms."""
+    for k in np.flatnonzero(rng.uniform(size=len(paintings)) < hard):
+        index, y, x = alarms[rng.integers(len(alarms))]
+        paintings[k] = random_crop(images[index], size, rng, around=(y, x))
+        masks[k] = 0.0
+
+
 def detection_dataset(images, batch_size, size, seed=0, start_batch=0, shard=(0, 1), clean=0.3,
-                      decoys=0.0):
+                      decoys=0.0, hard=0.0, alarms=None):
     """An endless tf.data.Dataset of (painting, damage mask) batches for the damage detector:
     random crops of size (h, w) at random scales from the paintings, each with synthetic paint
     loss (or, a `clean` fraction of them, none: where it must stay silent; a `decoys` fraction
-    with pale paint painted on, unmarked: PaintLoss), reproducible for a
-    seed; start_batch continues a resumed run's stream; shard as training_dataset takes it."""
+    with pale paint painted on, unmarked: PaintLoss; a `hard` fraction cut around the false
+    alarms given, (painting, y, x) rows as false_alarms finds them, left clean), reproducible
+    for a seed; start_batch continues a resumed run's stream; shard as training_dataset
+    takes it."""
     import tensorflow as tf
+    if hard and alarms is not None and len(alarms) and shard[1] > 1 and len(images) >= shard[1]:
+        alarms = alarms[alarms[:, 0] % shard[1] == shard[0]]  # this pipeline's paintings
+        alarms = np.column_stack([alarms[:, 0] // shard[1], alarms[:, 1:]])
     images, key = _shard(images, shard)
     paint_loss = PaintLoss(clean=clean, decoys=decoys)
+    hard = hard if alarms is not None and len(alarms) else 0.0
 
     def make(index):
         rng = np.random.default_rng([seed, 2, int(index), *key])
-        return _damaged_crops(images, rng.integers(0, len(images), batch_size), size, rng,
-                              paint_loss)
+        paintings, masks = _damaged_crops(images, rng.integers(0, len(images), batch_size), size,
+                                          rng, paint_loss)
+        if hard:
+            _hard_crops(images, paintings, masks, alarms, hard, size, rng)
+        return paintings, masks
 
     def batch(index):
         painting, mask = tf.numpy_function(make, [index], (tf.float32, tf.float32))

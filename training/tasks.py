@@ -33,16 +33,25 @@ def inpainting_samples(model, samples):
 def detection_data(config, start_batch):
     """Crops of the paintings with synthetic paint loss, for the damage detector: (make_training
     (shard, batch_size), validation data, where the paintings came from)."""
-    from training.data import detection_dataset, detection_validation, load_paintings
+    from training.data import (detection_dataset, detection_validation, false_alarms,
+                               load_paintings)
     c = config
     size = tuple(c["image_size"])
     (train_images, _), (val_images, _), where = load_paintings(
         c["data"], (2 * size[0], 2 * size[1]), c["seed"])
 
+    hard, alarms = c.get("hard_negatives", 0.0), None  # older runs: none
+    if hard:
+        from models.loading import load_detector
+        alarms = false_alarms(load_detector(c["init"]), train_images, seed=c["seed"])
+        where += (f"; {len(alarms)} false alarms of {c['init']} on "
+                  f"{len(np.unique(alarms[:, 0]))} of them as hard negatives")
+
     def make_training(shard, batch_size):
         return detection_dataset(train_images, batch_size, size, c["seed"], start_batch, shard,
                                  clean=c.get("clean_fraction", 0.3),  # older runs: 0.3
-                                 decoys=c.get("decoys", 0.0))  # older runs: none
+                                 decoys=c.get("decoys", 0.0),  # older runs: none
+                                 hard=hard, alarms=alarms)
     return make_training, detection_validation(val_images, size, c["seed"]), where
 
 

@@ -195,10 +195,10 @@ def parse_training_args(p, argv=None):
     return args
 
 
-def run(main, parse_args, argv=None, onednn=True):
-    """Call main(parse_args(argv)) with TensorFlow's environment prepared (utils/env.py; onednn:
-    see env.prepare); a UserError becomes one line on stderr and exit status 2."""
-    env.prepare(onednn)
+def run(main, parse_args, argv=None, restoring=False):
+    """Call main(parse_args(argv)) with TensorFlow's environment prepared (utils/env.py;
+    restoring: see env.prepare); a UserError becomes one line on stderr and exit status 2."""
+    env.prepare(restoring)
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO)
     try:
         args = parse_args(argv)

@@ -47,16 +47,19 @@ class _QuietLoader(importlib.abc.Loader):
             os.close(null)
 
 
-def prepare(onednn=True):
+def prepare(restoring=False):
     """Set TensorFlow's environment and quiet its start-up; too late (and harmless) once
     TensorFlow is loaded, so an entry point calls it before importing anything that loads it.
-    onednn=False for the tools that restore (a variable the user set is kept either way)."""
+    restoring=True for the tools that restore (a variable the user set is kept either way)."""
     # oneDNN kernels are off by default on AMD CPUs; on the 2-core machine this project is
-    # developed on they double training's matrix and convolution speed. Restoring asks for them
-    # off: their allocator keeps the largest working set it ever held (the detector's on a
-    # 1,600-px copy: 1.5 GB) for the rest of the process, and restore.py measured no slower
-    # without them (docs/detection.md). Read only when TF loads.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if onednn else "0")
+    # developed on they double training's matrix and convolution speed, and the detector's.
+    # Restoring also asks for them to allocate from the system: oneDNN's own allocator keeps
+    # the largest working set it ever held (the detector's on a 1,600-px copy: 1.5 GB) for the
+    # rest of the process (a 100-MP run's peak 4.39 GB with it; docs/detection.md).
+    # Read only when TF loads.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    if restoring:
+        os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     quiet = os.environ.get("PAINTINGS_TF_LOGS") != "1"

@@ -47,6 +47,7 @@ import numpy as np
 from PIL import Image
 
 from detection.detect import Detector, select_at
+from detection import learn
 from detection.learn import PaintingModel
 from filling import registry as fills
 from models.loading import load_inpainting_model
@@ -420,7 +421,10 @@ class Workbench:
 
     def warm_up(self):
         """Load the detector and auto's model and run each once on a small image, so that the
-        first painting opened and restored does not wait for them."""
+        first painting opened and restored does not wait for them (nor its first click for
+        the classifier's library)."""
+        self.detector.warm_up()
+        learn.warm_up()
         image = np.full((64, 96, 3), 128, np.uint8)
         self.detector(image)
         mask = np.zeros((64, 96), np.uint8)
