@@ -19,7 +19,8 @@ about a second on a 1600-px painting (the features, once per painting, take long
 import cv2
 import numpy as np
 
-from detection.maps import DETAIL_SIDE, Copies, clean, full_size, trim_rims
+from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, Copies, clean, full_size, grown,
+                            trim_rims)
 
 LEARN_SIDE = DETAIL_SIDE  # the copy analysed (the network's detail copy): at most this
 #                          many pixels on its longest side
@@ -127,14 +128,16 @@ class PaintingModel:
         return cv2.resize(p, (self.small_shape[1], self.small_shape[0]),
                           interpolation=cv2.INTER_LINEAR)
 
-    def select(self, losses, paint=None, min_area=4, seed=0):
-        """Every loss like the marked ones and unlike the marked paint: bool (H, W); on a
-        copy smaller than the painting, each loss's rim decided at the painting's resolution
-        (maps.trim_rims), as the automatic methods' are."""
+    def select(self, losses, paint=None, min_area=4, seed=0, margin=AUTOMATIC_MARGIN):
+        """Every loss like the marked ones and unlike the marked paint: bool (H, W). On a copy
+        smaller than the painting, each loss's rim is decided at the painting's resolution
+        (maps.trim_rims) and margin pixels added around it (the soft edge a loss leaves in a
+        photograph), as the automatic methods' masks get them; 0 for a caller that adds its
+        own."""
         found = clean(self.probability(losses, paint, seed) > THRESHOLD, min_area)
         mask = full_size(found, self.shape)
         if self.scale < 1:
-            trim_rims(mask, found, self.copies.image, copies=self.copies)
+            mask = grown(trim_rims(mask, found, self.copies.image, copies=self.copies), margin)
         return mask.astype(bool)
 
 

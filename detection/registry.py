@@ -118,7 +118,8 @@ def colour(detector, image):
     seeds = clean(probability > SEED_PROBABILITY, detector.min_area)
     sure = trim_rims(full_size(seeds, shape), seeds, image, copies=copies) > 0
     paint = full_size(probability < SURELY_PAINT, shape) > 0
-    found = PaintingModel(image, copies=copies).select(sure, paint, detector.min_area) | sure
+    found = PaintingModel(image, copies=copies).select(sure, paint, detector.min_area,
+                                                       margin=0) | sure
     return full_size(found, shape, detector.grow + AUTOMATIC_MARGIN)
 
 

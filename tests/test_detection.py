@@ -85,6 +85,7 @@ def test_train_detector_end_to_end_and_resume(data_dir, tmp_path):
     assert result.returncode == 0 and "starting from the weights" in result.stdout, result.stderr
     assert "as hard negatives" in result.stdout and \
         json.loads((runs / "ft" / "config.json").read_text())["hard_negatives"] == 0.5
+    assert (runs / "ft" / "false_alarms.npy").is_file()  # kept: a resume trains on the same
     result = run_script("train_detector.py", "--data", data_dir, "--hard-negatives", "0.2",
                         "--runs-dir", runs, *tiny)
     assert result.returncode == 2 and "--hard-negatives needs --init" in result.stderr
@@ -115,6 +116,15 @@ def test_hard_negatives_are_clean_crops_around_what_the_detector_marks_on_clean_
     assert not np.asarray(masks).any() and np.asarray(red).any(axis=(1, 2)).all()
     paintings, masks = next(iter(detection_dataset(images, 6, (64, 96), clean=0.0)))
     assert np.asarray(masks).any()  # without: every crop has its synthetic losses
+    # two input pipelines: painting 1 is the second's first, and its alarms go with it
+    second = detection_dataset(images, 4, (64, 96), shard=(1, 2), clean=0.0, hard=1.0,
+                               alarms=alarms)
+    paintings, masks = next(iter(second))
+    red = (paintings[..., 0] > 0.9) & (paintings[..., 1] < 0.1)
+    assert not np.asarray(masks).any() and np.asarray(red).any(axis=(1, 2)).all()
+    first = detection_dataset(images, 4, (64, 96), shard=(0, 2), clean=0.0, hard=1.0,
+                              alarms=alarms)
+    assert np.asarray(next(iter(first))[1]).any()  # no alarm of its paintings: no hard crop
 
 
 @pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
@@ -352,10 +362,11 @@ def test_a_loss_found_on_a_copy_keeps_only_the_rim_that_looks_like_it():
 
 def test_similar_on_a_shrunk_copy_decides_each_loss_rim_at_the_paintings_resolution():
     """A selection like the marked loss made on a copy smaller than the painting (--similar,
-    colour) keeps no rim of paint around the losses it enlarges, as auto's masks keep none:
-    only removes, and the paint the plain enlargement took is given back."""
+    colour) keeps no rim of paint around the losses it enlarges, as auto's masks keep none (then
+    gets their margin): only paint is removed, and what the plain enlargement took is given
+    back."""
     from detection.learn import THRESHOLD, PaintingModel
-    from detection.maps import clean
+    from detection.maps import AUTOMATIC_MARGIN, clean, grown
     rng = np.random.default_rng(5)
     painting = np.clip(0.35 + 0.05 * rng.standard_normal((800, 1200, 3)), 0, 1)
     painting = (painting * 255).astype(np.uint8)
@@ -367,12 +378,16 @@ def test_similar_on_a_shrunk_copy_decides_each_loss_rim_at_the_paintings_resolut
     model = PaintingModel(painting, side=300)  # a copy of a quarter the painting's size
     marked = np.zeros_like(truth)
     cv2.circle(marked.view(np.uint8), centres[0], 20, 1, -1)  # the first flake, whole
-    found = model.select(marked)
+    trimmed = model.select(marked, margin=0)
     plain = full_size(clean(model.probability(marked) > THRESHOLD, 4), truth.shape) > 0
-    assert found[truth].mean() > 0.5  # the other flakes found too
-    assert np.array_equal(found & plain, found)  # it only removes
+    assert trimmed[truth].mean() > 0.5  # the other flakes found too
+    assert np.array_equal(trimmed & plain, trimmed)  # it only removes ...
+    assert not (plain & truth & ~trimmed).any()  # ... and no pixel of a loss
     assert (plain & ~truth).sum() > 0.03 * truth.sum()  # the copy's rim, enlarged
-    assert (found & ~truth).sum() < 0.2 * (plain & ~truth).sum()
+    assert (trimmed & ~truth).sum() < 0.2 * (plain & ~truth).sum()
+    # then the automatic methods' margin: the soft edge a loss leaves in a photograph
+    margin = grown(trimmed.view(np.uint8), AUTOMATIC_MARGIN) > 0
+    assert np.array_equal(model.select(marked), margin)
 
 
 def test_a_paintings_copies_are_made_once_and_are_the_analysis_copies():

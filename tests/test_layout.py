@@ -59,7 +59,8 @@ def test_importing_a_tool_starts_nothing():
     """No script or package sets TensorFlow's environment or loads TensorFlow on import, nor
     does a train script's parse_args (utils/distribute.py gives its options): an entry point's
     cli.run does, once it runs (restore.py's main process with --jobs never loads it)."""
-    ours = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")
+    ours = ("TF_ENABLE_ONEDNN_OPTS", "TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "TF_CPP_MIN_LOG_LEVEL",
+            "KERAS_BACKEND")
     modules = sorted(SCRIPTS) + [f"utils.{p.stem}" for p in sorted((ROOT / "utils").glob("*.py"))
                                  if p.stem != "__init__"]
     modules += ["scans.saving", "filling.fill", "detection.detect", "training.recipes"]

@@ -215,7 +215,7 @@ def placement(args, config, strategy, resume):
 
 def train(args, model_name, make_model, data=inpainting_data, show=inpainting_samples):
     """Everything a train script does after parsing its options: the strategy, the run folder,
-    the data (data(config, start_batch) -> make_training(shard, batch_size), validation data,
+    the data (data(config, start_batch, folder) -> make_training(shard, batch_size), validation data,
     where it came from), the model (make_model(config, input_shape, decay_steps) -> a compiled
     model, unless a checkpoint is resumed; config["lr"] and config.get("d_lr") already scaled
     for the global batch), training, and a sample grid per epoch (show, as fit takes it)."""
@@ -281,7 +281,8 @@ def _train_run(args, run, make_model, data, show, strategy, chief):
     """The body of _train, on a started run."""
     c = run.config
     run.save_config(**placement(args, c, strategy, args.resume))
-    make_training, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"])
+    make_training, val_data, where = data(c, run.epochs_done * c["steps_per_epoch"],
+                                          run.folder if chief else None)
     print(where)
     run.save_config(data_source=where)
     if distribute.worker_count(strategy) == 1:

@@ -40,7 +40,7 @@ NOT_RUN_OPTIONS = ("resume", "runs_dir", "default_epochs", "option_defaults", "d
 # since keeps its config's name).
 CHANGEABLE_ON_RESUME = ("epochs", "name", *NOT_RUN_OPTIONS)
 RUN_FILES = {"config.json", "samples", "log.csv", "loss.png", "checkpoints", "model.keras",
-             "discriminator.keras", ".lock"}
+             "discriminator.keras", "false_alarms.npy", ".lock"}
 
 
 def _json_value(value):

@@ -1,14 +1,17 @@
 """What each kind of model trains on and shows: the paintings with artificial damage for the
 inpainting models, crops with synthetic paint loss for the damage detector, and the sample grids
 saved after each epoch."""
+from pathlib import Path
+
 import numpy as np
 
 from utils.masks import composite
 
 
-def inpainting_data(config, start_batch):
+def inpainting_data(config, start_batch, folder=None):
     """The paintings with artificial damage to fill: (make_training(shard, batch_size) -> the
-    training dataset of one input pipeline, validation data, where the paintings came from)."""
+    training dataset of one input pipeline, validation data, where the paintings came from).
+    folder: the run's (unused: nothing of this data is kept)."""
     from training.data import load_paintings, training_dataset, validation_data
     c = config
     (train_images, _), (val_images, _), where = load_paintings(c["data"], tuple(c["image_size"]),
@@ -30,9 +33,12 @@ def inpainting_samples(model, samples):
             ["damaged", "output", "composite", "original"])
 
 
-def detection_data(config, start_batch):
+def detection_data(config, start_batch, folder=None):
     """Crops of the paintings with synthetic paint loss, for the damage detector: (make_training
-    (shard, batch_size), validation data, where the paintings came from)."""
+    (shard, batch_size), validation data, where the paintings came from). With hard negatives,
+    the false alarms are found on the first start and kept in the run's folder
+    (false_alarms.npy), so that a resumed run trains on the same ones whatever became of the
+    --init file."""
     from training.data import (detection_dataset, detection_validation, false_alarms,
                                load_paintings)
     c = config
@@ -42,8 +48,14 @@ def detection_data(config, start_batch):
 
     hard, alarms = c.get("hard_negatives", 0.0), None  # older runs: none
     if hard:
-        from models.loading import load_detector
-        alarms = false_alarms(load_detector(c["init"]), train_images, seed=c["seed"])
+        kept = Path(folder) / "false_alarms.npy" if folder is not None else None
+        if kept is not None and kept.is_file():
+            alarms = np.load(kept)
+        else:
+            from models.loading import load_detector
+            alarms = false_alarms(load_detector(c["init"]), train_images, seed=c["seed"])
+            if kept is not None:
+                np.save(kept, alarms)
         where += (f"; {len(alarms)} false alarms of {c['init']} on "
                   f"{len(np.unique(alarms[:, 0]))} of them as hard negatives")
 
