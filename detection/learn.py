@@ -16,6 +16,8 @@ second. The painting is analysed at most LEARN_SIDE pixels on its longest side a
 probability computed on every second pixel of that, then enlarged: a fit and a new mask in
 about a second on a 1600-px painting (the features, once per painting, take longer).
 """
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -141,10 +143,11 @@ class PaintingModel:
         return mask.astype(bool)
 
 
+@lru_cache(maxsize=None)
 def warm_up():
     """The classifier's start-up, paid before a painting is timed: scikit-learn's import (0.3 s
     the first time), its threads' and OpenCV's first calls (the features of the first 1,600-px
-    painting took 0.5 s more without them), on a small made-up painting."""
+    painting took 0.5 s more without them), on a small made-up painting; once a process."""
     image = np.zeros((48, 64, 3), np.uint8)
     image[16:32, 16:40] = 230
     losses = np.zeros(image.shape[:2], bool)
