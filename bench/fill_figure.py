@@ -1,7 +1,7 @@
 """The README's fill comparison: one wide loss of a painting at its own resolution, filled by
 Telea, FSR, PatchMatch, the previous release's default (`--old`: a checkout of it, run through
-its own restore.py), `smooth` and the default `auto`, beside the original, every pixel at its
-own size (docs/fill_comparison.jpg).
+its own restore.py), `smooth`, the default `auto` and `brushwork`, beside the original, every
+pixel at its own size (docs/fill_comparison.jpg).
 
 The painting is shrunk to at most --max-side px; its mask is evaluate.py's blobs (seed 0) drawn
 at 256 x 384 and enlarged to the painting, as `evaluate.py --full-size` draws them. FSR and
@@ -93,9 +93,9 @@ def main():
         panels.append(old[rows, cols])
         titles.append("previous auto")
     _, model, _ = load_method("auto")
-    for method in ("smooth", "auto"):
+    for method in ("smooth", "auto", "brushwork"):
         panels.append(restore_image(damaged, mask, method, model)[rows, cols])
-        titles.append(method if method == "smooth" else "auto (new default)")
+        titles.append("auto (new default)" if method == "auto" else method)
     panels.append(image[rows, cols])
     titles.append("original")
     image_grid([panels], titles, args.out, max_width=None)

@@ -165,32 +165,26 @@ GRAIN_SIGMA = 0.8  # pixels: the grain is the detail finer than this (docs/filli
 # a block's grain comes from one of this many nearest blocks of paint: with 8, the middle of a
 # large loss repeated the same few blocks in a visible grid
 GRAIN_CHOICES = 32
+# brushwork (issue 30): the detail finer than BRUSH_SIGMA of blocks of BRUSH_BLOCK px, each
+# chosen among the BRUSH_CHOICES blocks of paint whose coarser paint (BRUSH_CELL-px cells) best
+# matches the fill's there, from the BRUSH_NEAR blocks of paint nearest (docs/filling.md)
+BRUSH_BLOCK = 32
+BRUSH_SIGMA = 3.0
+BRUSH_CELL = 8
+BRUSH_CHOICES = 8
+BRUSH_NEAR = 1024
+BRUSH_TILE = 256  # px: the targets of one tile of the painting share their candidates
 
 
-def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), wanted=None,
-          sparse=False):
-    """The painting's own grain for its holes: the high frequencies (finer than sigma pixels) of
-    known paint near each hole, copied block by block (blocks of `block` px on a half-block
-    grid of the painting, each from one of the GRAIN_CHOICES nearest fully known blocks, which
-    one fixed by the block's place in the painting) and overlapped with a raised-cosine window
-    normalised to keep the grain's variance. origin: where image lies in the painting (its
-    top-left pixel), so that a crop's grain is the painting's wherever the crop begins; wanted:
-    the hole pixels whose grain is needed (default all). Returns the grain (H, W, C) for those
-    pixels, 0 elsewhere, or with sparse only their values (N, C) in row order; image is float
-    (H, W, C)."""
+def _block_grid(holes, wanted, reach, block, origin):
+    """The blocks grain and brushwork copy between: (sources, targets, ty, tx), or None where
+    there is nothing to copy. sources: the top-left corners (y, x) of the crop's blocks on a
+    half-block grid clear of every hole and of `reach` px around them; targets: the corners of
+    the painting's half-block grid (ty, tx its rows and columns in the crop, from one step
+    before it, so every hole pixel is under two blocks per axis) whose block touches a wanted
+    pixel."""
     import cv2
-    from scipy.spatial import cKDTree
-    image = np.asarray(image, np.float32)
-    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
-    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
     height, width = holes.shape
-    out = np.zeros_like(image)
-    if not holes.any() or min(height, width) < block:
-        return out[wanted > 0] if sparse else out
-    high = image - cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    high = high.reshape(image.shape)
-    # a source block must be clear of holes and of the blur's reach into them
-    reach = int(np.ceil(3 * sigma))
     tainted = cv2.dilate(holes, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     count = cv2.integral(tainted)
     step = block // 2
@@ -201,10 +195,8 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
              + count[gy, gx])
     sources = np.stack([gy[dirty == 0], gx[dirty == 0]], axis=1)
     if len(sources) == 0:
-        return out[wanted > 0] if sparse else out
+        return None
     hole_count = cv2.integral(wanted)
-    # targets: the painting's half-block grid (from one step before the crop, so every hole
-    # pixel is under two blocks per axis) whose block touches a hole
     ty = np.arange(-step - origin[0] % step, height, step)
     tx = np.arange(-step - origin[1] % step, width, step)
     gy, gx = np.meshgrid(ty, tx, indexing="ij")
@@ -212,19 +204,26 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
     y1, x1 = np.clip(gy + block, 0, height), np.clip(gx + block, 0, width)
     touched = (hole_count[y1, x1] - hole_count[y0, x1] - hole_count[y1, x0]
                + hole_count[y0, x0]) > 0
-    targets = np.stack([gy[touched], gx[touched]], axis=1)
-    k = min(GRAIN_CHOICES, len(sources))
-    _, nearest = cKDTree(sources).query(targets, k=k)
-    nearest = nearest.reshape(len(targets), k)
-    # which of the k: a hash of the block's place in the painting
+    return sources, np.stack([gy[touched], gx[touched]], axis=1), ty, tx
+
+
+def _hashed(targets, origin, count):
+    """One of count for each target block, fixed by its place in the painting."""
     where = (targets + np.array(origin)).astype(np.int64)
-    choice = ((where[:, 0] * 73856093) ^ (where[:, 1] * 19349663)) % 2654435761 % k
-    picks = nearest[np.arange(len(targets)), choice]
-    window = np.sin(np.pi * (np.arange(block) + 0.5) / block) ** 2
-    window = np.outer(window, window).astype(np.float32)
-    channels = image.shape[2]
+    return ((where[:, 0] * 73856093) ^ (where[:, 1] * 19349663)) % 2654435761 % count
+
+
+def _paste(high, wanted, sources, targets, picks, ty, tx, block, sparse):
+    """The blocks of high at sources[picks] laid on the targets with a raised-cosine overlap,
+    normalised to keep their variance: (H, W, C) for the wanted pixels (0 elsewhere), or with
+    sparse only their values (N, C) in row order. Every block over a wanted pixel is a target
+    (it touches it), so the weights there are those of the whole grid: per axis, the squared
+    window of the two blocks over the pixel, a function of its place in the grid's step."""
+    height, width, channels = high.shape
+    step = block // 2
+    profile = (np.sin(np.pi * (np.arange(block) + 0.5) / block) ** 2).astype(np.float32)
+    window = np.outer(profile, profile)
     total = np.zeros((height + 3 * block, width + 3 * block, channels), np.float32)
-    weight = np.zeros((height + 3 * block, width + 3 * block, 1), np.float32)
     # every block of known paint at every pixel: (rows, columns, channels, block, block), a view
     patches = np.lib.stride_tricks.sliding_window_view(high, (block, block), axis=(0, 1))
     shade = window[:, :, None]
@@ -242,18 +241,153 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
             count_x = (total.shape[1] - left) // block
             grid = total[top:top + count_y * block, left:left + count_x * block]
             grid = grid.reshape(count_y, block, count_x, block, channels)
-            grid_weight = weight[top:top + count_y * block, left:left + count_x * block]
-            grid_weight = grid_weight.reshape(count_y, block, count_x, block, 1)
             by, bx = rows_in[chosen] // 2, cols_in[chosen] // 2
             source = sources[picks[chosen]]
             values = patches[source[:, 0], source[:, 1]].transpose(0, 2, 3, 1)
             grid[by, :, bx] += shade * values
-            grid_weight[by, :, bx] += shade ** 2
-    chosen = wanted > 0
-    values = total[block:block + height, block:block + width][chosen]
-    spread = weight[block:block + height, block:block + width][chosen]
+    rows, cols = np.nonzero(wanted > 0)
+    values = total[block + rows, block + cols]
+    squared = profile ** 2
+    per_step = squared[:step] + squared[step:]  # the two blocks over a place in the step
+    spread = per_step[(rows - ty[0]) % step] * per_step[(cols - tx[0]) % step]
+    values = values / np.sqrt(np.maximum(spread, 1e-6))[:, None]
     if sparse:
-        return values / np.sqrt(np.maximum(spread, 1e-6))
+        return values
+    out = np.zeros_like(high)
+    out[rows, cols] = values
+    return out
+
+
+def _high(image, sigma):
+    """(detail finer than sigma px, the rest) of a float image."""
+    import cv2
+    low = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    low = low.reshape(image.shape)
+    return image - low, low
+
+
+def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), wanted=None,
+          sparse=False):
+    """The painting's own grain for its holes: the high frequencies (finer than sigma pixels) of
+    known paint near each hole, copied block by block (blocks of `block` px on a half-block
+    grid of the painting, each from one of the GRAIN_CHOICES nearest fully known blocks, which
+    one fixed by the block's place in the painting) and overlapped with a raised-cosine window
+    normalised to keep the grain's variance. origin: where image lies in the painting (its
+    top-left pixel), so that a crop's grain is the painting's wherever the crop begins; wanted:
+    the hole pixels whose grain is needed (default all). Returns the grain (H, W, C) for those
+    pixels, 0 elsewhere, or with sparse only their values (N, C) in row order; image is float
+    (H, W, C)."""
+    from scipy.spatial import cKDTree
+    image = np.asarray(image, np.float32)
+    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
+    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
     out = np.zeros_like(image)
-    out[chosen] = values / np.sqrt(np.maximum(spread, 1e-6))
+    grid = None
+    if holes.any() and min(holes.shape) >= block:
+        # a source block must be clear of holes and of the blur's reach into them
+        grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
+    if grid is None:
+        return out[wanted > 0] if sparse else out
+    sources, targets, ty, tx = grid
+    high, _ = _high(image, sigma)
+    k = min(GRAIN_CHOICES, len(sources))
+    _, nearest = cKDTree(sources).query(targets, k=k)
+    nearest = nearest.reshape(len(targets), k)
+    # which of the k: a hash of the block's place in the painting
+    picks = nearest[np.arange(len(targets)), _hashed(targets, origin, k)]
+    return _paste(high, wanted, sources, targets, picks, ty, tx, block, sparse)
+
+
+def _cell_features(low, corner_sets, block, cell):
+    """For each array of block corners (top-left (y, x) in low, at most a block outside it; the
+    corners of one array congruent modulo cell), each block's coarse paint: the mean of low
+    (reflected at its edges) over each cell x cell px of the block, (N, (block // cell) ** 2 *
+    C), read from low shrunk by cell (area) on that array's grid of cells."""
+    import cv2
+    padded = cv2.copyMakeBorder(low, block, block, block, block, cv2.BORDER_REFLECT)
+    padded = padded.reshape(padded.shape[:2] + (-1,))
+    steps = np.arange(block // cell)
+    features = []
+    for corners in corner_sets:
+        if len(corners) == 0:
+            features.append(np.zeros((0, len(steps) ** 2 * padded.shape[2]), np.float32))
+            continue
+        oy, ox = (corners[0] + block) % cell
+        rows, cols = (padded.shape[0] - oy) // cell, (padded.shape[1] - ox) // cell
+        means = cv2.resize(padded[oy:oy + rows * cell, ox:ox + cols * cell], (cols, rows),
+                           interpolation=cv2.INTER_AREA).reshape(rows, cols, -1)
+        y = (corners[:, 0] + block - oy) // cell
+        x = (corners[:, 1] + block - ox) // cell
+        cells = means[y[:, None, None] + steps[None, :, None], x[:, None, None] + steps[None, None]]
+        features.append(cells.reshape(len(corners), -1))
+    return features
+
+
+def brushwork(image, mask, sigma=BRUSH_SIGMA, block=BRUSH_BLOCK, origin=(0, 0), wanted=None,
+              sparse=False):
+    """The painting's own brushwork for holes already filled smoothly (the coarse prediction):
+    what to add to the fill so that its detail finer than sigma px is that of known paint whose
+    coarser paint matches the fill's there (issue 30's guided synthesis, in one pass of
+    blocks). Each block of `block` px on a half-block grid of the painting takes the detail of
+    one of the BRUSH_CHOICES fully known blocks (among the BRUSH_NEAR nearest the centre of its
+    BRUSH_TILE-px tile of the painting) whose means over BRUSH_CELL-px cells best match the
+    fill's (least squares), which one fixed by the block's place in the painting; the blocks
+    overlap with a raised-cosine window normalised to keep the detail's variance, and replace
+    the fill's own detail finer than sigma. Where no block of paint is clear of the holes (a
+    small painting), blocks of half the size (and half sigma and cell), then a quarter.
+    origin, wanted, sparse: as grain's. image: float (H, W, C), its holes holding the smooth
+    fill."""
+    from scipy.spatial import cKDTree
+    image = np.asarray(image, np.float32)
+    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
+    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
+    out = np.zeros_like(image)
+    grid = None
+    # where no block of paint that size is clear of the holes (a small painting), half of it,
+    # down to a quarter
+    cell = BRUSH_CELL
+    for _ in range(3):
+        if holes.any() and min(holes.shape) >= block:
+            grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
+        if grid is not None:
+            break
+        block, sigma, cell = block // 2, sigma / 2, max(1, cell // 2)
+    if grid is None:
+        return out[wanted > 0] if sparse else out
+    sources, targets, ty, tx = grid
+    high, low = _high(image, sigma)
+    source_features, target_features = _cell_features(low, (sources, targets), block, cell)
+    choices = min(BRUSH_CHOICES, len(sources))
+    which = _hashed(targets, origin, choices)
+    picks = np.empty(len(targets), np.int64)
+    # the targets by BRUSH_TILE-px tiles of the painting; each tile's candidates: the
+    # BRUSH_NEAR blocks of paint nearest its centre (all of them, if no more)
+    where = targets + np.array(origin)
+    tile = where // BRUSH_TILE
+    keys = tile[:, 0] * (1 << 20) + tile[:, 1]
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    tree = cKDTree(sources) if len(sources) > BRUSH_NEAR else None
+    source_norms = np.einsum("ij,ij->i", source_features, source_features)
+    for members in np.split(order, bounds):
+        if tree is None:
+            candidates = np.arange(len(sources))
+        else:
+            centre = (tile[members[0]] + 0.5) * BRUSH_TILE - np.array(origin)
+            candidates = np.sort(tree.query(centre, k=BRUSH_NEAR)[1])
+        wanted_features = target_features[members]
+        distance = (source_norms[candidates][None]
+                    - 2.0 * wanted_features @ source_features[candidates].T)
+        # the best few, in order (ties to the first block of paint in the crop's rows)
+        best = np.argpartition(distance, choices - 1, axis=1)[:, :choices]
+        rows = np.arange(len(members))[:, None]
+        ranked = np.lexsort((best, distance[rows, best]), axis=1)
+        chosen = best[rows[:, 0], ranked[rows[:, 0], which[members]]]
+        picks[members] = candidates[chosen]
+    detail = _paste(high, wanted, sources, targets, picks, ty, tx, block, sparse=True)
+    chosen = wanted > 0
+    added = detail - high[chosen]
+    if sparse:
+        return added
+    out[chosen] = added
     return out

@@ -26,9 +26,12 @@ alone, never on the tiles.
 
 `auto` sends thin regions (every pixel within `thin_radius` pixels of known paint: specks,
 cracks, strokes) to the speck fill (0.7 biharmonic + 0.3 Navier-Stokes with a radius of 1 px,
-classical.speck_fill) and wide ones to the model, then adds the painting's own grain to them
-(classical.grain: the finest detail of the paint nearby, block by block): a smooth fill is a
-smear where paint has grain. `smooth` is auto without the grain (the highest PSNR). `textured`
+classical.speck_fill) and wide ones to the model, then adds half of the painting's own
+brushwork to them (classical.brushwork: the model's fill is the guide, and each block of the
+loss takes the detail finer than 3 px of a block of paint nearby whose coarser colours match the
+fill's there): a smooth fill is a smear where paint has brushwork. `brushwork` adds all of it
+(the most texture), `grain` the paint's finest grain instead (classical.grain; auto until issue
+30), and `smooth` neither (the highest PSNR). `textured`
 gives each wide region a PatchMatch fill at full resolution on a crop around it instead, and
 keeps the low frequencies of the mean of three fills (the model's and Telea's, PatchMatch's)
 with PatchMatch's own high frequencies (slower; docs/filling.md says how each was chosen).
@@ -37,7 +40,7 @@ import cv2
 import numpy as np
 
 from filling import registry
-from filling.classical import grain, patchmatch_fill, pyramid_fill, source_margin, textured
+from filling.classical import brushwork, patchmatch_fill, pyramid_fill, source_margin, textured
 from models.loading import model_size
 from utils.errors import UserError, check_finite
 from utils.images import IMAGE_SIZE, from_float, to_float
@@ -45,7 +48,6 @@ from utils.masks import composite, damage
 
 TILE = 128
 BLEND_MARGIN = 16
-GRAIN_MARGIN = 48  # room for blocks of grain clear of the holes (classical.grain)
 
 
 class Regions:
@@ -276,7 +278,25 @@ def _any_size(model):
     return not any(layer.__class__.__name__ == "ChannelwiseDense" for layer in model.layers)
 
 
-GRAPH_BATCHES = 4  # windows of one size for more batches than this: the model traced once
+GRAPH_BATCHES = 4  # more batches than this (in one fill or in all so far): the model traced
+_EAGER_BATCHES = {}  # id(model) -> batches this process has filled with it eagerly
+
+
+def _use_graph(model, batches):
+    """Whether to fill batches batches with the model as one traced graph (_compiled): once it
+    is traced, always; before, where these batches with those already filled eagerly by this
+    process pass GRAPH_BATCHES (its trace costs about five eager calls, and then each call a
+    quarter to a half of one: a folder of paintings pays it once). The two give the same
+    values (a test)."""
+    if id(model) in _GRAPHS:
+        return True
+    done = _EAGER_BATCHES.get(id(model), 0)
+    if done + batches > GRAPH_BATCHES:
+        return True
+    _EAGER_BATCHES[id(model)] = done + batches
+    return False
+
+
 LADDER = (4, 2)  # smaller windows for small losses: the model's size divided by these
 
 
@@ -350,12 +370,14 @@ def _enlarged(small, window, crop):
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0.0,
-               tally=None):
+def _fill_wide(pixels, regions, selected, model, texture=False, detail_strength=0.0,
+               tally=None, detail=brushwork, detail_margin=64):
     """Fill the selected regions, each at its own scale: on a window around it (see _window),
     shrunk to the model's size and filled there (see _small_fills), enlarged and blended in;
-    with texture, add PatchMatch's grain at full resolution; with grain_strength, that much of
-    the painting's own grain copied in from nearby paint (see the module's docstring)."""
+    with texture, add PatchMatch's grain at full resolution; with detail_strength, that much of
+    the painting's own detail copied in from nearby paint by detail (classical.brushwork or
+    classical.grain), reading detail_margin px around the losses (see the module's
+    docstring)."""
     ids = np.arange(1, regions.count + 1)
     if selected is not None:
         ids = ids[selected[1:]]
@@ -369,27 +391,28 @@ def _fill_wide(pixels, regions, selected, model, texture=False, grain_strength=0
     groups = _window_groups(regions, ids, size, ladder)
     for unit in dict.fromkeys(g[2] for g in groups):
         same = [g for g in groups if g[2] == unit]
+        graph = model is not None and _use_graph(model_at(model, unit), -(-len(same) // BATCH))
         for start in range(0, len(same), BATCH):
             chunk = same[start:start + BATCH]
             views = [_model_view(pixels, regions.holes, window, unit, pad=model is not None)
                      for window, _, _ in chunk]
             smalls = _small_fills(model_at(model, unit), views, texture or model is None,
-                                  graph=len(same) > GRAPH_BATCHES * BATCH)
+                                  graph=graph)
             for (window, members, _), small in zip(chunk, smalls):
                 for cell in _cells(regions, members, BLEND_CELL):
                     _blend(pixels, regions, wide, cell, window, small, texture)
                 if tally is not None:
                     tally.add(regions.area[members].sum())
-    if grain_strength:
-        # then the painting's own grain, on fewer and larger crops (its cost is per crop)
-        for cell in _cells(regions, ids, GRAIN_CELL):
-            _add_grain(pixels, regions, wide, cell, grain_strength)
+    if detail_strength:
+        # then the painting's own detail, on fewer and larger crops (its cost is per crop)
+        for cell in _cells(regions, ids, DETAIL_CELL):
+            _add_detail(pixels, regions, wide, cell, detail_strength, detail, detail_margin)
             if tally is not None:
                 tally.add(regions.area[cell].sum())
 
 
 BLEND_CELL = 128  # px: a window's regions are blended in on crops around those of each cell
-GRAIN_CELL = 512  # px: and take their grain on crops around those of each larger cell
+DETAIL_CELL = 1024  # px: and take their detail on crops around those of each larger cell
 
 
 def _cells(regions, members, side):
@@ -423,15 +446,16 @@ def _blend(pixels, regions, wide, members, window, small, texture):
     _write(pixels, crop, regions.own(crop, members), np.clip(filled, 0.0, 1.0))
 
 
-def _add_grain(pixels, regions, wide, members, strength):
-    """Add strength times the painting's own grain (classical.grain) to the filled regions
-    members; it is copied from the known paint around them (every wide hole, filled or not,
-    counts as unknown, so the result needs no order)."""
+def _add_detail(pixels, regions, wide, members, strength, detail, margin):
+    """Add strength times the painting's own detail to the filled regions members, found by
+    detail (classical.brushwork, guided by the smooth fill already there, or classical.grain)
+    on a crop of margin px around them: it is copied from the known paint there (every wide
+    hole, filled or not, counts as unknown, so the result needs no order)."""
     x, y, w, h = regions.boxes[members].T
-    crop = regions.crop((x.min(), y.min(), (x + w).max(), (y + h).max()), GRAIN_MARGIN)
+    crop = regions.crop((x.min(), y.min(), (x + w).max(), (y + h).max()), margin)
     own = regions.own(crop, members)
-    found = grain(_rgb(pixels[crop]), wide[regions.labels[crop]].astype(np.uint8),
-                  origin=(crop[0].start, crop[1].start), wanted=own, sparse=True)
+    found = detail(_rgb(pixels[crop]), wide[regions.labels[crop]].astype(np.uint8),
+                   origin=(crop[0].start, crop[1].start), wanted=own, sparse=True)
     filled = pixels[crop][own]  # (N, 1 or 3) samples of the filled holes
     values = _rgb(filled[:, None])[:, 0] + strength * found
     if pixels.shape[2] == 1:
@@ -457,14 +481,15 @@ def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0, pro
         _fill_classical(pixels, regions, None, method, radius, _Tally(progress, total))
     else:
         wide = regions.inscribed_radius() > thin_radius
-        grain_stage = regions.area[1:][wide[1:]].sum() if entry.grain else 0
-        tally = _Tally(progress, total + grain_stage)
+        detail_stage = regions.area[1:][wide[1:]].sum() if entry.detail_strength else 0
+        tally = _Tally(progress, total + detail_stage)
         if (~wide[1:]).any():
             _fill_classical(pixels, regions, ~wide, "specks", None, tally)
         if wide[1:].any():
             # The thin regions are filled by now, so the wide fill sees them as paint.
             _fill_wide(pixels, regions, wide, model if entry.uses_model else None,
-                       texture=entry.texture, grain_strength=entry.grain, tally=tally)
+                       texture=entry.texture, detail_strength=entry.detail_strength, tally=tally,
+                       detail=entry.detail, detail_margin=entry.detail_margin)
     if progress is not None:
         progress(1.0)
     return pixels

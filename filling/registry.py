@@ -8,7 +8,8 @@ Three strategies (filling/fill.py carries each out at a painting's full resoluti
 - "thin-wide": thin losses (specks, cracks, strokes) by the speck fill, wide ones from a model
   (`--model`, a file or a shipped model's name) or, without one, from the mean of the pyramid
   fill and Telea's, each on a window at its own scale and blended in at full resolution;
-  `grain` adds the painting's own grain to the wide ones, `texture` PatchMatch's;
+  `detail_strength` adds that much of the painting's own brushwork (or, `detail` c.grain, its
+  finest grain) to the wide ones, `texture` PatchMatch's grain;
 - "model": every loss from a saved model alone (a shipped model's name, or a .keras file, given
   as the method).
 """
@@ -20,9 +21,9 @@ from filling import classical as c
 from models.loading import PRETRAINED
 from utils.errors import UserError
 
-# auto's grain: nearby paint's finest detail (finer than classical.GRAIN_SIGMA) at its own
-# strength; chosen on 24 training paintings (docs/filling.md)
-GRAIN_STRENGTH = 1.0
+# auto's detail: the painting's brushwork (classical.brushwork) at half its strength, the most
+# that cost no PSNR on 24 training paintings (docs/filling.md)
+BRUSH_STRENGTH = 0.5
 DEFAULT_MODEL = PRETRAINED / "context_encoder.keras"
 # The inpainting models shipped in pretrained/ (pretrained/README.md has their recipes).
 SHIPPED_MODELS = {name: PRETRAINED / f"{name}.keras"
@@ -44,7 +45,9 @@ class Fill:
     radius: bool = False              # takes --radius
     uses_model: bool = False          # wide losses from --model (thin-wide) or the method's file
     texture: bool = False             # thin-wide: PatchMatch's grain in the wide losses
-    grain: float = 0.0                # thin-wide: this much of nearby paint's grain copied in
+    detail_strength: float = 0.0      # thin-wide: this much of nearby paint's detail copied in
+    detail: Callable = c.brushwork    # how: its brushwork, or its finest grain (c.grain)
+    detail_margin: int = 64           # px of paint read around the losses for it
     depth: str = "float"              # what it computes in: float, or 8-bit (then a 16-bit
     #                                   scan's filled samples have 8-bit steps; others stay exact)
     margin: Callable = lambda box, radius: 8  # pixels of paint a crop holds around its losses
@@ -55,11 +58,16 @@ class Fill:
 
 
 FILLS = {f.name: f for f in (
-    Fill("auto", "thin losses by Navier-Stokes, wide ones by the learned model at the loss's "
-         "scale with the painting's own grain copied in (the default)", "thin-wide",
-         uses_model=True, grain=GRAIN_STRENGTH),
-    Fill("smooth", "auto without the grain: the highest PSNR, but a smooth smear in wide "
+    Fill("auto", "thin losses by the speck fill, wide ones by the learned model at the loss's "
+         "scale with the brushwork of paint coloured like the fill copied in at half strength "
+         "(the default)", "thin-wide", uses_model=True, detail_strength=BRUSH_STRENGTH),
+    Fill("smooth", "auto without the brushwork: the highest PSNR, but a smooth smear in wide "
          "losses", "thin-wide", uses_model=True),
+    Fill("brushwork", "auto with the brushwork at its full strength: the most texture, for "
+         "0.2-0.6 dB of PSNR", "thin-wide", uses_model=True, detail_strength=1.0),
+    Fill("grain", "auto with the paint's finest grain instead of its brushwork (the default "
+         "until issue 30)", "thin-wide", uses_model=True, detail_strength=1.0, detail=c.grain,
+         detail_margin=48),
     Fill("textured", "auto with PatchMatch's grain in the wide losses (slower)", "thin-wide",
          uses_model=True, texture=True, depth="8-bit"),
     Fill("telea", "OpenCV's fast marching (Telea 2004)", "classical", c.opencv_fill("telea"),

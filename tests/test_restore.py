@@ -192,19 +192,21 @@ def _canvas_with_grain(shape=(120, 180), seed=0):
     return np.clip(base + grain[..., None], 0, 1).astype(np.float32)
 
 
-@pytest.mark.parametrize("method", ["auto", "textured"])
-def test_default_and_textured_fills_have_the_paintings_grain_where_smooth_is_smooth(method):
-    from utils.metrics import hole_psnr, hole_sharpness
+@pytest.mark.parametrize("method, share", [("auto", 0.6), ("brushwork", 0.4), ("grain", 0.4),
+                                           ("textured", 0.4)])
+def test_fills_with_detail_have_the_paintings_texture_where_smooth_is_smooth(method, share):
+    """On a woven grain the fills that copy the painting's detail in come much nearer its
+    texture than the smooth fill (texture distance 0.87; auto, at half strength, 0.46; the
+    others 0.16-0.24), and stay near the original: the detail is the painting's, not noise."""
+    from utils.metrics import hole_psnr, texture_distance
     image = _canvas_with_grain()
     mask = np.zeros(image.shape[:2], np.float32)
     mask[40:80, 60:120] = 1
     smooth = restore_image(damage(image, mask), mask, "smooth")
-    grain = restore_image(damage(image, mask), mask, method)
-    assert np.array_equal(grain[mask == 0], image[mask == 0])
-    assert hole_sharpness(smooth, image, mask) < 0.2
-    assert hole_sharpness(grain, image, mask) > 0.4
-    # the grain is the painting's own, not noise: the fill stays close to the original
-    assert hole_psnr(grain, image, mask) > 20
+    detailed = restore_image(damage(image, mask), mask, method)
+    assert np.array_equal(detailed[mask == 0], image[mask == 0])
+    assert texture_distance(detailed, image, mask) < share * texture_distance(smooth, image, mask)
+    assert hole_psnr(detailed, image, mask) > 20
 
 
 @pytest.mark.parametrize("method", [n for n, f in FILLS.items() if f.depth == "8-bit"])
@@ -254,7 +256,7 @@ def test_model_views_keep_the_aspect_and_pad_by_reflection():
     assert mask[:shape[0]].any() and mask.max() == 1
 
 
-@pytest.mark.parametrize("method", ["auto", "smooth", "model"])
+@pytest.mark.parametrize("method", ["auto", "smooth", "brushwork", "model"])
 def test_the_wide_fill_does_not_depend_on_the_tiles(method, small_model, monkeypatch):
     import filling.fill as fill_module
     damaged, _, mask = damaged_painting(shape=(300, 520))
@@ -293,3 +295,55 @@ def test_the_fill_reports_its_progress_up_to_the_whole(small_model):
     fill(pixels, mask, "auto", small_model, progress=shares.append)
     assert len(shares) > 2 and shares == sorted(shares) and shares[-1] == 1.0
     assert 0 < shares[0] < 1
+
+
+def test_the_model_as_a_traced_graph_fills_as_its_eager_call_and_takes_over_once_paid(
+        small_model, monkeypatch):
+    import filling.fill as fill_module
+    damaged, _, mask = damaged_painting(shape=(200, 300))
+    mask[60:120, 100:200] = 1
+    damaged = damage(damaged, mask)
+    monkeypatch.setattr(fill_module, "_GRAPHS", {})
+    monkeypatch.setattr(fill_module, "_EAGER_BATCHES", {})
+    monkeypatch.setattr(fill_module, "GRAPH_BATCHES", 2)
+    eager = restore_image(damaged, mask, "smooth", small_model)
+    assert not fill_module._GRAPHS  # one batch: the eager call
+    restore_image(damaged, mask, "smooth", small_model)
+    assert not fill_module._GRAPHS  # two so far: still cheaper than a trace
+    graph = restore_image(damaged, mask, "smooth", small_model)
+    assert fill_module._GRAPHS  # the third: traced, and from now on the graph
+    assert np.array_equal(eager, graph)
+
+
+def _two_brushworks(shape=(160, 240), seed=0):
+    """A blue half painted in horizontal strokes (rows of 6 px) beside a yellow half in
+    vertical ones, with a fine noise: paint whose colour tells which brushwork it has."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    left = x < shape[1] / 2
+    strokes = np.where(left, np.sin(y * np.pi / 3), np.sin(x * np.pi / 3)) * 0.12
+    base = np.where(left[..., None], [0.2, 0.3, 0.7], [0.8, 0.7, 0.2]).astype(np.float32)
+    image = base + (strokes + rng.normal(0, 0.01, shape))[..., None]
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def test_brushwork_copies_the_brushwork_of_paint_coloured_like_the_fill():
+    from utils.metrics import hole_psnr, texture_distance
+    image = _two_brushworks()
+    mask = np.zeros(image.shape[:2], np.float32)
+    mask[50:110, 70:170] = 1  # a wide loss across both halves
+    damaged = damage(image, mask)
+    fills = {m: restore_image(damaged, mask, m) for m in ("smooth", "auto", "brushwork")}
+    brush = fills["brushwork"]
+    assert np.array_equal(brush[mask == 0], image[mask == 0])
+    # the strokes of each half continue in it: rows vary where the paint is blue, columns
+    # where it is yellow (the fill's colour chose the paint its strokes come from)
+    blue, yellow = brush[60:100, 80:110, 2], brush[60:100, 130:160, 0]
+    assert blue.mean(axis=1).std() > 2 * blue.mean(axis=0).std()
+    assert yellow.mean(axis=0).std() > 2 * yellow.mean(axis=1).std()
+    texture = {m: texture_distance(f, image, mask) for m, f in fills.items()}
+    assert texture["brushwork"] < 0.6 * texture["smooth"]
+    assert texture["brushwork"] < texture["auto"]
+    # strokes of the right strength, in no known phase: at most the smooth fill's error again
+    # (3 dB; here 16.2 against 18.7), where strokes twice as strong would cost 7 dB
+    assert hole_psnr(brush, image, mask) > hole_psnr(fills["smooth"], image, mask) - 3.5
