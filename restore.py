@@ -9,10 +9,11 @@ written to. For each painting OUT holds <name>_restored.png (or .tif with --form
 <name>_mask.png (white = filled), <name>_figure.jpg and <name>_record.json (the input's sha256,
 the method, the model and its sha256, every setting, the project version, the time taken).
 
---method auto (the default) fills thin damage (specks, cracks, strokes) with OpenCV Navier-Stokes
-and wide losses with the learned model (--model), the most accurate on large holes in
-evaluate.py; --method textured gives the wide losses the painting's own grain (from PatchMatch)
-instead of a smooth smear, still more accurate than any classical method, and slower.
+--method auto (the default) fills thin damage (specks, cracks, strokes) with a biharmonic and
+Navier-Stokes blend and wide losses with the learned model (--model), then lays half of the
+painting's own brushwork on them (the strokes of nearby paint coloured like the fill);
+--method brushwork lays all of it (the most texture, less PSNR), --method smooth none (the
+highest PSNR, a smear), and --method textured the painting's grain from PatchMatch (slower).
 
 A folder is restored by --jobs worker processes at once (default: one per core), each loading
 the models once and holding its share of the memory. A painting that fails in a batch (a
@@ -29,7 +30,7 @@ examples:
   python restore.py page.png --point 410,220 --point 95,630 # the two losses clicked
   python restore.py page.png --point 410,220 --similar      # and every loss like it
   python restore.py mural.jpg --grow 2                      # a wider margin around each loss
-  python restore.py painting.jpg --method textured          # wide losses with the paint's grain
+  python restore.py painting.jpg --method brushwork         # the most of the paint's strokes
 """
 import itertools
 import multiprocessing

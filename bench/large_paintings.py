@@ -6,7 +6,8 @@ each checked against the manifest's sha256, made upright RGB and written as PNG 
 git-ignored data/large. No inpainting model of the project was trained on them (the Context
 Encoders trained on paintings/train only; the detector's corpus copies are 768 px).
 
-    python bench/large_paintings.py /work/.mirror            # the folder fetch put the snapshot in
+    python bench/large_paintings.py MIRROR     # the folder the snapshots were fetched into
+    python bench/large_paintings.py --repo ArtWall/.git     # or your own clone of the repository
     python evaluate.py --data data/large --full-size --masks centre blobs
 """
 import argparse
@@ -26,8 +27,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mirror", type=Path,
-                        help="the folder holding klv4de+ArtWall/repo (the search tool's fetch)")
+    parser.add_argument("mirror", type=Path, nargs="?",
+                        help="the folder holding klv4de+ArtWall/repo (as the corpus's README "
+                        "fetches it)")
+    parser.add_argument("--repo", type=Path, help="instead: the git directory of a clone of "
+                        "github.com/klv4de/ArtWall (its .git folder, or a bare clone)")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "large")
     parser.add_argument("--min-side", type=int, default=1200,
                         help="the shortest longer side kept, px (default 1200)")
@@ -37,9 +41,13 @@ def main(argv=None):
     Image.MAX_IMAGE_PIXELS = 2 ** 27
     if not args.manifest.is_file():
         sys.exit(f"error: no corpus manifest at {args.manifest}")
-    gitdir = args.mirror / REPOSITORY.replace("/", "+") / "repo"
+    if args.repo is None and args.mirror is None:
+        sys.exit(f"error: give the folder of the fetched snapshots, or --repo with a clone of "
+                 f"{REPOSITORY}")
+    gitdir = args.repo or args.mirror / REPOSITORY.replace("/", "+") / "repo"
     if not gitdir.is_dir():
-        sys.exit(f"error: no snapshot of {REPOSITORY} at {gitdir} (fetch github:{REPOSITORY})")
+        sys.exit(f"error: no git directory of {REPOSITORY} at {gitdir} (clone "
+                 f"https://github.com/{REPOSITORY}, or fetch it as the corpus's README says)")
     with open(args.manifest, newline="") as handle:
         rows = [row for row in csv.DictReader(handle, delimiter="\t")
                 if row["source_repo"] == REPOSITORY

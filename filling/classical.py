@@ -273,7 +273,9 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
     grid of the painting, each from one of the GRAIN_CHOICES nearest fully known blocks, which
     one fixed by the block's place in the painting) and overlapped with a raised-cosine window
     normalised to keep the grain's variance. origin: where image lies in the painting (its
-    top-left pixel), so that a crop's grain is the painting's wherever the crop begins; wanted:
+    top-left pixel): the blocks laid in lie on the painting's grid, but the blocks they come
+    from are the crop's, so the grain depends on the crop (filling/fill.py fixes the crops by
+    the mask alone); wanted:
     the hole pixels whose grain is needed (default all). Returns the grain (H, W, C) for those
     pixels, 0 elsewhere, or with sparse only their values (N, C) in row order; image is float
     (H, W, C)."""
@@ -283,7 +285,7 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
     wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
     out = np.zeros_like(image)
     grid = None
-    if holes.any() and min(holes.shape) >= block:
+    if wanted.any() and min(holes.shape) >= block:
         # a source block must be clear of holes and of the blur's reach into them
         grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
     if grid is None:
@@ -347,7 +349,7 @@ def brushwork(image, mask, sigma=BRUSH_SIGMA, block=BRUSH_BLOCK, origin=(0, 0), 
     # down to a quarter
     cell = BRUSH_CELL
     for _ in range(3):
-        if holes.any() and min(holes.shape) >= block:
+        if wanted.any() and min(holes.shape) >= block:
             grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
         if grid is not None:
             break

@@ -279,7 +279,7 @@ def _any_size(model):
 
 
 GRAPH_BATCHES = 4  # more batches than this (in one fill or in all so far): the model traced
-_EAGER_BATCHES = {}  # id(model) -> batches this process has filled with it eagerly
+_EAGER_BATCHES = {}  # id(model) -> (model, batches this process has filled with it eagerly)
 
 
 def _use_graph(model, batches):
@@ -290,10 +290,10 @@ def _use_graph(model, batches):
     values (a test)."""
     if id(model) in _GRAPHS:
         return True
-    done = _EAGER_BATCHES.get(id(model), 0)
+    done = _EAGER_BATCHES.get(id(model), (model, 0))[1]
     if done + batches > GRAPH_BATCHES:
         return True
-    _EAGER_BATCHES[id(model)] = done + batches
+    _EAGER_BATCHES[id(model)] = (model, done + batches)  # kept alive: its id stays its own
     return False
 
 
@@ -404,11 +404,16 @@ def _fill_wide(pixels, regions, selected, model, texture=False, detail_strength=
                 if tally is not None:
                     tally.add(regions.area[members].sum())
     if detail_strength:
-        # then the painting's own detail, on fewer and larger crops (its cost is per crop)
+        # then the painting's own detail, on fewer and larger crops (its cost is per crop),
+        # every cell's found on the smooth fill before any is added (brushwork reads the fill
+        # of the holes near it, so the result needs no order)
+        found = []
         for cell in _cells(regions, ids, DETAIL_CELL):
-            _add_detail(pixels, regions, wide, cell, detail_strength, detail, detail_margin)
+            found.append(_find_detail(pixels, regions, wide, cell, detail, detail_margin))
             if tally is not None:
                 tally.add(regions.area[cell].sum())
+        for crop, where, values in found:
+            _add_detail(pixels, crop, where, detail_strength * values)
 
 
 BLEND_CELL = 128  # px: a window's regions are blended in on crops around those of each cell
@@ -446,21 +451,27 @@ def _blend(pixels, regions, wide, members, window, small, texture):
     _write(pixels, crop, regions.own(crop, members), np.clip(filled, 0.0, 1.0))
 
 
-def _add_detail(pixels, regions, wide, members, strength, detail, margin):
-    """Add strength times the painting's own detail to the filled regions members, found by
-    detail (classical.brushwork, guided by the smooth fill already there, or classical.grain)
-    on a crop of margin px around them: it is copied from the known paint there (every wide
-    hole, filled or not, counts as unknown, so the result needs no order)."""
+def _find_detail(pixels, regions, wide, members, detail, margin):
+    """(crop, where, values): the painting's own detail for the filled regions members, found
+    by detail (classical.brushwork, guided by the smooth fill there, or classical.grain) on a
+    crop of margin px around them, copied from the known paint there (every wide hole counts as
+    unknown); where: the (rows, columns) in the crop of members' pixels, values theirs (N, 3)."""
     x, y, w, h = regions.boxes[members].T
     crop = regions.crop((x.min(), y.min(), (x + w).max(), (y + h).max()), margin)
     own = regions.own(crop, members)
-    found = detail(_rgb(pixels[crop]), wide[regions.labels[crop]].astype(np.uint8),
-                   origin=(crop[0].start, crop[1].start), wanted=own, sparse=True)
-    filled = pixels[crop][own]  # (N, 1 or 3) samples of the filled holes
-    values = _rgb(filled[:, None])[:, 0] + strength * found
+    values = detail(_rgb(pixels[crop]), wide[regions.labels[crop]].astype(np.uint8),
+                    origin=(crop[0].start, crop[1].start), wanted=own, sparse=True)
+    rows, columns = np.nonzero(own)  # row order, as values
+    return crop, (rows.astype(np.int32), columns.astype(np.int32)), values
+
+
+def _add_detail(pixels, crop, where, found):
+    """Add found (N, 3) to the filled pixels of the crop at where (rows, columns)."""
+    filled = pixels[crop][where]  # (N, 1 or 3) samples of the filled holes
+    values = _rgb(filled[:, None])[:, 0] + found
     if pixels.shape[2] == 1:
         values = values.mean(axis=1, keepdims=True)
-    pixels[crop][own] = from_float(np.clip(values, 0.0, 1.0), pixels.dtype)
+    pixels[crop][where] = from_float(np.clip(values, 0.0, 1.0), pixels.dtype)
 
 
 def fill(pixels, mask, method="auto", model=None, radius=3, thin_radius=6.0, progress=None):

@@ -64,7 +64,7 @@ FILLS = {f.name: f for f in (
     Fill("smooth", "auto without the brushwork: the highest PSNR, but a smooth smear in wide "
          "losses", "thin-wide", uses_model=True),
     Fill("brushwork", "auto with the brushwork at its full strength: the most texture, for "
-         "0.2-0.6 dB of PSNR", "thin-wide", uses_model=True, detail_strength=1.0),
+         "0.3-0.7 dB of PSNR", "thin-wide", uses_model=True, detail_strength=1.0),
     Fill("grain", "auto with the paint's finest grain instead of its brushwork (the default "
          "until issue 30)", "thin-wide", uses_model=True, detail_strength=1.0, detail=c.grain,
          detail_margin=48),

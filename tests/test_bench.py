@@ -64,6 +64,11 @@ def test_the_large_painting_set_is_built_from_the_snapshot_checked_and_at_its_ow
     with Image.open(out / "big.png") as made:
         assert made.size == (1300, 900)
     assert "changed.jpg missing or changed" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="no snapshot"):
+    # a clone of the user's own, by its git directory
+    again = tmp_path / "again"
+    large_paintings.main(["--repo", str(work / ".git"), "--out", str(again), "--manifest",
+                          str(manifest)])
+    assert sorted(p.name for p in again.iterdir()) == ["big.png"]
+    with pytest.raises(SystemExit, match="no git directory"):
         large_paintings.main([str(tmp_path / "nowhere"), "--out", str(out), "--manifest",
                               str(manifest)])

@@ -347,3 +347,21 @@ def test_brushwork_copies_the_brushwork_of_paint_coloured_like_the_fill():
     # strokes of the right strength, in no known phase: at most the smooth fill's error again
     # (3 dB; here 16.2 against 18.7), where strokes twice as strong would cost 7 dB
     assert hole_psnr(brush, image, mask) > hole_psnr(fills["smooth"], image, mask) - 3.5
+
+
+def test_the_detail_of_each_loss_does_not_depend_on_the_order_of_its_neighbours(monkeypatch):
+    """Brushwork reads the fill of the holes near a loss: every cell's detail is found on the
+    smooth fill before any is added, so two close losses in different cells come out the same
+    whichever cell is done first."""
+    import filling.fill as fill_module
+    image = _two_brushworks()
+    mask = np.zeros(image.shape[:2], np.float32)
+    mask[40:90, 50:100] = 1
+    mask[40:90, 104:160] = 1  # 4 px of paint between them; the cells are 64 px
+    monkeypatch.setattr(fill_module, "DETAIL_CELL", 64)
+    damaged = damage(image, mask)
+    forward = restore_image(damaged, mask, "auto")
+    cells = fill_module._cells
+    monkeypatch.setattr(fill_module, "_cells", lambda *a: cells(*a)[::-1])
+    backward = restore_image(damaged, mask, "auto")
+    assert np.array_equal(forward, backward)
