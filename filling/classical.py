@@ -176,15 +176,33 @@ BRUSH_NEAR = 1024
 BRUSH_TILE = 256  # px: the targets of one tile of the painting share their candidates
 
 
+def _inputs(image, mask, wanted):
+    """grain's and brushwork's inputs as they work on them: (float32 image, holes and wanted
+    pixels as uint8 masks; wanted defaults to the holes)."""
+    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
+    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
+    return np.asarray(image, np.float32), holes, wanted
+
+
+def _nothing(image, wanted, sparse):
+    """No detail for the wanted pixels, in the form grain and brushwork return."""
+    if sparse:
+        return np.zeros((int(np.count_nonzero(wanted)), image.shape[2]), np.float32)
+    return np.zeros_like(image)
+
+
 def _block_grid(holes, wanted, reach, block, origin):
     """The blocks grain and brushwork copy between: (sources, targets, ty, tx), or None where
-    there is nothing to copy. sources: the top-left corners (y, x) of the crop's blocks on a
+    there is nothing to copy (no wanted pixel, a crop smaller than a block, no block of paint
+    clear of the holes). sources: the top-left corners (y, x) of the crop's blocks on a
     half-block grid clear of every hole and of `reach` px around them; targets: the corners of
     the painting's half-block grid (ty, tx its rows and columns in the crop, from one step
     before it, so every hole pixel is under two blocks per axis) whose block touches a wanted
     pixel."""
     import cv2
     height, width = holes.shape
+    if not wanted.any() or min(height, width) < block:
+        return None
     tainted = cv2.dilate(holes, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     count = cv2.integral(tainted)
     step = block // 2
@@ -275,21 +293,15 @@ def grain(image, mask, sigma=GRAIN_SIGMA, block=GRAIN_BLOCK, origin=(0, 0), want
     normalised to keep the grain's variance. origin: where image lies in the painting (its
     top-left pixel): the blocks laid in lie on the painting's grid, but the blocks they come
     from are the crop's, so the grain depends on the crop (filling/fill.py fixes the crops by
-    the mask alone); wanted:
-    the hole pixels whose grain is needed (default all). Returns the grain (H, W, C) for those
-    pixels, 0 elsewhere, or with sparse only their values (N, C) in row order; image is float
-    (H, W, C)."""
+    the mask alone); wanted: the hole pixels whose grain is needed (default all). Returns the
+    grain (H, W, C) for those pixels, 0 elsewhere, or with sparse only their values (N, C) in
+    row order; image is float (H, W, C)."""
     from scipy.spatial import cKDTree
-    image = np.asarray(image, np.float32)
-    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
-    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
-    out = np.zeros_like(image)
-    grid = None
-    if wanted.any() and min(holes.shape) >= block:
-        # a source block must be clear of holes and of the blur's reach into them
-        grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
+    image, holes, wanted = _inputs(image, mask, wanted)
+    # a source block must be clear of holes and of the blur's reach into them
+    grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
     if grid is None:
-        return out[wanted > 0] if sparse else out
+        return _nothing(image, wanted, sparse)
     sources, targets, ty, tx = grid
     high, _ = _high(image, sigma)
     k = min(GRAIN_CHOICES, len(sources))
@@ -340,22 +352,17 @@ def brushwork(image, mask, sigma=BRUSH_SIGMA, block=BRUSH_BLOCK, origin=(0, 0), 
     origin, wanted, sparse: as grain's. image: float (H, W, C), its holes holding the smooth
     fill."""
     from scipy.spatial import cKDTree
-    image = np.asarray(image, np.float32)
-    holes = (np.asarray(mask) > 0.5).astype(np.uint8)
-    wanted = holes if wanted is None else (np.asarray(wanted) > 0).astype(np.uint8)
-    out = np.zeros_like(image)
-    grid = None
+    image, holes, wanted = _inputs(image, mask, wanted)
     # where no block of paint that size is clear of the holes (a small painting), half of it,
     # down to a quarter
     cell = BRUSH_CELL
     for _ in range(3):
-        if wanted.any() and min(holes.shape) >= block:
-            grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
+        grid = _block_grid(holes, wanted, int(np.ceil(3 * sigma)), block, origin)
         if grid is not None:
             break
         block, sigma, cell = block // 2, sigma / 2, max(1, cell // 2)
     if grid is None:
-        return out[wanted > 0] if sparse else out
+        return _nothing(image, wanted, sparse)
     sources, targets, ty, tx = grid
     high, low = _high(image, sigma)
     source_features, target_features = _cell_features(low, (sources, targets), block, cell)
@@ -391,5 +398,6 @@ def brushwork(image, mask, sigma=BRUSH_SIGMA, block=BRUSH_BLOCK, origin=(0, 0), 
     added = detail - high[chosen]
     if sparse:
         return added
+    out = np.zeros_like(image)
     out[chosen] = added
     return out

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from filling import registry
-from filling.classical import brushwork, patchmatch_fill, pyramid_fill, source_margin, textured
+from filling.classical import patchmatch_fill, pyramid_fill, source_margin, textured
 from models.loading import model_size
 from utils.errors import UserError, check_finite
 from utils.images import IMAGE_SIZE, from_float, to_float
@@ -371,7 +371,7 @@ def _enlarged(small, window, crop):
 
 
 def _fill_wide(pixels, regions, selected, model, texture=False, detail_strength=0.0,
-               tally=None, detail=brushwork, detail_margin=64):
+               tally=None, detail=None, detail_margin=0):
     """Fill the selected regions, each at its own scale: on a window around it (see _window),
     shrunk to the model's size and filled there (see _small_fills), enlarged and blended in;
     with texture, add PatchMatch's grain at full resolution; with detail_strength, that much of
