@@ -45,10 +45,12 @@ from detection.learn import PaintingModel
 from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, SURE_LOSS, clean, full_size, grown,
                             to_rgb8, trim_rims, warm_up)
 from detection.registry import DETECTIONS
+from detection.specks import CONTRAST as SPECK_CONTRAST, pale_specks
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 
 DEFAULT_DETECTOR = PRETRAINED / "detector.keras"
+DEFAULT_THRESHOLD = 0.95
 
 
 @dataclass
@@ -58,8 +60,8 @@ class Detector:
     points_out: tuple = ()           # clicks on paint that must not be selected
     similar: bool = False            # clicks also select every loss like them (see above)
     grow: int = 0                    # widen the mask by this many pixels (negative: narrow it)
-    threshold: float = 0.95          # learned, colour: a loss above this probability (chosen
-    #                                  on clean paintings: docs/detection.md)
+    threshold: float = DEFAULT_THRESHOLD  # a loss above this probability (chosen on clean
+    #                                  paintings: docs/detection.md); auto's specks follow it
     min_area: int = 4                # smallest loss kept, in pixels of the copy analysed
     detail_side: int = DETAIL_SIDE   # the network's detail copy: at most this many pixels a
     #                                  side, 0 for the painting's own (detection/maps.py)
@@ -143,12 +145,18 @@ class Detector:
         threshold = self.threshold if threshold is None else threshold
         if not 0 < threshold < 1:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
-        if not self.damaged(probability):
-            return np.zeros(shape, np.uint8)
-        found = clean(probability > threshold, self.min_area)
-        mask = full_size(found, shape)
-        if image is not None:
-            trim_rims(mask, found, image, copies=copies)
+        if self.damaged(probability):
+            found = clean(probability > threshold, self.min_area)
+            mask = full_size(found, shape)
+            if image is not None:
+                trim_rims(mask, found, image, copies=copies)
+        else:
+            mask = np.zeros(shape, np.uint8)
+        if image is not None and DETECTIONS[self.method].specks:
+            # the flakes the network's copies blur, at the painting's resolution, whether or not
+            # the network judged it damaged; the slider moves their contrast with it
+            contrast = SPECK_CONTRAST * threshold / DEFAULT_THRESHOLD
+            mask |= pale_specks(image, contrast).view(np.uint8)
         return grown(mask, self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):

@@ -39,6 +39,7 @@ class Detection:
     probability: Callable = None  # probability(detector, image) -> (h, w) map, for a slider
     network: bool = False      # loads the detector network (its file goes in the record)
     classifier: bool = False   # fits a classifier of the painting's pixels (learn.py)
+    specks: bool = False       # adds the pale specks at the painting's resolution (specks.py)
 
 
 def network_probability(detector, image, copies=None):
@@ -132,7 +133,7 @@ DETECTIONS = {d.name: d for d in (
     Detection("auto", "the damage detector network; on a clearly damaged painting also every "
                       "pixel like its surest losses, learned from the painting's own pixels "
                       "(the default)", auto, probability=auto_probability, network=True,
-              classifier=True),
+              classifier=True, specks=True),
     Detection("learned", "the damage detector network alone", learned,
               probability=network_probability, network=True),
     Detection("colour", "the network, then every pixel like the losses it is surest of, learned "

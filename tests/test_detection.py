@@ -402,3 +402,73 @@ def test_a_paintings_copies_are_made_once_and_are_the_analysis_copies():
     assert np.array_equal(small, expected) and scale == expected_scale
     assert copies(200)[0] is small
     assert copies(800)[0] is copies(500)[0] and copies(800)[1] == 1.0
+
+
+def _flaked(rng, height=240, width=360, count=60):
+    """Dark paint with count pale, neutral flakes of 1-4 px, a pale stroke, a pale passage and
+    yellow dots (painted light, not lost); and the flakes' mask."""
+    image = textured_painting(rng, height, width) * 0.5
+    flakes = np.zeros((height, width), np.uint8)
+    for x, y, r in zip(rng.integers(10, width - 10, count), rng.integers(10, height - 10, count),
+                       rng.integers(0, 3, count)):
+        cv2.circle(flakes, (int(x), int(y)), int(r), 1, -1)
+    image[flakes > 0] = (0.86, 0.84, 0.80)
+    painted = np.zeros((height, width), np.uint8)
+    cv2.line(painted, (20, 30), (300, 60), 1, 3)       # a highlight's stroke
+    painted[150:200, 250:320] = 1                       # a white robe
+    image[painted > 0] = (0.9, 0.9, 0.88)
+    stars = np.zeros((height, width), np.uint8)
+    for x in range(40, 320, 40):                        # stars: yellow, not the ground's grey
+        cv2.circle(stars, (x, 220), 2, 1, -1)
+    image[stars > 0] = (0.95, 0.85, 0.35)
+    flakes[painted > 0] = 0
+    flakes[stars > 0] = 0
+    return image, flakes > 0, (painted | stars) > 0
+
+
+def test_pale_specks_are_flakes_on_darker_paint_not_pale_strokes_passages_or_colour():
+    """A speck of pale, neutral ground lighter than all the paint around it is found at the
+    painting's resolution; a pale stroke or passage (its own pixels fill the ring) and a yellow
+    dot are not. Bands of any height give one result; 16-bit and float samples the same."""
+    from detection.specks import pale_specks
+    rng = np.random.default_rng(21)
+    image, flakes, painted = _flaked(rng)
+    rgb8 = (image * 255 + 0.5).astype(np.uint8)
+    found = pale_specks(rgb8)
+    assert (found & flakes).sum() / flakes.sum() > 0.9
+    assert not (found & painted).any()
+    assert not (found & ~cv2.dilate(flakes.view(np.uint8), np.ones((3, 3))).astype(bool)).any()
+    for rows in (7, 64, 10000):
+        assert np.array_equal(pale_specks(rgb8, rows=rows), found)
+    assert np.array_equal(pale_specks(rgb8.astype(np.uint16) * 257), found)
+    assert np.array_equal(pale_specks(rgb8.astype(np.float32) / 255), found)
+    assert pale_specks(rgb8, contrast=70).sum() < found.sum() <= pale_specks(rgb8, 20).sum()
+    for shape in ((1, 1, 3), (3, 3), (2, 5000, 3), (5000, 2, 3)):  # uniform: nothing
+        assert not pale_specks(np.full(shape, 200, np.uint8)).any()
+    few, flakes, _ = _flaked(rng, count=8)  # a clean painting's few highlights: not a flaking
+    assert flakes.any() and not pale_specks(few).any()
+
+
+@pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
+def test_auto_adds_the_flakes_the_network_cannot_see_and_the_slider_moves_them():
+    """auto finds the flakes of a 900-px painting, which its network's 512-px copy blurs, with
+    its margin, and marks nothing else the network does not; a lower threshold marks more, a
+    higher fewer."""
+    from detection.maps import AUTOMATIC_MARGIN, grown
+    rng = np.random.default_rng(22)
+    image, flakes, painted = _flaked(rng, 600, 900, 300)
+    auto, learned = Detector(), Detector("learned")
+    network = learned(image).astype(bool)
+    assert (network & flakes).sum() / flakes.sum() < 0.75
+    found = auto(image)
+    assert found.shape == flakes.shape
+    near = grown(flakes.view(np.uint8), AUTOMATIC_MARGIN + 1) > 0
+    assert (found.astype(bool) & flakes).sum() / flakes.sum() > 0.9
+    assert not (found.astype(bool) & ~near & ~network).any()
+    probability = auto.probability(image)
+    assert np.array_equal(auto.from_probability(probability, flakes.shape, image=image), found)
+    marked = [auto.from_probability(probability, flakes.shape, t, image=image).sum()
+              for t in (0.5, 0.95, 0.99)]
+    assert marked[0] >= marked[1] >= marked[2] > 0
+    without = auto.from_probability(probability, flakes.shape).astype(bool)  # no painting given
+    assert (without & flakes).sum() < 0.8 * (found.astype(bool) & flakes).sum()
