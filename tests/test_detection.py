@@ -472,3 +472,20 @@ def test_auto_adds_the_flakes_the_network_cannot_see_and_the_slider_moves_them()
     assert marked[0] >= marked[1] >= marked[2] > 0
     without = auto.from_probability(probability, flakes.shape).astype(bool)  # no painting given
     assert (without & flakes).sum() < 0.8 * (found.astype(bool) & flakes).sum()
+
+
+def test_auto_teaches_the_painting_only_where_the_network_judges_it_damaged(monkeypatch):
+    """The painting's classifier learns from the network's sure losses only on a painting the
+    network itself judges damaged: losses over the bootstrap share but none sure enough for the
+    image-level decision (a pen drawing's pale paper) leave the network's map as it is."""
+    from detection import registry
+    rng = np.random.default_rng(23)
+    image, truth = with_losses(rng, textured_painting(rng), count=6, radius=(14, 20))
+    assert truth.mean() > 1.5 * registry.BOOTSTRAP_SHARE
+    detector = Detector()
+    for level, taught in ((0.8, False), (0.97, True)):
+        given = np.where(truth, level, 0.1).astype(np.float32)
+        monkeypatch.setattr(registry, "network_probability", lambda *_, **__: given.copy())
+        assert detector.damaged(given) == taught
+        probability = registry.auto_probability(detector, image)
+        assert np.array_equal(probability, given) != taught
