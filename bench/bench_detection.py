@@ -6,6 +6,8 @@ Data (../shared/data, see its damaged/README.md):
   out of sample;
 - the Thai murals (synthetic white strokes; the true mask is where the two copies differ);
 - the craquelure close-ups (crack masks);
+- the val paintings with flakes of gesso drawn at their own size by samples/losses.py (a
+  generator the detector never trained with): fresco-like loss among real paint and pale skies;
 - false alarms: the fraction of pixels marked on every clean painting of paintings/val, and on
   clean paintings with large white passages (WHITE_PASSAGES: snow, linen, skies, paper, white
   grounds; those from train/ were seen by the learned detector in training).
@@ -90,6 +92,21 @@ def thai_murals(folder):
             found.append((damaged_path.name.removesuffix("-toinpaint.png"), damaged,
                           true_damage(read_image(original), damaged)))
     return found
+
+
+def flaked_paintings():
+    """(name, damaged, true loss) of each val painting at its own size with flakes of gesso
+    drawn by samples/losses.py (a generator the detector never trained with: clusters of
+    polygonal flakes, lacunae, abrasion, veils; seed = the painting's index): fresco-like loss
+    over real paint, pale skies and white passages among it."""
+    from samples.losses import damage, losses
+    cases = []
+    for index, path in enumerate(find_images(SHARED / "paintings" / "val")):
+        image = read_image(path)
+        image = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image
+        truth = losses(image.shape[:2], seed=index)
+        cases.append((path.stem[:40], damage(image, truth, seed=index), truth))
+    return cases
 
 
 def clicks(truth, count=3):
@@ -411,6 +428,10 @@ def main():
     if args.curves_only:
         return
     single_clicks(pages, out)
+    evaluate("Val paintings with flakes of gesso (samples/losses.py)", flaked_paintings(),
+             {"auto (default)": lambda truth: auto,
+              "3 clicks": lambda truth: Detector(points=clicks(truth)),
+              "3 clicks, similar": lambda truth: Detector(points=clicks(truth), similar=True)})
     learning(pages)
     learning_speed()
     evaluate("Thai murals (synthetic white strokes)", thai_murals(args.data), detectors)

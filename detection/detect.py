@@ -16,7 +16,8 @@ Three ways, each a `Detector(method=...)`:
 
 A click on a loss (`points`, `restore.py --point x,y`) selects the loss under it and nothing
 else: its connected extent, segmented on a crop around the click at the painting's resolution
-(colour region growing refined by GrabCut, whose edge term stops at the paint's edges), grown
+(colour region growing, kept before it floods into paint of a near colour, refined by GrabCut,
+whose edge term stops at the paint's edges and which adds at most a rim to it), grown
 until it no longer touches the crop's border, with a margin of a few pixels as a restorer draws
 one. A click never reaches a region it is not connected to (the pink flesh of a face is not the
 pink parchment beside it). `points_out` (shift-clicks, `--point-out`) mark paint that must not be
@@ -201,6 +202,13 @@ class Detector:
 # --- a click: the loss under it -------------------------------------------------------------
 
 CLICK_TOLERANCE = 10.0  # Lab distance from the clicked colour that the first region grows over
+# ... at most: the region is grown at each of these distances in turn and kept at the last one
+# before it floods (grows FLOOD times or more at the next step: from the loss into paint of a
+# near colour, a pale sky around a flake of gesso); chosen on the tuning manuscripts and gesso
+# flakes on the val paintings (docs/detection.md)
+TOLERANCES = (4.5, 6.5, CLICK_TOLERANCE)
+FLOOD = 6.0
+REACH = 4  # pixels of the crop beyond that region GrabCut may add to it (the loss's soft rim)
 CLICK_MARGIN = 2    # pixels (of the crop analysed) added around a clicked loss, as restorers draw
 WORK_SIDE = 400     # a click's crop is analysed at most this many pixels on a side
 
@@ -251,21 +259,23 @@ def select_at(image, point, points_out=(), start=96, max_side=2048):
 
 
 def _segment(rgb8, point, outs, iterations=3):
-    """The clicked loss in a crop: the pixels of the clicked colour (within CLICK_TOLERANCE in
-    Lab) connected to the click, refined by GrabCut (a colour model of the loss against the
-    paint around it, and a cut that follows the edges), the part connected to the click."""
+    """The clicked loss in a crop: the pixels of the clicked colour connected to the click (at
+    the largest of TOLERANCES in Lab before they flood), refined by GrabCut (a colour model of
+    the loss against the paint around it, and a cut that follows the edges) within REACH
+    pixels of them, the part connected to the click."""
     cx, cy = point
     smooth = cv2.GaussianBlur(rgb8, (0, 0), 1.0)
     lab = cv2.cvtColor(smooth.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     colour = np.median(lab[max(0, cy - 2):cy + 3, max(0, cx - 2):cx + 3].reshape(-1, 3), axis=0)
     distance = np.linalg.norm(lab - colour, axis=-1)
-    near = (distance < CLICK_TOLERANCE).view(np.uint8)
-    _, labels = cv2.connectedComponents(near, connectivity=4)
-    region = labels == labels[cy, cx]
+    distance[cy, cx] = 0  # the click is in its region, however grainy the loss
+    region, tolerance = _stable_region(distance, cx, cy)
     core = cv2.erode(region.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    cut = np.full(rgb8.shape[:2], cv2.GC_PR_BGD, np.uint8)
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * REACH + 1,) * 2)
+    cut = np.full(rgb8.shape[:2], cv2.GC_BGD, np.uint8)  # beyond the reach: never the loss
+    cut[cv2.dilate(region.view(np.uint8), reach) > 0] = cv2.GC_PR_BGD
     cut[region] = cv2.GC_PR_FGD
-    cut[core & (distance < CLICK_TOLERANCE / 2)] = cv2.GC_FGD
+    cut[core & (distance < tolerance / 2)] = cv2.GC_FGD
     cv2.circle(cut, (cx, cy), 2, int(cv2.GC_FGD), -1)
     for ox, oy in outs:
         cv2.circle(cut, (ox, oy), 3, int(cv2.GC_BGD), -1)
@@ -279,6 +289,19 @@ def _segment(rgb8, point, outs, iterations=3):
         return np.zeros(chosen.shape, bool)
     _, labels = cv2.connectedComponents(chosen, connectivity=8)
     return labels == labels[cy, cx]
+
+
+def _stable_region(distance, cx, cy):
+    """(the pixels within a tolerance of the clicked colour connected to the click, that
+    tolerance): the region at each of TOLERANCES in turn, kept at the last before it floods."""
+    region, tolerance = None, TOLERANCES[0]
+    for step in TOLERANCES:
+        _, labels = cv2.connectedComponents((distance < step).view(np.uint8), connectivity=4)
+        grown = labels == labels[cy, cx]
+        if region is not None and np.count_nonzero(grown) >= FLOOD * np.count_nonzero(region):
+            break
+        region, tolerance = grown, step
+    return region, tolerance
 
 
 # --- scores ---------------------------------------------------------------------------------

@@ -172,6 +172,25 @@ def test_a_click_does_not_spread_into_paint_of_its_colour_beyond_an_edge():
     assert not (found & (face > 0)).any()
 
 
+def test_a_click_on_a_flake_in_a_pale_sky_takes_the_flake_not_the_sky():
+    """A flake of gesso in a pale sky within the click's colour tolerance of it, with no edge
+    between them but the flake's own: the click takes the flake, not the sky it would flood."""
+    rng = np.random.default_rng(24)
+    height, width = 200, 300
+    ramp = np.linspace(0, 1, width, dtype=np.float32)[None, :, None]
+    sky = (1 - ramp) * np.array([83.0, -1.0, 3.0]) + ramp * np.array([88.0, -2.0, 6.0])
+    lab = np.repeat(sky, height, axis=0).astype(np.float32)
+    flake = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(flake, [np.array([[130, 80], [168, 86], [176, 118], [142, 126], [124, 104]])], 1)
+    lab[flake > 0] = (86.0, 2.5, 10.0)  # samples/losses.py's gesso, with its grain
+    lab[..., 0] += rng.normal(0, 1.0, (height, width)).astype(np.float32)
+    image = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1)
+    found = Detector(points=((150, 104),))(image) > 0
+    scores = detection_scores(found, flake > 0, tolerance=3)
+    assert scores["tol_precision"] > 0.9 and scores["recall"] > 0.9
+    assert found.sum() < 2 * flake.sum()
+
+
 @pytest.mark.skipif(not DEFAULT_DETECTOR.exists(), reason="pretrained/detector.keras is absent")
 def test_the_colour_method_adds_every_loss_like_the_surest_ones():
     rng = np.random.default_rng(4)
