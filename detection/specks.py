@@ -71,15 +71,19 @@ def _band(rgb8, contrast, chroma, top, bottom):
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(RADII) + 1,) * 2)
     paint = cv2.morphologyEx(lightness, cv2.MORPH_OPEN, disc, borderType=EDGE)
     rim = cv2.subtract(lightness, paint) >= step / 2
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        (rim | core).view(np.uint8), connectivity=8)
+    rim |= core
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rim.view(np.uint8),
+                                                               connectivity=8)
     keep = np.zeros(count, bool)
     keep[np.unique(labels.flat[np.flatnonzero(core)])] = True
     keep &= stats[:, cv2.CC_STAT_AREA] <= LARGEST
     keep &= np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= SPAN
     keep[0] = False
     starts = stats[:, cv2.CC_STAT_TOP]
-    return keep[labels], int(np.count_nonzero(keep & (starts >= top) & (starts < bottom)))
+    marked = np.flatnonzero(rim)  # a few percent of the band: only they can be kept
+    found = np.zeros(rim.shape, bool)
+    found.flat[marked] = keep[labels.flat[marked]]
+    return found, int(np.count_nonzero(keep & (starts >= top) & (starts < bottom)))
 
 
 def pale_specks(image, contrast=CONTRAST, chroma=CHROMA, rows=512):
