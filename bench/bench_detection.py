@@ -102,8 +102,7 @@ def flaked_paintings():
     from samples.losses import damage, losses
     cases = []
     for index, path in enumerate(find_images(SHARED / "paintings" / "val")):
-        image = read_image(path)
-        image = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image
+        image = read_image(path)  # float32 in [0, 1], whatever the file's depth
         truth = losses(image.shape[:2], seed=index)
         cases.append((path.stem[:40], damage(image, truth, seed=index), truth))
     return cases

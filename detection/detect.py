@@ -166,11 +166,6 @@ class Detector:
         clean painting's false alarms are mostly small and less sure; docs/detection.md)."""
         return np.count_nonzero(probability > SURE_LOSS) >= self.min_share * probability.size
 
-    def undamaged_at_any_threshold(self, probability):
-        """Whether no threshold of probability marks anything: the network judged the painting
-        undamaged and the method adds no specks (whose contrast a lower threshold lowers)."""
-        return not self.damaged(probability) and not DETECTIONS[self.method].specks
-
     def under_clicks(self, image):
         """The losses under the clicks alone, bool (H, W): each segmented around its click,
         kept from the shift-clicks, before similar, the margin or the shift-clicks' regions."""

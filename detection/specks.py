@@ -42,11 +42,13 @@ EDGE = cv2.BORDER_REPLICATE
 
 
 def _ring(radius):
-    """The pixels at the radius's edge of a disc (a ring one or two pixels wide)."""
+    """The pixels at the radius's edge of a disc: those with a neighbour (of eight) outside it,
+    a closed ring that no line of pixels, straight or diagonal, crosses without touching."""
     size = 2 * radius + 1
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    ring[1:-1, 1:-1] -= cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size - 2, size - 2))
-    return ring
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    inside = cv2.erode(disc, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                       borderValue=0)
+    return disc - inside
 
 
 def _band(rgb8, contrast, chroma, top, bottom):

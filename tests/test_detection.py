@@ -424,8 +424,8 @@ def test_a_paintings_copies_are_made_once_and_are_the_analysis_copies():
 
 
 def _flaked(rng, height=240, width=360, count=60):
-    """Dark paint with count pale, neutral flakes of 1-4 px, a pale stroke, a pale passage and
-    yellow dots (painted light, not lost); and the flakes' mask."""
+    """Dark paint with count pale, neutral flakes of 1-4 px, a pale stroke, pale hatching, a pale
+    passage and yellow dots (painted light, not lost); and the flakes' mask."""
     image = textured_painting(rng, height, width) * 0.5
     flakes = np.zeros((height, width), np.uint8)
     for x, y, r in zip(rng.integers(10, width - 10, count), rng.integers(10, height - 10, count),
@@ -434,6 +434,8 @@ def _flaked(rng, height=240, width=360, count=60):
     image[flakes > 0] = (0.86, 0.84, 0.80)
     painted = np.zeros((height, width), np.uint8)
     cv2.line(painted, (20, 30), (300, 60), 1, 3)       # a highlight's stroke
+    cv2.line(painted, (200, 90), (236, 126), 1, 1)     # hatching one pixel wide, diagonal
+    cv2.line(painted, (250, 100), (290, 120), 1, 1)    # ... and at 27 degrees
     painted[150:200, 250:320] = 1                       # a white robe
     image[painted > 0] = (0.9, 0.9, 0.88)
     stars = np.zeros((height, width), np.uint8)

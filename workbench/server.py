@@ -363,7 +363,7 @@ class Painting:
                 "probability": self.probability is not None,
                 # judged undamaged by the image-level decision: no threshold marks anything
                 "undamaged": bool(self.probability is not None and self.loaded is None and
-                                  self.detector.undamaged_at_any_threshold(self.probability)),
+                                  not self.detector.damaged(self.probability)),
                 "detect_seconds": round(self.detect_seconds, 3),
                 "warnings": list(self.scan.warnings), "sha256": self.sha256}
 

@@ -161,7 +161,8 @@ function onThreshold() {
 }
 
 // The detected losses at a threshold exactly as a restore marks them (the server's: cleaned of
-// specks, with the detector's margin, none on a painting it judges undamaged) in place of the
+// specks, with the detector's margin, none from the network on a painting it judges undamaged,
+// auto's pale specks at the painting's resolution) in place of the
 // map thresholded here while the slider moved: what is shown, and counted, is what is filled.
 async function showDetected(threshold) {
   const p = state.painting;
@@ -340,10 +341,9 @@ function showInfo() {
 
 // What to try when nothing is marked (as restore.py says it on the command line).
 function nothingMarked() {
-  if (state.painting && state.painting.undamaged) {  // the slider cannot help here
-    return "the detector judged this painting undamaged at any threshold (restore.py " +
-      "--min-share 0 asks it anyway): click a loss (\"click a loss\"), brush it, or load " +
-      "your own mask";
+  if (state.painting && state.painting.undamaged) {  // the network's losses: at no threshold
+    return "the detector judged this painting undamaged (restore.py --min-share 0 asks it " +
+      "anyway): click a loss (\"click a loss\"), brush it, or load your own mask";
   }
   return `${state.probability ? "lower the detector's threshold (the slider), " : ""}click a ` +
     "loss (\"click a loss\"), brush it, or load your own mask";
