@@ -46,7 +46,9 @@ from detection.learn import PaintingModel
 from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, SURE_LOSS, clean, full_size, grown,
                             to_rgb8, trim_rims, warm_up)
 from detection.registry import DETECTIONS
-from detection.specks import CONTRAST as SPECK_CONTRAST, pale_specks
+from detection.specks import CHROMA as SPECK_CHROMA, CONTRAST as SPECK_CONTRAST
+from detection.specks import FEWEST as SPECK_FEWEST, RADII as SPECK_RADII
+from detection.specks import FEWEST_PER_MEGAPIXEL as SPECK_PER_MEGAPIXEL, pale_specks
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 
@@ -95,6 +97,11 @@ class Detector:
                           detail_side=self.detail_side,
                           margin=AUTOMATIC_MARGIN, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
+            if DETECTIONS[self.method].specks:  # what made the specks (detection/specks.py)
+                record["specks"] = {
+                    "contrast": SPECK_CONTRAST * self.threshold / DEFAULT_THRESHOLD,
+                    "chroma": SPECK_CHROMA, "radii": list(SPECK_RADII), "fewest": SPECK_FEWEST,
+                    "fewest_per_megapixel": SPECK_PER_MEGAPIXEL}
         return record
 
     def network(self):

@@ -350,6 +350,9 @@ def test_a_painting_is_called_damaged_before_any_pixel_is_marked():
     with pytest.raises(UserError, match="--min-share"):
         Detector(min_share=1.5)
     assert Detector("learned").settings()["min_share"] == 0.005
+    assert "specks" not in Detector("learned").settings()
+    assert Detector(threshold=0.95).settings()["specks"]["contrast"] == pytest.approx(35.0)
+    assert Detector(threshold=0.5).settings()["specks"]["contrast"] < 35.0
 
 
 def test_a_loss_found_on_a_copy_keeps_only_the_rim_that_looks_like_it():

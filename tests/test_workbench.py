@@ -468,6 +468,21 @@ def _bench_with_losses(tmp_path, seed, detector):
     return workbench, _client(workbench), truth
 
 
+def test_a_restore_at_the_sliders_threshold_records_what_auto_made_at_it(tmp_path):
+    """auto's specks follow the slider: a restore at the page's threshold records their
+    contrast at that threshold, with the threshold itself."""
+    _, client, _ = _bench_with_losses(tmp_path, 5, Detector())
+    opened = client.post("/api/open", json={"name": "p.png"}).json
+    assert client.post(f"/api/{opened['id']}/restore", data={
+        "method": "telea", "threshold": "0.5", "confirmed": "1"}).status_code == 200
+    while client.get(f"/api/{opened['id']}/status").json["state"] == "running":
+        time.sleep(0.05)
+    client.post(f"/api/{opened['id']}/save", json={"format": "png"})
+    detector = json.loads((tmp_path / "out" / "p_record.json").read_text())["mask"]["detector"]
+    assert detector["threshold"] == 0.5
+    assert detector["specks"]["contrast"] == pytest.approx(35 * 0.5 / 0.95)
+
+
 def test_a_click_selects_its_loss_similar_the_losses_like_it_shift_keeps_paint_out(tmp_path):
     """...and a selection over the share the user set (app.py --warn-share) is flagged as it is
     made, not only when it is filled."""
@@ -666,6 +681,7 @@ def test_the_threshold_slider_redraws_from_one_probability_map_and_restores_with
     client.post(f"/api/{opened['id']}/save", json={"format": "png"})
     record = json.loads((tmp_path / "out" / "p_record.json").read_text())
     assert record["mask"]["detector"]["threshold"] == 0.99
+    assert "specks" not in record["mask"]["detector"]  # learned adds none (auto's follow it)
     bad = client.post(f"/api/{opened['id']}/restore", data={"method": "telea",
                                                              "threshold": "abc"})
     assert bad.status_code == 400 and "not a number" in bad.json["error"]

@@ -551,8 +551,9 @@ class Workbench:
             source = painting.loaded
         else:
             detector = painting.detector.settings()
-            if "threshold" in detector:  # the slider's, where the page moved it
-                detector["threshold"] = threshold
+            if "threshold" in detector:  # the slider's, where the page moved it (and what
+                #                           follows it: auto's specks' contrast)
+                detector = dataclasses.replace(painting.detector, threshold=threshold).settings()
             source = {"source": "workbench",
                       **({"file": painting.loaded} if painting.loaded else {"detector": detector}),
                       "clicks": [painting.selections[k][1] for k in selections],
