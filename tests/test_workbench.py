@@ -412,7 +412,7 @@ def test_the_page_opens_corrects_restores_and_saves_in_a_real_browser(server, tm
 
 def test_bad_uploads_and_paths_are_refused_with_a_message(tmp_path):
     pytest.importorskip("flask")
-    from workbench.server import Workbench, create_app
+    from workbench.server import Workbench
     folder = tmp_path / "paintings"
     _, pixels = _painting(folder)
     (tmp_path / "secret.png").write_bytes(_png_bytes(pixels))
@@ -458,7 +458,7 @@ def _bench_with_losses(tmp_path, seed, detector):
     """A Workbench over a folder holding p.png, a painting with five losses: (the workbench, its
     test client, the true losses)."""
     pytest.importorskip("flask")
-    from workbench.server import Workbench, create_app
+    from workbench.server import Workbench
     folder = tmp_path / "paintings"
     folder.mkdir()
     rng = np.random.default_rng(seed)
@@ -588,7 +588,7 @@ def test_a_restore_on_top_fills_what_the_mask_added_and_gives_back_what_it_dropp
 
 def test_saving_never_replaces_an_input(tmp_path):
     pytest.importorskip("flask")
-    from workbench.server import Workbench, create_app
+    from workbench.server import Workbench
     folder = tmp_path / "paintings"
     _, pixels = _painting(folder)
     Image.fromarray(pixels).save(folder / "test_mask.png")  # the user's own mask, beside it
@@ -615,7 +615,7 @@ def test_saves_at_once_and_paintings_of_one_name_each_keep_their_own_set(tmp_pat
     none replaces another painting's."""
     pytest.importorskip("flask")
     import threading
-    from workbench.server import Workbench, create_app
+    from workbench.server import Workbench
     folder = tmp_path / "paintings"
     _painting(folder)
     (folder / "sub").mkdir()
