@@ -29,8 +29,9 @@ RADII = (2, 3, 5, 8)  # the rings' radii, in the painting's pixels
 SPAN = 48             # a speck is at most this many pixels across
 LARGEST = 4 * (max(RADII) + 1) ** 2  # ... and of at most this many pixels
 # a painting's specks are losses only where there are many: a flaking painting shows dozens
-# (mural-real-322: 77), a clean one's highlights a few (the held-out corpus: none on half of
-# them, 6 or fewer on nine in ten); at least this many, and this many a megapixel
+# (mural-real-322: 74), a clean one's highlights a few (the held-out corpus: none on 60% of
+# them, 4 or fewer on nine in ten, 20 or more on 4 of 197); at least this many, and this many
+# a megapixel
 FEWEST = 20
 FEWEST_PER_MEGAPIXEL = 20
 # a painting is read in bands of rows with this many rows of it above and below: more than a
