@@ -124,11 +124,12 @@ def parse_args(argv=None):
                    help="widen the found mask by this many pixels (negative: narrow it)")
     d.add_argument("--threshold", type=cli.fraction, default=defaults.threshold,
                    help="auto, learned and colour: how sure the network must be that a pixel is a "
-                        "loss (0-1; lower finds more)")
+                        "loss (0-1; lower finds more; auto's pale specks follow it: 35 L* "
+                        "lighter than the paint around at 0.95)")
     d.add_argument("--min-share", type=cli.fraction, default=defaults.min_share, metavar="SHARE",
                    help="auto, learned and colour: a painting counts as damaged, and any pixel is "
                         "marked, only if at least this share of it is a loss the network is sure "
-                        "of (0: always mark)")
+                        "of (0: always mark; auto's pale specks are marked either way)")
     d.add_argument("--min-area", type=cli.positive(int), default=defaults.min_area,
                    help="smallest loss kept, in pixels of the copy analysed (at most "
                         f"{ANALYSIS_SIDE} pixels a side, or --detail-side's from "
