@@ -299,10 +299,10 @@ def _stable_region(distance, cx, cy):
     region, tolerance = None, TOLERANCES[0]
     for step in TOLERANCES:
         _, labels = cv2.connectedComponents((distance < step).view(np.uint8), connectivity=4)
-        grown = labels == labels[cy, cx]
-        if region is not None and np.count_nonzero(grown) >= FLOOD * np.count_nonzero(region):
+        wider = labels == labels[cy, cx]
+        if region is not None and np.count_nonzero(wider) >= FLOOD * np.count_nonzero(region):
             break
-        region, tolerance = grown, step
+        region, tolerance = wider, step
     return region, tolerance
 
 
