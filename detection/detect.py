@@ -3,9 +3,13 @@
 A loss is rarely pure white. It is pale, lighter than the paint around it, flatter in texture,
 and within one painting it forms its own colour cluster: pinkish parchment on a manuscript,
 grey plaster on a fresco. So detection is relative to each painting, never an absolute colour.
-Three ways, each a `Detector(method=...)`:
+Four ways, each a `Detector(method=...)` and an entry of detection/registry.py (whose
+summaries --help prints):
 
-- "learned" (the default): a U-Net (models/detector.py) trained on clean paintings with
+- "auto" (the default): "learned", then on a clearly damaged painting a classifier of its own
+  pixels taught by the network's surest losses, and the pale specks at the painting's
+  resolution (detection/specks.py);
+- "learned": a U-Net (models/detector.py) trained on clean paintings with
   synthetic losses of realistic appearance marks the probability of loss at each pixel;
 - "colour": the network, then a classifier of the painting's own pixels (detection/learn.py)
   learned from the losses it is surest of against what it is sure is paint, as clicks on those
@@ -46,9 +50,7 @@ from detection.learn import PaintingModel
 from detection.maps import (AUTOMATIC_MARGIN, DETAIL_SIDE, SURE_LOSS, clean, full_size, grown,
                             to_rgb8, trim_rims, warm_up)
 from detection.registry import DETECTIONS
-from detection.specks import CHROMA as SPECK_CHROMA, CONTRAST as SPECK_CONTRAST
-from detection.specks import FEWEST as SPECK_FEWEST, RADII as SPECK_RADII
-from detection.specks import FEWEST_PER_MEGAPIXEL as SPECK_PER_MEGAPIXEL, pale_specks
+from detection import specks
 from models.loading import PRETRAINED, load_detector
 from utils.errors import UserError
 
@@ -97,12 +99,15 @@ class Detector:
                           detail_side=self.detail_side,
                           margin=AUTOMATIC_MARGIN, model={
                 "path": str(Path(self.model).resolve()), "sha256": sha256(self.model)})
-            if DETECTIONS[self.method].specks:  # what made the specks (detection/specks.py)
-                record["specks"] = {
-                    "contrast": SPECK_CONTRAST * self.threshold / DEFAULT_THRESHOLD,
-                    "chroma": SPECK_CHROMA, "radii": list(SPECK_RADII), "fewest": SPECK_FEWEST,
-                    "fewest_per_megapixel": SPECK_PER_MEGAPIXEL}
+            if DETECTIONS[self.method].specks:
+                record["specks"] = specks.settings(self.speck_contrast(self.threshold))
         return record
+
+    @staticmethod
+    def speck_contrast(threshold):
+        """The contrast auto's specks are found at (detection/specks.py) at a threshold: theirs
+        at the default, moved in proportion, so that the slider moves them too."""
+        return specks.CONTRAST * threshold / DEFAULT_THRESHOLD
 
     def network(self):
         return load_detector(str(Path(self.model).resolve()))
@@ -163,8 +168,7 @@ class Detector:
         if image is not None and DETECTIONS[self.method].specks:
             # the flakes the network's copies blur, at the painting's resolution, whether or not
             # the network judged it damaged; the slider moves their contrast with it
-            contrast = SPECK_CONTRAST * threshold / DEFAULT_THRESHOLD
-            mask |= pale_specks(image, contrast).view(np.uint8)
+            mask |= specks.pale_specks(image, self.speck_contrast(threshold)).view(np.uint8)
         return grown(mask, self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):

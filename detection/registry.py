@@ -134,8 +134,8 @@ def white(detector, image):
 DETECTIONS = {d.name: d for d in (
     Detection("auto", "the damage detector network; on a clearly damaged painting also every "
                       "pixel like its surest losses, learned from the painting's own pixels; "
-                      "and many pale specks, at full size (the default)", auto, probability=auto_probability, network=True,
-              classifier=True, specks=True),
+                      "and many pale specks, at full size (the default)", auto,
+              probability=auto_probability, network=True, classifier=True, specks=True),
     Detection("learned", "the damage detector network alone", learned,
               probability=network_probability, network=True),
     Detection("colour", "the network, then every pixel like the losses it is surest of, learned "

@@ -89,6 +89,12 @@ def _band(rgb8, contrast, chroma, top, bottom):
     return found, int(np.count_nonzero(keep & (starts >= top) & (starts < bottom)))
 
 
+def settings(contrast=CONTRAST):
+    """What makes the specks at a contrast, for a record."""
+    return {"contrast": contrast, "chroma": CHROMA, "radii": list(RADII), "fewest": FEWEST,
+            "fewest_per_megapixel": FEWEST_PER_MEGAPIXEL}
+
+
 def pale_specks(image, contrast=CONTRAST, chroma=CHROMA, rows=512):
     """bool (H, W): the pale specks of a painting (H, W, 1 or 3; 8- or 16-bit or floats in
     [0, 1]) at its own resolution, read in bands of rows (memory bounded at any size; the same

@@ -550,10 +550,8 @@ class Workbench:
         if painting.loaded is not None and not selections and not strokes:
             source = painting.loaded
         else:
-            detector = painting.detector.settings()
-            if "threshold" in detector:  # the slider's, where the page moved it (and what
-                #                           follows it: auto's specks' contrast)
-                detector = dataclasses.replace(painting.detector, threshold=threshold).settings()
+            # at the slider's threshold, where the page moved it (and auto's specks with it)
+            detector = dataclasses.replace(painting.detector, threshold=threshold).settings()
             source = {"source": "workbench",
                       **({"file": painting.loaded} if painting.loaded else {"detector": detector}),
                       "clicks": [painting.selections[k][1] for k in selections],
