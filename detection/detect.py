@@ -39,6 +39,7 @@ larger of the two probabilities, cleans the mask on the detail copy (losses kept
 removed) and enlarges it to the painting's size; `grow` then widens (or, negative, narrows) it by
 whole pixels of the painting, the margin restorers give a mask.
 """
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,17 +159,21 @@ class Detector:
         threshold = self.threshold if threshold is None else threshold
         if not 0 < threshold < 1:
             raise UserError(f"threshold {threshold}: a probability, between 0 and 1")
-        if self.damaged(probability):
-            found = clean(probability > threshold, self.min_area)
-            mask = full_size(found, shape)
-            if image is not None:
-                trim_rims(mask, found, image, copies=copies)
-        else:
-            mask = np.zeros(shape, np.uint8)
-        if image is not None and DETECTIONS[self.method].specks:
+        with ThreadPoolExecutor(1) as pool:
             # the flakes the network's copies blur, at the painting's resolution, whether or not
-            # the network judged it damaged; the slider moves their contrast with it
-            mask |= specks.pale_specks(image, self.speck_contrast(threshold)).view(np.uint8)
+            # the network judged it damaged; the slider moves their contrast with it. Found
+            # beside the rims (OpenCV leaves Python's lock: both in about the time of one)
+            speckled = (pool.submit(specks.pale_specks, image, self.speck_contrast(threshold))
+                        if image is not None and DETECTIONS[self.method].specks else None)
+            if self.damaged(probability):
+                found = clean(probability > threshold, self.min_area)
+                mask = full_size(found, shape)
+                if image is not None:
+                    trim_rims(mask, found, image, copies=copies)
+            else:
+                mask = np.zeros(shape, np.uint8)
+            if speckled is not None:
+                mask |= speckled.result().view(np.uint8)
         return grown(mask, self.grow + AUTOMATIC_MARGIN)
 
     def damaged(self, probability):

@@ -159,7 +159,8 @@ def trim_rims(mask, found, image, rows=256, copies=None):
         if not kept.any():
             continue
         r, c, at_r, at_c = r[kept], c[kept], at_r[kept], at_c[kept]
-        pixel = to_rgb8(image[top:top + rows])[r, c].astype(np.float32)
+        # only the pixels asked, as 8-bit RGB (converting the whole strip took longer)
+        pixel = to_rgb8(image[top:top + rows][r, c][:, None])[:, 0].astype(np.float32)
         drop = np.einsum("ij,ij->i", toward[at_r, at_c], 2 * pixel - middle[at_r, at_c]) > 0
         mask[top + r[drop], c[drop]] = 0
     return mask

@@ -144,3 +144,21 @@ def test_a_16_bit_gray_and_alpha_tiff_keeps_its_orientation(tmp_path):
     assert np.array_equal(scan.colour[..., 0], np.rot90(pixels[..., 0], -1))
     assert np.array_equal(scan.alpha, np.rot90(pixels[..., 1], -1))
     assert any("orientation 6" in note for note in scan.notes)
+
+
+def test_rounding_to_samples_is_the_whole_array_formula_block_by_block():
+    # to_uint8 and from_float round a block of rows at a time in one buffer; every value
+    # must be what clip(x * top + 0.5, 0, top) gives the whole array, at any shape or layout
+    from utils.images import ROUNDING_BLOCK, from_float, to_uint8
+    rng = np.random.default_rng(0)
+    tall = (rng.random((2 * ROUNDING_BLOCK // 30 + 7, 10, 3)) * 1.4 - 0.2).astype(np.float32)
+    cases = [tall, tall[:, ::3], tall[5:9].astype(np.float64), tall[0, 0],
+             np.float32(0.5 / 255), np.zeros((0, 4, 3), np.float32),
+             np.full((2, 40000, 3), 0.7, np.float32), [0.25, 1.5, -1.0]]
+    for values in cases:
+        whole = np.asarray(values)
+        assert np.array_equal(to_uint8(values),
+                              np.clip(whole * 255.0 + 0.5, 0, 255).astype(np.uint8))
+        assert np.array_equal(from_float(whole, np.uint16),
+                              np.clip(whole * 65535.0 + 0.5, 0, 65535).astype(np.uint16))
+    assert to_uint8(tall).dtype == np.uint8 and to_uint8(tall).shape == tall.shape
