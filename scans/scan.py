@@ -7,10 +7,13 @@ stays gray, alpha is kept apart, and the PNG and TIFF writers carry the ICC prof
 Both writers stream the image in strips, so writing needs no copy of a large scan.
 """
 import ctypes
+import os
 import shutil
 import struct
 import warnings
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,6 +341,42 @@ def _chunk(handle, kind, data):
     handle.write(struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
+WRITE_THREADS = 4  # threads that compress a written file's strips (each strip a few MB)
+
+
+def in_threads(items, work, workers=None):
+    """work(item) for each item, in order, computed by a pool of threads (zlib and numpy leave
+    Python's lock while they work), at most WRITE_THREADS of them, with at most two items per
+    thread in hand at a time: memory stays bounded however many items come."""
+    workers = workers or min(WRITE_THREADS, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        pending = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def deflated(items, encode, level=6, workers=None):
+    """The parts of one zlib stream (RFC 1950) of the bytes encode(item) of each item in turn:
+    each deflated on its own (a raw stream ended by a sync flush, so that they join), in
+    threads, then a final empty block and the Adler-32 of all the bytes. Whatever the number
+    of threads, the same bytes; each part starts with an empty window (a few bytes more than
+    one stream would take, every 4 MB)."""
+    def deflate(item):
+        data = encode(item)
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return data, compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield b"\x78\x9c"  # deflate with a 32 KB window
+    adler = 1
+    for data, part in in_threads(items, deflate, workers):
+        adler = zlib.adler32(data, adler)
+        yield part
+    yield b"\x03\x00" + struct.pack(">I", adler)  # the final block: fixed codes, empty
+
+
 def write_png(path, scan, level=6):
     """A PNG of the scan at its own depth, with its ICC profile (iCCP) and EXIF (eXIf)."""
     height, width = scan.shape
@@ -352,17 +391,18 @@ def write_png(path, scan, level=6):
             _chunk(handle, b"iCCP", b"ICC profile\x00\x00" + zlib.compress(scan.icc))
         if scan.exif is not None:
             _chunk(handle, b"eXIf", scan.exif.tobytes()[6:])  # without the "Exif\0\0" header
-        compressor = zlib.compressobj(level)
         rows = max(1, (4 << 20) // (width * bpp))
-        for _, block in _strips(scan, rows):
+
+        def filtered(block):
             data = block.astype(">u2") if scan.bits == 16 else block
             data = data.reshape(len(block), -1).view(np.uint8)
             lines = np.empty((len(block), data.shape[1] + 1), np.uint8)
             lines[:, 0] = 1  # filter type Sub: each byte minus the same byte of the pixel before
             lines[:, 1:bpp + 1] = data[:, :bpp]
             np.subtract(data[:, bpp:], data[:, :-bpp], out=lines[:, bpp + 1:])
-            _chunk(handle, b"IDAT", compressor.compress(lines.tobytes()))
-        _chunk(handle, b"IDAT", compressor.flush())
+            return lines.tobytes()
+        for part in deflated((block for _, block in _strips(scan, rows)), filtered, level):
+            _chunk(handle, b"IDAT", part)
         _chunk(handle, b"IEND", b"")
 
 
@@ -379,10 +419,11 @@ def write_tiff(path, scan):
         # PIL's directory writer places the strips after the directory, whose size depends on
         # their number: compress them to a side file first, then write directory and strips.
         with open(strips, "wb+") as side:
-            for _, block in _strips(scan, rows):
+            def compressed(block):
                 block = block.copy()
                 block[:, 1:] -= block[:, :-1].copy()  # predictor 2; unsigned wrap-around
-                data = zlib.compress(block.astype("<u2" if scan.bits == 16 else np.uint8), 6)
+                return zlib.compress(block.astype("<u2" if scan.bits == 16 else np.uint8), 6)
+            for data in in_threads((block for _, block in _strips(scan, rows)), compressed):
                 offsets.append(side.tell())
                 counts.append(len(data))
                 side.write(data + b"\x00" * (len(data) % 2))

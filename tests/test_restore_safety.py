@@ -273,3 +273,36 @@ def test_a_path_that_is_not_a_regular_file_is_refused_not_waited_on(tmp_path):
 def test_the_workbench_refuses_a_port_that_is_not_one(port):
     result = run_script("app.py", "--port", port)
     assert result.returncode == 2 and "port" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff"])
+def test_a_file_compressed_in_threads_is_the_same_file_and_every_pixel(tmp_path, fmt,
+                                                                       monkeypatch):
+    # the writers compress their strips in threads: the bytes must not depend on how many,
+    # and a PNG of many strips must be one valid zlib stream (its Adler-32 checked)
+    import struct
+    import zlib
+
+    from scans import scan
+    rng = np.random.default_rng(3)
+    shape = (1100, 1000)  # 8.8 MB of 16-bit RGBA: three strips of a PNG, nine of a TIFF
+    ramp = np.add.outer(np.arange(shape[0]), np.arange(shape[1])) * 29
+    colour = (ramp[..., None] + rng.integers(0, 64, shape + (3,))).astype(np.uint16)
+    alpha = (ramp // 2 + rng.integers(0, 64, shape)).astype(np.uint16)
+    written = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(scan, "WRITE_THREADS", threads)
+        path = tmp_path / f"{threads}.{fmt}"
+        scan.write_scan(path, Scan(colour, alpha, None), fmt)
+        written[threads] = path.read_bytes()
+    assert written[1] == written[3]
+    back = read_scan(tmp_path / f"3.{fmt}")
+    assert np.array_equal(back.colour, colour) and np.array_equal(back.alpha, alpha)
+    if fmt == "png":
+        data, stream = written[3][8:], b""
+        while data:
+            size, kind = struct.unpack(">I", data[:4])[0], data[4:8]
+            stream += data[8:8 + size] if kind == b"IDAT" else b""
+            data = data[12 + size:]
+        assert len(zlib.decompress(stream)) == shape[0] * (1 + shape[1] * 8)
+        assert stream.count(b"\x00\x00\xff\xff") >= 3  # a sync flush ends each strip
