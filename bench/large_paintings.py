@@ -3,8 +3,9 @@ Institute of Chicago's public-domain paintings of the extra corpus (../shared/da
 MANIFEST.tsv, repository klv4de/ArtWall) whose original is at least --min-side px on its longer
 side, read at their own size from the fetched snapshot (the corpus itself keeps them at 768 px),
 each checked against the manifest's sha256, made upright RGB and written as PNG into the
-git-ignored data/large. No inpainting model of the project was trained on them (the Context
-Encoders trained on paintings/train only; the detector's corpus copies are 768 px).
+git-ignored data/large. No inpainting model of the project was trained on them (the shipped
+Context Encoder's third run left these 41 out of its corpus paintings: pretrained/README.md; the
+detector's corpus copies are 768 px).
 
     python bench/large_paintings.py MIRROR     # the folder the snapshots were fetched into
     python bench/large_paintings.py --repo ArtWall/.git     # or your own clone of the repository

@@ -346,14 +346,14 @@ WRITE_THREADS = 4  # threads that compress a written file's strips (each strip a
 
 def in_threads(items, work, workers=None):
     """work(item) for each item, in order, computed by a pool of threads (zlib and numpy leave
-    Python's lock while they work), at most WRITE_THREADS of them, with at most two items per
-    thread in hand at a time: memory stays bounded however many items come."""
+    Python's lock while they work), at most WRITE_THREADS of them, with at most one item per
+    thread and one more in hand at a time: memory stays bounded however many items come."""
     workers = workers or min(WRITE_THREADS, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:
         pending = deque()
         for item in items:
             pending.append(pool.submit(work, item))
-            if len(pending) >= 2 * workers:
+            if len(pending) > workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
@@ -362,19 +362,30 @@ def in_threads(items, work, workers=None):
 def deflated(items, encode, level=6, workers=None):
     """The parts of one zlib stream (RFC 1950) of the bytes encode(item) of each item in turn:
     each deflated on its own (a raw stream ended by a sync flush, so that they join), in
-    threads, then a final empty block and the Adler-32 of all the bytes. Whatever the number
-    of threads, the same bytes; each part starts with an empty window (a few bytes more than
-    one stream would take, every 4 MB)."""
+    threads, then a final empty block and the Adler-32 of all the bytes (each part's, joined).
+    Whatever the number of threads, the same bytes; each part starts with an empty window (a
+    few bytes more than one stream would take, every 4 MB)."""
     def deflate(item):
         data = encode(item)
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-        return data, compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        part = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return zlib.adler32(data), len(data), part
     yield b"\x78\x9c"  # deflate with a 32 KB window
     adler = 1
-    for data, part in in_threads(items, deflate, workers):
-        adler = zlib.adler32(data, adler)
+    for checksum, size, part in in_threads(items, deflate, workers):
+        adler = _adler32_joined(adler, checksum, size)
         yield part
     yield b"\x03\x00" + struct.pack(">I", adler)  # the final block: fixed codes, empty
+
+
+def _adler32_joined(first, second, size):
+    """The Adler-32 of two byte strings one after the other, from each one's and the second's
+    length (zlib's adler32_combine, which Python's zlib does not offer)."""
+    base = 65521
+    rest = size % base
+    low = (first & 0xFFFF) + (second & 0xFFFF) + base - 1
+    high = (rest * (first & 0xFFFF)) % base + (first >> 16) + (second >> 16) + base - rest
+    return (low % base) | ((high % base) << 16)
 
 
 def write_png(path, scan, level=6):

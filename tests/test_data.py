@@ -75,3 +75,26 @@ def test_shared_paintings_load_at_the_real_size(shared_data):
     (train, _), (val, _), _ = data.load_paintings(shared_data / "paintings")
     assert train.shape[1:] == val.shape[1:] == (256, 384, 3)
     assert len(val) == 24 and len(train) >= 150
+
+
+def test_windows_are_cut_as_the_full_size_fill_cuts_them(tmp_path):
+    # the model's aspect, never enlarged where the painting allows, a portrait one transposed
+    from training import windows
+    rows = np.linspace(0, 1, 900, dtype=np.float32)[:, None, None]
+    portrait = np.broadcast_to(rows, (900, 500, 3)).copy()  # dark at the top, light below
+    cut = windows.windows(portrait, 3, size=(64, 96), scales=(1.0, 2.5))
+    assert len(cut) == 3 and all(w.shape == (64, 96, 3) and w.dtype == np.float32 for w in cut)
+    for window in cut:  # the painting's top-to-bottom runs left to right in each window
+        assert window[:, -1].mean() > window[:, 0].mean() and np.ptp(window[:, 0]) < 1e-3
+    small = windows.windows(portrait[:40, :30], 1, size=(64, 96))[0]  # smaller than the model
+    assert small.shape == (64, 96, 3) and 0 <= small.min() and small.max() <= 1
+
+    write_paintings(tmp_path / "paintings", 3, seed=4)
+    for out in ("a", "b"):
+        windows.main([str(tmp_path / "paintings"), str(tmp_path / out), "--count", "2"])
+    written = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(written) == 6 and all(name.endswith((".png")) for name in written)
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+               for n in written)  # the same windows on every run
+    with pytest.raises(SystemExit):
+        windows.main([str(tmp_path / "nothing"), str(tmp_path / "c")])
