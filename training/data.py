@@ -157,11 +157,11 @@ def validation_data(images, mask_kind="mixed", seed=0, hole_weight=1.0):
     return _with_mask(images, masks, hole_weight)
 
 
-def random_crop(image, size, rng, zoom=(0.6, 1.5), around=None):
+def random_crop(image, size, rng, zoom=(0.6, 1.5), around=None, mirror=True):
     """A crop of size (h, w) at a random place and a random scale (a region zoom times the size,
-    resized to it), mirrored left-right half the time: paintings are photographed, and analysed,
-    at many scales. around: a point (y, x) of the image the crop must hold, away from its edge
-    where the image allows."""
+    resized to it), mirrored left-right half the time (unless not mirror): paintings are
+    photographed, and analysed, at many scales. around: a point (y, x) of the image the crop
+    must hold, away from its edge where the image allows."""
     scale = min(rng.uniform(*zoom), image.shape[0] / size[0], image.shape[1] / size[1])
     height, width = int(size[0] * scale), int(size[1] * scale)
     if around is None:
@@ -177,7 +177,7 @@ def random_crop(image, size, rng, zoom=(0.6, 1.5), around=None):
     if crop.shape[:2] != tuple(size):
         crop = cv2.resize(crop, size[::-1], interpolation=cv2.INTER_AREA if scale > 1 else
                           cv2.INTER_LINEAR)
-    return crop[:, ::-1] if rng.uniform() < 0.5 else crop
+    return crop[:, ::-1] if mirror and rng.uniform() < 0.5 else crop
 
 
 def false_alarms(model, images, per_image=8, threshold=0.5, seed=0, batch_size=16):

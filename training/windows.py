@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.data import random_crop
 from utils.images import IMAGE_SIZE, find_images, read_image, to_uint8
 
 COUNT = 2             # windows cut from each painting
@@ -33,20 +34,10 @@ def windows(image, count=COUNT, size=IMAGE_SIZE, scales=SCALES, rng=None):
     aspect (portrait on a portrait painting, then transposed) at a random scale of scales
     (at most the painting's own extent), shrunk to size with area interpolation."""
     rng = rng or np.random.default_rng(0)
-    height, width = image.shape[:2]
-    portrait = height > width
+    portrait = image.shape[0] > image.shape[1]
     unit = size[::-1] if portrait else size
-    out = []
-    for _ in range(count):
-        scale = min(rng.uniform(*scales), height / unit[0], width / unit[1])
-        h, w = max(1, int(unit[0] * scale)), max(1, int(unit[1] * scale))
-        top = int(rng.integers(0, height - h + 1))
-        left = int(rng.integers(0, width - w + 1))
-        crop = np.ascontiguousarray(image[top:top + h, left:left + w])
-        crop = cv2.resize(crop, (unit[1], unit[0]), interpolation=cv2.INTER_AREA
-                          if scale >= 1 else cv2.INTER_CUBIC)
-        out.append(np.clip(crop.transpose(1, 0, 2) if portrait else crop, 0, 1))
-    return out
+    crops = [random_crop(image, unit, rng, zoom=scales, mirror=False) for _ in range(count)]
+    return [np.ascontiguousarray(c.transpose(1, 0, 2)) if portrait else c for c in crops]
 
 
 def main(argv=None):

@@ -58,7 +58,7 @@ from scans.scan import FORMATS, check_size, header, read_scan
 from utils.cli import printable
 from utils.errors import UserError
 from utils.files import remove_stale_partials, sha256, writable_folder
-from utils.images import find_images
+from utils.images import find_images, to_uint8
 from utils.plotting import thumbnail
 from utils.pyramid import ViewPyramid
 
@@ -195,7 +195,7 @@ class Painting:
             height, width = self.scan.shape
             self.scale = min(1.0, VIEW_SIDE / max(height, width))
             view_width = max(1, round(width * self.scale))
-            self.view = (thumbnail(self.scan.colour, view_width) * 255 + 0.5).astype(np.uint8)
+            self.view = to_uint8(thumbnail(self.scan.colour, view_width))
             self.view_size = (self.view.shape[1], self.view.shape[0])  # (w, h), as OpenCV has it
             self.pyramids = {"before": ViewPyramid(self.scan.colour)}
             start = time.perf_counter()
@@ -824,7 +824,7 @@ def create_app(workbench):
         if painting.probability is None:
             raise UserError("this detection has no probability map")
         view = cv2.resize(painting.probability, painting.view_size, interpolation=cv2.INTER_LINEAR)
-        return _send_png(np.clip(view * 255 + 0.5, 0, 255).astype(np.uint8))
+        return _send_png(to_uint8(view))
 
     @app.get("/api/<painting_id>/selection/<key>.png")
     def selection(painting_id, key):
@@ -877,8 +877,7 @@ def create_app(workbench):
         """The view of a restoration (result: its id; the latest without)."""
         painting = workbench.get(painting_id)
         colour, _ = painting.after(request.args.get("result"))
-        view = thumbnail(colour, painting.view_size[0]) * 255 + 0.5
-        return _send(_jpeg(view.astype(np.uint8)), "image/jpeg")
+        return _send(_jpeg(to_uint8(thumbnail(colour, painting.view_size[0]))), "image/jpeg")
 
     @app.get("/api/<painting_id>/region")
     def region(painting_id):
@@ -935,7 +934,7 @@ def create_app(workbench):
         x0 = min(max(0, x - size // 2), max(0, width - size))
         y0 = min(max(0, y - size // 2), max(0, height - size))
         part = pixels[y0:y0 + size, x0:x0 + size]
-        return _send_png((thumbnail(part, part.shape[1]) * 255 + 0.5).astype(np.uint8))
+        return _send_png(to_uint8(thumbnail(part, part.shape[1])))
 
     @app.post("/api/<painting_id>/save")
     def save(painting_id):
